@@ -1,0 +1,110 @@
+package sessions
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// durationUnits lists the units of ParseDuration, largest first.
+var durationUnits = []struct {
+	name byte
+	size time.Duration
+}{
+	{'w', 7 * 24 * time.Hour},
+	{'d', 24 * time.Hour},
+	{'h', time.Hour},
+	{'m', time.Minute},
+	{'s', time.Second},
+}
+
+// ParseDuration parses a duration such as "90s", "15m", "1h", "36h", "7d", "2w" or "1d12h": one or
+// more positive whole numbers, each followed by a unit, with units s, m, h, d (24 hours) and w (7
+// days), each used at most once and from the largest to the smallest. It returns a
+// *ValidationError with Field "duration" for anything else, for zero, and for a duration that
+// overflows time.Duration.
+func ParseDuration(s string) (time.Duration, error) {
+	d, ok := parseDuration(s)
+	if !ok {
+		return 0, &ValidationError{Field: "duration", Reason: fmt.Sprintf("%q: want a duration like 24h, 7d or 1d12h (units s, m, h, d, w)", truncate(s))}
+	}
+	return d, nil
+}
+
+func parseDuration(s string) (time.Duration, bool) {
+	var total time.Duration
+	unit := 0 // index into durationUnits of the next unit allowed
+	for s != "" {
+		digits := 0
+		for digits < len(s) && '0' <= s[digits] && s[digits] <= '9' {
+			digits++
+		}
+		if digits == 0 || digits == len(s) {
+			return 0, false
+		}
+		n := int64(0)
+		for _, c := range s[:digits] {
+			if n > (math.MaxInt64-9)/10 {
+				return 0, false
+			}
+			n = n*10 + int64(c-'0')
+		}
+		for unit < len(durationUnits) && durationUnits[unit].name != s[digits] {
+			unit++
+		}
+		if n == 0 || unit == len(durationUnits) {
+			return 0, false
+		}
+		size := durationUnits[unit].size
+		if n > int64(math.MaxInt64-total)/int64(size) {
+			return 0, false
+		}
+		total += time.Duration(n) * size
+		unit++
+		s = s[digits+1:]
+	}
+	return total, total > 0
+}
+
+// ParseSince parses the lower bound of a time window: a duration (see ParseDuration) counted back
+// from now, or a timestamp in ISO 8601 / RFC 3339 form, with or without fractional seconds and with
+// or without an offset (a time without one is UTC), or a bare date such as 2026-05-03, which means
+// midnight UTC. The result is in UTC. It returns a *ValidationError with Field "since" for
+// anything else.
+func ParseSince(s string, now time.Time) (time.Time, error) {
+	if d, ok := parseDuration(s); ok {
+		return now.Add(-d).UTC(), nil
+	}
+	if t, ok := parseTimestamp(s); ok {
+		return t, nil
+	}
+	return time.Time{}, &ValidationError{Field: "since", Reason: fmt.Sprintf("%q: want a duration like 24h or 7d, or an RFC 3339 timestamp", truncate(s))}
+}
+
+// ParseTime parses a timestamp as ParseSince does, without durations: the form of an upper
+// bound such as the "until" parameter. It returns a *ValidationError with Field "time".
+func ParseTime(s string) (time.Time, error) {
+	if t, ok := parseTimestamp(s); ok {
+		return t, nil
+	}
+	return time.Time{}, &ValidationError{Field: "time", Reason: fmt.Sprintf("%q: want an RFC 3339 timestamp like 2026-05-03T21:14:32Z, or a date like 2026-05-03", truncate(s))}
+}
+
+var timestampLayouts = []string{
+	time.RFC3339Nano,      // with an offset or Z, and with or without fractional seconds
+	"2006-01-02T15:04:05", // no offset: UTC (fractional seconds are accepted too)
+	"2006-01-02",          // a bare date: midnight UTC
+}
+
+func parseTimestamp(s string) (time.Time, bool) {
+	if len(s) < len("2006-01-02") || len(s) > len("2006-01-02T15:04:05.999999999+07:00") || strings.ContainsAny(s, " \t") {
+		return time.Time{}, false
+	}
+	for _, layout := range timestampLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}

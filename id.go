@@ -1,0 +1,70 @@
+package sessions
+
+import (
+	"crypto/rand"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// The prefixes of agent and session IDs.
+const (
+	AgentIDPrefix   = "agt_"
+	SessionIDPrefix = "sess_"
+)
+
+var (
+	entropyMu sync.Mutex
+	entropy   = ulid.Monotonic(rand.Reader, 0)
+)
+
+// NewAgentID returns a new agent ID: "agt_" and a ULID of the current time. IDs made in the same
+// millisecond by one process sort in the order they were made. It is safe for concurrent use.
+func NewAgentID() string { return AgentIDPrefix + newULID(time.Now()) }
+
+// NewSessionID returns a new session ID: "sess_" and a ULID of the time t (usually the session's
+// StartedAt). IDs made for the same millisecond by one process sort in the order they were made.
+// It is safe for concurrent use.
+func NewSessionID(t time.Time) string { return SessionIDPrefix + newULID(t) }
+
+func newULID(t time.Time) string {
+	ms := ulid.Timestamp(t)
+	if t.Before(time.UnixMilli(0)) {
+		ms = 0
+	}
+	entropyMu.Lock()
+	defer entropyMu.Unlock()
+	id, err := ulid.New(ms, entropy)
+	if err != nil {
+		// The monotonic source overflowed within one millisecond (2^80 IDs), or the system's
+		// random source failed: start a fresh monotonic sequence and try once more.
+		entropy = ulid.Monotonic(rand.Reader, 0)
+		id = ulid.MustNew(ms, entropy)
+	}
+	return id.String()
+}
+
+// IsAgentID reports whether s is a well-formed agent ID: "agt_" and a ULID in canonical form
+// (26 upper-case Crockford base32 characters).
+func IsAgentID(s string) bool { return hasULID(s, AgentIDPrefix) }
+
+// IsSessionID reports whether s is a well-formed session ID: "sess_" and a ULID in canonical
+// form (26 upper-case Crockford base32 characters).
+func IsSessionID(s string) bool { return hasULID(s, SessionIDPrefix) }
+
+func hasULID(s, prefix string) bool {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok || len(rest) != ulid.EncodedSize || rest[0] > '7' {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if !strings.ContainsRune(crockford, rune(rest[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
