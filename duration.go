@@ -82,15 +82,6 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, &ValidationError{Field: "since", Reason: fmt.Sprintf("%q: want a duration like 24h or 7d, or an RFC 3339 timestamp", truncate(s))}
 }
 
-// ParseTime parses a timestamp as ParseSince does, without durations: the form of an upper
-// bound such as the "until" parameter. It returns a *ValidationError with Field "time".
-func ParseTime(s string) (time.Time, error) {
-	if t, ok := parseTimestamp(s); ok {
-		return t, nil
-	}
-	return time.Time{}, &ValidationError{Field: "time", Reason: fmt.Sprintf("%q: want an RFC 3339 timestamp like 2026-05-03T21:14:32Z, or a date like 2026-05-03", truncate(s))}
-}
-
 var timestampLayouts = []string{
 	time.RFC3339Nano,      // with an offset or Z, and with or without fractional seconds
 	"2006-01-02T15:04:05", // no offset: UTC (fractional seconds are accepted too)
