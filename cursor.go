@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -81,6 +82,10 @@ func DecodeToken(s string, keys ...[]byte) (Token, error) {
 	}
 	if len(s) > MaxTokenLen {
 		return bad("too long to be a cursor from this API")
+	}
+	// The decoder skips line breaks: refuse them, so that one token has one spelling.
+	if strings.ContainsAny(s, "\r\n") {
+		return bad("not a cursor from this API")
 	}
 	raw, err := tokenEncoding.DecodeString(s)
 	if err != nil || len(raw) < tokenMACLen+1 {

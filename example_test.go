@@ -1,0 +1,57 @@
+package sessions_test
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+func ExampleParseDuration() {
+	for _, s := range []string{"90s", "36h", "1d12h", "2w", "7x"} {
+		d, err := sessions.ParseDuration(s)
+		fmt.Println(d, err)
+	}
+	// Output:
+	// 1m30s <nil>
+	// 36h0m0s <nil>
+	// 36h0m0s <nil>
+	// 336h0m0s <nil>
+	// 0s sessions: duration: "7x": want a duration like 24h, 7d or 1d12h (units s, m, h, d, w)
+}
+
+func ExampleParseSince() {
+	now := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
+	for _, s := range []string{"24h", "7d", "2026-05-01", "2026-05-03T23:00:00+02:00"} {
+		t, _ := sessions.ParseSince(s, now)
+		fmt.Println(t.Format(time.RFC3339))
+	}
+	// Output:
+	// 2026-05-02T21:14:32Z
+	// 2026-04-26T21:14:32Z
+	// 2026-05-01T00:00:00Z
+	// 2026-05-03T21:00:00Z
+}
+
+func ExampleSession_Validate() {
+	start := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
+	s := sessions.Session{
+		ID:               "sess_01HYZ3N5TV0QW3Y0B7VQ6J3RFB",
+		AccountID:        "acct_1",
+		AgentID:          "agt_01HYZ3N5TV0QW3Y0B7VQ6J3RFA",
+		StartedAt:        start,
+		EndedAt:          start.Add(794 * time.Millisecond),
+		Status:           sessions.StatusOK,
+		RedactionsByKind: map[string]int{"phone": 1},
+	}
+	err := s.Validate()
+	var verr *sessions.ValidationError
+	if errors.As(err, &verr) {
+		fmt.Println(verr.Field)
+	}
+	fmt.Println(err)
+	// Output:
+	// RedactionsByKind["phone"]
+	// sessions: session sess_01HYZ3N5TV0QW3Y0B7VQ6J3RFB: RedactionsByKind["phone"]: want a kind like PHONE, matching ^[A-Z][A-Z0-9_]{0,31}$
+}
