@@ -177,7 +177,11 @@ func TestFilterValidate(t *testing.T) {
 		change func(*sessions.Filter)
 	}{
 		{"", func(*sessions.Filter) {}},
-		{"", func(f *sessions.Filter) { f.Limit = sessions.MaxLimit; f.Status = sessions.StatusPartial; f.AgentID = agentID }},
+		{"", func(f *sessions.Filter) {
+			f.Limit = sessions.MaxLimit
+			f.Status = sessions.StatusPartial
+			f.AgentID = agentID
+		}},
 		{"", func(f *sessions.Filter) { f.Since, f.Until = t0, t0 }},
 		{"", func(f *sessions.Filter) { f.After = &sessions.Cursor{StartedAt: t0} }},
 		{"AccountID", func(f *sessions.Filter) { f.AccountID = "" }},
