@@ -1,0 +1,35 @@
+// Package postgres is a [sessions.Store] on PostgreSQL, through github.com/jackc/pgx/v5 and its
+// pool, pgxpool. It is the store for production: several application replicas can share one
+// database, list queries can go to a read replica (see [WithReadPool]), and every list page is one
+// index seek plus the rows it reads.
+//
+// [Open] connects with a connection string and owns its pool; [New] uses a pool that the
+// application already has. Both create or migrate the schema: the tables go in the connection's
+// current schema, the first existing schema of its search_path, so one database can hold several
+// isolated stores (set search_path in the connection string, as options=-csearch_path=NAME, or in
+// the pool's RuntimeParams).
+//
+// # Schema
+//
+// The schema lives in SQL files embedded in the package and numbered from 1. Opening a store
+// applies the missing ones in one transaction under a transaction-scoped advisory lock, whose key
+// is derived from the schema's name: instances that start together on the same schema migrate it
+// exactly once, and stores in other schemas do not wait for each other (unless two schema names
+// hash to the same key, which only makes one wait for the other). A schema that is newer than this
+// package gives [ErrSchemaTooNew].
+//
+// Sessions are kept with timestamptz(3) times (UTC, whole milliseconds), a status checked against
+// the three values, redactions_by_kind as jsonb with redaction_count beside it, and IDs in
+// COLLATE "C", so that they sort bytewise as Go strings do. A composite foreign key
+// (account_id, agent_id) references agents (account_id, id): no session can point at an agent
+// of another account.
+//
+// # Errors
+//
+// Driver errors are mapped in one place: a connection that cannot be made or is lost, a server
+// that shuts down, or a deadline that passes give an error matching [sessions.ErrUnavailable]; a
+// cancelled context gives one matching [context.Canceled]; a unique violation gives
+// [sessions.ErrConflict] and a foreign-key violation [sessions.ErrAgentNotFound]. Every operation
+// of a store is idempotent, so an operation whose connection was lost while in use is retried
+// once on another connection; the pool replaces lost connections by itself.
+package postgres

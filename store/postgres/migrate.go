@@ -1,0 +1,127 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// The schema's versions: migrations/NNNN_name.sql is version NNNN, applied in order from 1.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in order. It panics when they are not numbered
+// 1, 2, 3...: that is a bug of this package, caught by its tests.
+func migrations() []migration {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		panic(err)
+	}
+	var ms []migration
+	for _, name := range names {
+		prefix, _, _ := strings.Cut(path.Base(name), "_")
+		v, err := strconv.Atoi(prefix)
+		if err != nil {
+			panic(fmt.Sprintf("postgres: migration %s: no version number", name))
+		}
+		b, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			panic(err)
+		}
+		ms = append(ms, migration{version: v, name: path.Base(name), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			panic(fmt.Sprintf("postgres: migration %s: want version %d", m.name, i+1))
+		}
+	}
+	return ms
+}
+
+// SchemaVersion is the version of the schema that this package creates and uses: the number of
+// its embedded migrations.
+var SchemaVersion = len(migrations())
+
+// lockKeyPrefix names the advisory lock of migrations; the schema's name follows it.
+const lockKeyPrefix = "github.com/masker-dev/sessions/store/postgres migrate "
+
+// migrate brings the schema of the pool's current schema to SchemaVersion, in one transaction
+// under an advisory lock whose key is derived from the schema's name. It returns ErrSchemaTooNew
+// when the schema has a later version, and mapped driver errors.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	err := retry(ctx, func() error {
+		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return migrateTx(ctx, tx) })
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: migrating the schema: %w", err)
+	}
+	return nil
+}
+
+var errNoSchema = errors.New("postgres: the search_path names no existing schema to create the tables in")
+
+func migrateTx(ctx context.Context, tx pgx.Tx) error {
+	var schema *string
+	if err := tx.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return err
+	}
+	if schema == nil {
+		return errNoSchema
+	}
+	// Concurrent openers of this schema wait here, until the first one commits its migrations.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", lockKeyPrefix+*schema); err != nil {
+		return err
+	}
+	var exists bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_tables
+		WHERE schemaname = current_schema() AND tablename = 'sessions_schema')`).Scan(&exists)
+	if err != nil {
+		return err
+	}
+	version := 0
+	if exists {
+		if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM sessions_schema").Scan(&version); err != nil {
+			return err
+		}
+	} else {
+		_, err := tx.Exec(ctx, `CREATE TABLE sessions_schema (
+			version    integer PRIMARY KEY,
+			name       text NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`)
+		if err != nil {
+			return err
+		}
+	}
+	ms := migrations()
+	if version > len(ms) {
+		return fmt.Errorf("%w: schema %q is at version %d, and this package knows versions up to %d",
+			ErrSchemaTooNew, *schema, version, len(ms))
+	}
+	for _, m := range ms[version:] {
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
+			return fmt.Errorf("applying %s: %w", m.name, err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO sessions_schema (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}

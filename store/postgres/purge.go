@@ -1,0 +1,56 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// defaultPurgeBatch is the most sessions that one transaction of PurgeSessions deletes.
+const defaultPurgeBatch = 5000
+
+// purgeBatchSQL deletes at most $2 sessions that started before $1, found from the index on
+// started_at and deleted by their physical address (a TID scan).
+const purgeBatchSQL = `DELETE FROM sessions WHERE ctid = ANY (ARRAY(
+	SELECT ctid FROM sessions WHERE started_at < $1 LIMIT $2
+))`
+
+// PurgeSessions deletes the sessions of every account that started before the given time, in
+// batches of at most 5,000 sessions, each in its own short transaction, so that it never holds
+// locks for long nor bloats one transaction. It returns how many it deleted; when it returns an
+// error, the batches already deleted stay deleted. It returns the context and connection errors
+// of the package, between batches too.
+func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, error) {
+	// Stored times are whole milliseconds: started_at < before exactly when started_at < before
+	// rounded up to the millisecond, and every stored time is before MaxTime + 1ms.
+	b := sessions.Millis(before)
+	if b.Before(before) {
+		b = b.Add(time.Millisecond)
+	}
+	if b.After(sessions.MaxTime) {
+		b = sessions.MaxTime.Add(time.Millisecond)
+	}
+	var deleted int64
+	if !b.After(sessions.MinTime) {
+		return 0, sessions.ContextError(ctx)
+	}
+	for {
+		if err := sessions.ContextError(ctx); err != nil {
+			return deleted, err
+		}
+		var n int64
+		err := retry(ctx, func() error {
+			tag, err := s.pool.Exec(ctx, purgeBatchSQL, b, s.purgeBatch)
+			n = tag.RowsAffected()
+			return err
+		})
+		deleted += n
+		if err != nil {
+			return deleted, err
+		}
+		if n == 0 {
+			return deleted, nil
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/masker-dev/sessions"
+)
+
+// copyThreshold is the size from which a PutSessions batch goes through COPY into a temporary
+// table; smaller batches are sent as arrays in one statement.
+const copyThreshold = 100
+
+// sessionColumns are the columns that PutSessions writes, in the order of row.
+var sessionColumns = []string{"id", "account_id", "agent_id", "started_at", "ended_at", "status",
+	"redactions_by_kind", "redaction_count", "upstream_model"}
+
+// The two sources of a batch: the arrays of a small batch, or the temporary table of a large one.
+const (
+	arraySource = `unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+		$6::text[], $7::jsonb[], $8::bigint[], $9::text[])
+		AS batch (id, account_id, agent_id, started_at, ended_at, status, redactions_by_kind, redaction_count, upstream_model)`
+	tableSource = `sessions_batch AS batch`
+
+	createBatchTable = `CREATE TEMPORARY TABLE sessions_batch (
+		id text COLLATE "C", account_id text COLLATE "C", agent_id text COLLATE "C",
+		started_at timestamptz, ended_at timestamptz, status text, redactions_by_kind jsonb,
+		redaction_count bigint, upstream_model text
+	) ON COMMIT DROP`
+)
+
+// upsertSQL writes the batch of source and returns how many sessions it wrote. A session whose ID
+// belongs to another account or agent is not written (the WHERE of DO UPDATE), which the caller
+// sees in the count; a session whose agent is not in its account breaks the foreign key. Rows go
+// in ID order, so that concurrent batches lock shared IDs in the same order.
+func upsertSQL(source string) string {
+	return `WITH written AS (
+	INSERT INTO sessions AS s (id, account_id, agent_id, started_at, ended_at, status,
+		redactions_by_kind, redaction_count, upstream_model)
+	SELECT id, account_id, agent_id, started_at, ended_at, status,
+		redactions_by_kind, redaction_count, upstream_model
+	FROM ` + source + `
+	ORDER BY id
+	ON CONFLICT (id) DO UPDATE SET
+		started_at = excluded.started_at,
+		ended_at = excluded.ended_at,
+		status = excluded.status,
+		redactions_by_kind = excluded.redactions_by_kind,
+		redaction_count = excluded.redaction_count,
+		upstream_model = excluded.upstream_model
+	WHERE s.account_id = excluded.account_id AND s.agent_id = excluded.agent_id
+	RETURNING 1
+)
+SELECT count(*) FROM written`
+}
+
+var (
+	upsertFromArrays = upsertSQL(arraySource)
+	upsertFromTable  = upsertSQL(tableSource)
+)
+
+// PutSessions writes every session in one transaction, or none of them. A batch of more than
+// copyThreshold sessions is copied into a temporary table with COPY and upserted from there in
+// one statement; a smaller one is sent as arrays in one statement.
+//
+// It returns a *sessions.ValidationError naming the first invalid session,
+// sessions.ErrAgentNotFound when a session's agent is not in the session's account,
+// sessions.ErrConflict when a session ID belongs to another account or agent, and the context and
+// connection errors of the package.
+func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
+	ss, err := sessions.PrepareBatch(in)
+	if err != nil || len(ss) == 0 {
+		return err
+	}
+	b, err := newBatch(ss)
+	if err != nil {
+		return err
+	}
+	return retry(ctx, func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var written int
+			if b.len() > copyThreshold {
+				if _, err := tx.Exec(ctx, createBatchTable); err != nil {
+					return err
+				}
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sessions_batch"}, sessionColumns, pgx.CopyFromSlice(b.len(), b.row)); err != nil {
+					return err
+				}
+				if err := tx.QueryRow(ctx, upsertFromTable).Scan(&written); err != nil {
+					return err
+				}
+			} else if err := tx.QueryRow(ctx, upsertFromArrays, b.arrays()...).Scan(&written); err != nil {
+				return err
+			}
+			if written != b.len() {
+				// BeginFunc rolls back: nothing is written.
+				return fmt.Errorf("%w: %d of %d sessions belong to another account or agent",
+					sessions.ErrConflict, b.len()-written, b.len())
+			}
+			return nil
+		})
+	})
+}
+
+// batch holds the sessions of one PutSessions call column by column, in sessionColumns order.
+type batch struct {
+	ids, accounts, agents []string
+	started, ended        []time.Time
+	statuses              []string
+	kinds                 []json.RawMessage
+	counts                []int64
+	models                []string
+}
+
+func newBatch(ss []sessions.Session) (batch, error) {
+	n := len(ss)
+	b := batch{
+		ids: make([]string, n), accounts: make([]string, n), agents: make([]string, n),
+		started: make([]time.Time, n), ended: make([]time.Time, n), statuses: make([]string, n),
+		kinds: make([]json.RawMessage, n), counts: make([]int64, n), models: make([]string, n),
+	}
+	for i, s := range ss {
+		kinds, err := json.Marshal(s.RedactionsByKind)
+		if err != nil {
+			return batch{}, fmt.Errorf("postgres: session %s: %w", s.ID, err)
+		}
+		b.ids[i], b.accounts[i], b.agents[i] = s.ID, s.AccountID, s.AgentID
+		b.started[i], b.ended[i], b.statuses[i] = s.StartedAt, s.EndedAt, string(s.Status)
+		b.kinds[i], b.counts[i], b.models[i] = kinds, int64(s.RedactionCount()), s.UpstreamModel
+	}
+	return b, nil
+}
+
+func (b batch) len() int { return len(b.ids) }
+
+// row returns the i-th session, for COPY.
+func (b batch) row(i int) ([]any, error) {
+	return []any{b.ids[i], b.accounts[i], b.agents[i], b.started[i], b.ended[i], b.statuses[i],
+		b.kinds[i], b.counts[i], b.models[i]}, nil
+}
+
+// arrays returns the columns, the arguments of arraySource.
+func (b batch) arrays() []any {
+	return []any{b.ids, b.accounts, b.agents, b.started, b.ended, b.statuses, b.kinds, b.counts, b.models}
+}

@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/masker-dev/sessions"
+)
+
+// Store is a [sessions.Store] and a [sessions.Purger] on PostgreSQL. It is safe for concurrent use
+// by multiple goroutines.
+type Store struct {
+	pool  *pgxpool.Pool // reads and writes
+	read  *pgxpool.Pool // ListSessions: pool, or the pool of WithReadPool
+	owned bool          // Close closes pool (Open made it)
+
+	// listMode runs ListSessions as an unnamed statement, so that the server plans every page
+	// with its own values (a generic plan of a keyset query may choose a sort).
+	listMode pgx.QueryExecMode
+
+	purgeBatch int
+}
+
+var (
+	_ sessions.Store  = (*Store)(nil)
+	_ sessions.Purger = (*Store)(nil)
+)
+
+// Option configures a store made by [Open] or [New].
+type Option func(*Store)
+
+// WithReadPool sends ListSessions to pool, typically connected to a streaming replica of the
+// primary, and keeps the other methods on the primary. The store runs no migration on pool and
+// never closes it.
+//
+// The trade-off is replication lag. A session that PutSessions has just written, or the new name
+// of an agent, appears on the replica only when the replica has replayed it, usually within
+// milliseconds and sometimes far later (a long query on the replica, a network partition). A list
+// read from the replica is consistent with itself, and cursors stay valid across replicas, since
+// a cursor holds a position, not a row. But a walk through pages may miss a session that was
+// written on the primary before the walk began and reached the replica after the walk had passed
+// its position; and if pool spreads its connections over several replicas, consecutive pages can
+// come from replicas that lag differently. Applications that need read-your-writes should keep
+// ListSessions on the primary (no WithReadPool), or route only listing traffic that tolerates
+// lag, such as audit dashboards, to a store with a read pool.
+func WithReadPool(pool *pgxpool.Pool) Option {
+	return func(s *Store) { s.read = pool }
+}
+
+// Open connects to the PostgreSQL server of connString (a URL or key=value string, as
+// [pgxpool.ParseConfig] reads it), creates or migrates the schema in the connection's current
+// schema, and returns a store that owns its pool: Close closes it.
+//
+// It returns an error matching [sessions.ErrUnavailable] when the server cannot be reached or
+// ctx's deadline passes, one matching [context.Canceled] when ctx is cancelled, and
+// [ErrSchemaTooNew] when the schema was made by a newer version of this package.
+func Open(ctx context.Context, connString string, opts ...Option) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", mapError(ctx, err))
+	}
+	s, err := New(ctx, pool, opts...)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// New returns a store on pool, an application's existing pool, after creating or migrating the
+// schema in the pool connections' current schema. Close leaves pool open.
+//
+// It returns the errors of [Open].
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	s := &Store{pool: pool, read: pool, purgeBatch: defaultPurgeBatch}
+	for _, opt := range opts {
+		opt(s)
+	}
+	s.listMode = pgx.QueryExecModeDescribeExec
+	if s.read.Config().ConnConfig.DescriptionCacheCapacity > 0 {
+		s.listMode = pgx.QueryExecModeCacheDescribe
+	}
+	if err := migrate(ctx, pool); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the store. It closes the pool that Open made, and leaves open the pools given to
+// New and WithReadPool. It returns nil. The store must not be used afterwards.
+func (s *Store) Close() error {
+	if s.owned {
+		s.pool.Close()
+	}
+	return nil
+}

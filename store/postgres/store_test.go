@@ -1,0 +1,319 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/masker-dev/sessions"
+)
+
+// fixture holds an account with two agents in a fresh store.
+type fixture struct {
+	store          *Store
+	account, other string
+	a1, a2         sessions.Agent
+	t0             time.Time
+}
+
+func newFixture(tb testing.TB) fixture {
+	tb.Helper()
+	f := fixture{
+		store:   newTestStore(tb),
+		account: "acct-1",
+		other:   "acct-2",
+		t0:      time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC),
+	}
+	f.a1 = sessions.Agent{ID: sessions.NewAgentID(), AccountID: f.account, Name: "front desk"}
+	f.a2 = sessions.Agent{ID: sessions.NewAgentID(), AccountID: f.account, Name: "billing"}
+	for _, a := range []sessions.Agent{f.a1, f.a2} {
+		if err := f.store.PutAgent(context.Background(), a); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return f
+}
+
+// session returns a session of agent a that started i seconds after t0, with i%4 PHONE
+// redactions and a status that cycles through the three.
+func (f fixture) session(a sessions.Agent, i int) sessions.Session {
+	start := f.t0.Add(time.Duration(i) * time.Second)
+	return sessions.Session{
+		ID:               sessions.NewSessionID(start),
+		AccountID:        a.AccountID,
+		AgentID:          a.ID,
+		StartedAt:        start,
+		EndedAt:          start.Add(794 * time.Millisecond),
+		Status:           []sessions.Status{sessions.StatusOK, sessions.StatusError, sessions.StatusPartial}[i%3],
+		RedactionsByKind: map[string]int{"PHONE": i % 4, "NAME": 1},
+		UpstreamModel:    "gpt-4o-mini",
+	}
+}
+
+// listed returns ss as ListSessions returns them: normalized, with the agent's name.
+func listed(ss []sessions.Session, name string) []sessions.Session {
+	out := make([]sessions.Session, len(ss))
+	for i, s := range ss {
+		out[i] = s.Normalize()
+		out[i].AgentName = name
+	}
+	return out
+}
+
+func TestAgents(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	renamed := f.a1
+	renamed.Name = "reception"
+	if err := f.store.PutAgent(ctx, renamed); err != nil {
+		t.Fatal(err)
+	}
+	stolen := f.a1
+	stolen.AccountID = f.other
+	if err := f.store.PutAgent(ctx, stolen); !errors.Is(err, sessions.ErrConflict) {
+		t.Errorf("PutAgent(agent of another account) = %v, want ErrConflict", err)
+	}
+	var verr *sessions.ValidationError
+	if err := f.store.PutAgent(ctx, sessions.Agent{ID: "agt_bad", AccountID: f.account}); !errors.As(err, &verr) {
+		t.Errorf("PutAgent(bad ID) = %v, want a ValidationError", err)
+	}
+
+	tests := []struct {
+		name             string
+		account, agentID string
+		want             sessions.Agent
+		wantErr          error
+	}{
+		{"renamed", f.account, f.a1.ID, renamed, nil},
+		{"other", f.account, f.a2.ID, f.a2, nil},
+		{"other account", f.other, f.a1.ID, sessions.Agent{}, sessions.ErrAgentNotFound},
+		{"unknown", f.account, sessions.NewAgentID(), sessions.Agent{}, sessions.ErrAgentNotFound},
+		{"malformed", f.account, "agt_nope", sessions.Agent{}, sessions.ErrAgentNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := f.store.GetAgent(ctx, tt.account, tt.agentID)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("GetAgent: error %v, want %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("GetAgent (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPutSessions checks the two ways of writing (arrays and COPY) alike: a round trip, an
+// upsert, and the errors that write nothing.
+func TestPutSessions(t *testing.T) {
+	for _, n := range []int{3, copyThreshold + 50} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t)
+			ss := make([]sessions.Session, n)
+			for i := range ss {
+				ss[i] = f.session(f.a1, i)
+			}
+			ss[0].StartedAt = ss[0].StartedAt.Add(123456789 * time.Nanosecond).In(time.FixedZone("x", 3600))
+			ss[0].RedactionsByKind = map[string]int{"PHONE": 0}
+			if err := f.store.PutSessions(ctx, ss...); err != nil {
+				t.Fatal(err)
+			}
+			// A correction of the first session (an upsert), in a batch of the same size.
+			ss[0].Status = sessions.StatusError
+			ss[0].RedactionsByKind = map[string]int{"DOB": 7}
+			if err := f.store.PutSessions(ctx, ss...); err != nil {
+				t.Fatal(err)
+			}
+			want := listAll(t, f.store, sessions.Filter{AccountID: f.account})
+
+			fresh := f.session(f.a1, n+1)
+			errorCases := []struct {
+				name    string
+				bad     sessions.Session
+				wantErr error
+			}{
+				{"other agent", withAgent(ss[1], f.a2), sessions.ErrConflict},
+				{"other account", withAccount(ss[1], f.other, f.a1.ID), sessions.ErrConflict},
+				{"unknown agent", withAgent(fresh, sessions.Agent{ID: sessions.NewAgentID(), AccountID: f.account}), sessions.ErrAgentNotFound},
+				{"agent of another account", withAccount(fresh, f.other, f.a1.ID), sessions.ErrAgentNotFound},
+			}
+			for _, tc := range errorCases {
+				batch := append([]sessions.Session{f.session(f.a2, n+2)}, ss[2:]...)
+				batch = append(batch, tc.bad)
+				if err := f.store.PutSessions(ctx, batch...); !errors.Is(err, tc.wantErr) {
+					t.Errorf("%s: PutSessions = %v, want %v", tc.name, err, tc.wantErr)
+				}
+			}
+			got := listAll(t, f.store, sessions.Filter{AccountID: f.account})
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("after failed batches, sessions changed (-want +got):\n%s", diff)
+			}
+			if len(got) != n || got[n-1].Status != sessions.StatusError || got[n-1].RedactionCount() != 7 ||
+				!got[n-1].StartedAt.Equal(f.t0.Add(123*time.Millisecond)) {
+				t.Errorf("stored %d sessions, the first as %+v", len(got), got[n-1])
+			}
+		})
+	}
+}
+
+func withAgent(s sessions.Session, a sessions.Agent) sessions.Session {
+	s.AccountID, s.AgentID = a.AccountID, a.ID
+	return s
+}
+
+func withAccount(s sessions.Session, account, agentID string) sessions.Session {
+	s.AccountID, s.AgentID = account, agentID
+	return s
+}
+
+// listAll walks every page of f with pages of 7.
+func listAll(tb testing.TB, s *Store, f sessions.Filter) []sessions.Session {
+	tb.Helper()
+	var all []sessions.Session
+	f.Limit = 7
+	for {
+		p, err := s.ListSessions(context.Background(), f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		all = append(all, p.Sessions...)
+		if p.Next == nil {
+			return all
+		}
+		if len(p.Sessions) == 0 {
+			tb.Fatal("a Next that leads to an empty page")
+		}
+		f.After = p.Next
+	}
+}
+
+func TestListSessions(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	var all []sessions.Session
+	for i := range 40 {
+		all = append(all, f.session([]sessions.Agent{f.a1, f.a2}[i%2], i))
+	}
+	// Two sessions that start in the same millisecond: the ID breaks the tie.
+	all = append(all, f.session(f.a1, 39), f.session(f.a2, 39))
+	if err := f.store.PutSessions(ctx, all...); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{f.a1.ID: f.a1.Name, f.a2.ID: f.a2.Name}
+	tests := []struct {
+		name   string
+		filter sessions.Filter
+	}{
+		{"account", sessions.Filter{AccountID: f.account}},
+		{"agent", sessions.Filter{AccountID: f.account, AgentID: f.a1.ID}},
+		{"status", sessions.Filter{AccountID: f.account, Status: sessions.StatusError}},
+		{"min redactions", sessions.Filter{AccountID: f.account, AgentID: f.a2.ID, MinRedactions: 3}},
+		{"window", sessions.Filter{AccountID: f.account, Since: f.t0.Add(5 * time.Second), Until: f.t0.Add(30*time.Second + 1)}},
+		{"after", sessions.Filter{AccountID: f.account, After: &sessions.Cursor{StartedAt: f.t0.Add(20*time.Second + 1)}}},
+		{"other account", sessions.Filter{AccountID: f.other}},
+		{"unknown agent", sessions.Filter{AccountID: f.account, AgentID: sessions.NewAgentID()}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := []sessions.Session{}
+			nf := tt.filter.Normalize()
+			for _, s := range all {
+				if s := s.Normalize(); nf.Match(s) && (nf.After == nil || nf.After.Before(s.Cursor())) {
+					s.AgentName = names[s.AgentID]
+					want = append(want, s)
+				}
+			}
+			sortList(want)
+			got := listAll(t, f.store, tt.filter)
+			if got == nil {
+				got = []sessions.Session{}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("ListSessions (-want +got):\n%s", diff)
+			}
+		})
+	}
+	var verr *sessions.ValidationError
+	if _, err := f.store.ListSessions(ctx, sessions.Filter{}); !errors.As(err, &verr) {
+		t.Errorf("ListSessions(no account) = %v, want a ValidationError", err)
+	}
+}
+
+func sortList(ss []sessions.Session) {
+	for i := 1; i < len(ss); i++ {
+		for j := i; j > 0 && ss[j].Cursor().Before(ss[j-1].Cursor()); j-- {
+			ss[j], ss[j-1] = ss[j-1], ss[j]
+		}
+	}
+}
+
+func TestPurgeSessions(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.store.purgeBatch = 7 // several batches
+	var all []sessions.Session
+	for i := range 50 {
+		all = append(all, f.session(f.a1, i))
+	}
+	if err := f.store.PutSessions(ctx, all...); err != nil {
+		t.Fatal(err)
+	}
+	// Sessions started at t0+0s .. t0+49s: before t0+20s plus a fraction deletes 21 (0..20).
+	deleted, err := f.store.PurgeSessions(ctx, f.t0.Add(20*time.Second+time.Nanosecond))
+	if err != nil || deleted != 21 {
+		t.Fatalf("PurgeSessions = %d, %v; want 21, nil", deleted, err)
+	}
+	got := listAll(t, f.store, sessions.Filter{AccountID: f.account})
+	want := listed(all[21:], f.a1.Name)
+	sortList(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("after PurgeSessions (-want +got):\n%s", diff)
+	}
+	if deleted, err := f.store.PurgeSessions(ctx, time.Time{}); err != nil || deleted != 0 {
+		t.Errorf("PurgeSessions(zero time) = %d, %v; want 0, nil", deleted, err)
+	}
+	if deleted, err := f.store.PurgeSessions(ctx, time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil || deleted != 29 {
+		t.Errorf("PurgeSessions(year 20000) = %d, %v; want 29, nil", deleted, err)
+	}
+}
+
+func TestContext(t *testing.T) {
+	f := newFixture(t)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want error
+	}{
+		{"cancelled", cancelled, context.Canceled},
+		{"expired", expired, sessions.ErrUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ops := map[string]func() error{
+				"PutAgent":    func() error { return f.store.PutAgent(tc.ctx, f.a1) },
+				"GetAgent":    func() error { _, err := f.store.GetAgent(tc.ctx, f.account, f.a1.ID); return err },
+				"PutSessions": func() error { return f.store.PutSessions(tc.ctx, f.session(f.a1, 1)) },
+				"ListSessions": func() error {
+					_, err := f.store.ListSessions(tc.ctx, sessions.Filter{AccountID: f.account})
+					return err
+				},
+				"PurgeSessions": func() error {
+					_, err := f.store.PurgeSessions(tc.ctx, f.t0)
+					return err
+				},
+			}
+			for name, op := range ops {
+				if err := op(); !errors.Is(err, tc.want) {
+					t.Errorf("%s = %v, want %v", name, err, tc.want)
+				}
+			}
+		})
+	}
+}
