@@ -10,10 +10,19 @@ import (
 // defaultPurgeBatch is the most sessions that one transaction of PurgeSessions deletes.
 const defaultPurgeBatch = 5000
 
-// purgeBatchSQL deletes at most $2 sessions that started before $1, found from the index on
-// started_at and deleted by their physical address (a TID scan).
+// purgeBatchSQL deletes at most $2 sessions that started before $1, and deletes them by their
+// physical address (a TID scan). It finds them account by account (the accounts of the agents,
+// from the agents' unique index), each with a seek into the end of the account's range of
+// sessions_account_list, so that it needs no index of its own.
 const purgeBatchSQL = `DELETE FROM sessions WHERE ctid = ANY (ARRAY(
-	SELECT ctid FROM sessions WHERE started_at < $1 LIMIT $2
+	SELECT old.ctid
+	FROM (SELECT DISTINCT account_id FROM agents) AS account
+	CROSS JOIN LATERAL (
+		SELECT ctid FROM sessions
+		WHERE account_id = account.account_id AND started_at < $1
+		LIMIT $2
+	) AS old
+	LIMIT $2
 ))`
 
 // PurgeSessions deletes the sessions of every account that started before the given time, in

@@ -40,9 +40,19 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_agent_list ON sessions (account_id, agent_id, started_at DESC, id DESC)
 	INCLUDE (status, redaction_count);
 
--- The account-wide list (every agent), in list order, with the same INCLUDE columns.
+-- The account-wide list (every agent), in list order, with the same INCLUDE columns. It also
+-- serves retention: PurgeSessions seeks the oldest sessions of each account here, so that no
+-- index on started_at alone slows down every write (and misleads the planner of the lists).
 CREATE INDEX sessions_account_list ON sessions (account_id, started_at DESC, id DESC)
 	INCLUDE (status, redaction_count);
 
--- Retention: PurgeSessions finds the oldest sessions of every account from here.
-CREATE INDEX sessions_started_at ON sessions (started_at);
+-- Sessions are insert-mostly. By default autovacuum would wait for 20% of the table to be new
+-- before it vacuums (and so marks pages all-visible, which the index-only scans of the lists
+-- need in order to skip the table) or analyzes (which tells the planner about recent times).
+-- These thresholds keep both fresh on a large table.
+ALTER TABLE sessions SET (
+	autovacuum_vacuum_insert_threshold = 10000,
+	autovacuum_vacuum_insert_scale_factor = 0.02,
+	autovacuum_analyze_threshold = 10000,
+	autovacuum_analyze_scale_factor = 0.02
+);

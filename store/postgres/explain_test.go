@@ -1,0 +1,211 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// TestExplain checks that every shape of the list query runs as an index seek in list order:
+// its plan, on enough rows for the planner to choose fairly and after VACUUM ANALYZE, has no Sort and no
+// sequential scan, and the page's IDs come from the index of its scope.
+func TestExplain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the EXPLAIN test writes 60,000 sessions")
+	}
+	ctx := context.Background()
+	s := newTestStore(t)
+	d := writeDataset(t, s, 60_000)
+	// As autovacuum leaves an insert-mostly table: statistics, and a visibility map that lets an
+	// index-only scan skip the table.
+	for _, sql := range []string{"VACUUM (ANALYZE) agents", "VACUUM (ANALYZE) sessions"} {
+		if _, err := s.pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	scopes := []struct {
+		name  string
+		agent string
+		index string
+	}{
+		{"busy agent", d.busy.ID, "sessions_agent_list"},
+		{"quiet agent", d.quiet.ID, "sessions_agent_list"},
+		{"account", "", "sessions_account_list"},
+	}
+	filters := []struct {
+		name string
+		f    sessions.Filter
+	}{
+		{"all", sessions.Filter{}},
+		{"last 24h", sessions.Filter{Since: d.now.Add(-24 * time.Hour)}},
+		{"window", sessions.Filter{Since: d.now.Add(-20 * 24 * time.Hour), Until: d.now.Add(-10 * 24 * time.Hour)}},
+		{"status=error", sessions.Filter{Status: sessions.StatusError}},
+		{"min_redactions=5", sessions.Filter{MinRedactions: 5}},
+		{"status=error min_redactions=5", sessions.Filter{Status: sessions.StatusError, MinRedactions: 5}},
+		{"status=partial since limit=100", sessions.Filter{Status: sessions.StatusPartial, Since: d.now.Add(-7 * 24 * time.Hour), Limit: 100}},
+	}
+	for _, scope := range scopes {
+		for _, fc := range filters {
+			for _, page := range []string{"first page", "deep page"} {
+				t.Run(scope.name+"/"+fc.name+"/"+page, func(t *testing.T) {
+					f := fc.f
+					f.AccountID, f.AgentID = d.account, scope.agent
+					if page == "deep page" {
+						// 90% down the unfiltered list of the scope.
+						f.After = d.position(t, s, f.AccountID, f.AgentID, 0.9)
+					}
+					if err := f.Validate(); err != nil {
+						t.Fatal(err)
+					}
+					query, args := listQuery(f.Normalize())
+					plan := explain(t, s, query, args)
+					var scans []string
+					walkPlan(plan, func(n planNode) {
+						switch {
+						case strings.Contains(n.NodeType, "Sort"), n.NodeType == "Seq Scan":
+							t.Errorf("plan has a %s node (on %q)", n.NodeType, n.RelationName)
+						case n.RelationName == "sessions" && n.IndexName != "sessions_pkey":
+							scans = append(scans, n.NodeType+" on "+n.IndexName)
+							// The cursor must bound the scan, not filter its rows.
+							if f.After != nil && !strings.Contains(n.IndexCond, "ROW(started_at, id) < ROW(") {
+								t.Errorf("the cursor is not in the index condition %q", n.IndexCond)
+							}
+						}
+					})
+					if want := "Index Only Scan on " + scope.index; len(scans) != 1 || scans[0] != want {
+						t.Errorf("the page's IDs come from %q, want one %q", scans, want)
+					}
+					if t.Failed() {
+						t.Logf("query: %s\nargs: %v\nplan: %s", query, args, plan.raw)
+					}
+				})
+			}
+		}
+	}
+}
+
+// dataset is what writeDataset wrote: one account with a busy agent (half of the account's
+// sessions), a quiet one, and 18 others; and 99 other accounts of 20 agents each.
+type dataset struct {
+	account     string
+	busy, quiet sessions.Agent
+	now         time.Time
+}
+
+// writeDataset writes n sessions over the 30 days before now, in batches of 10,000 (COPY): two
+// thirds in the dataset's account, the rest in the others. Statuses are 85% ok, 10% partial, 5%
+// error; redaction counts run from 0 to 9.
+func writeDataset(tb testing.TB, s *Store, n int) dataset {
+	tb.Helper()
+	ctx := context.Background()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	d := dataset{account: "acct-main", now: time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)}
+	var agents []sessions.Agent
+	for k := range 100 {
+		account := d.account
+		if k > 0 {
+			account = fmt.Sprintf("acct-%d", k)
+		}
+		for i := range 20 {
+			a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: account, Name: fmt.Sprintf("agent %d", i)}
+			if err := s.PutAgent(ctx, a); err != nil {
+				tb.Fatal(err)
+			}
+			agents = append(agents, a)
+		}
+	}
+	d.busy, d.quiet = agents[0], agents[1]
+	batch := make([]sessions.Session, 0, 10_000)
+	for i := range n {
+		var a sessions.Agent
+		switch r := rnd.IntN(6); {
+		case r < 2:
+			a = d.busy
+		case r < 4:
+			a = agents[1+rnd.IntN(19)]
+		default:
+			a = agents[20+rnd.IntN(len(agents)-20)]
+		}
+		start := d.now.Add(-time.Duration(rnd.Int64N(int64(30 * 24 * time.Hour)))).Truncate(time.Millisecond)
+		status := sessions.StatusOK
+		switch r := rnd.IntN(100); {
+		case r < 5:
+			status = sessions.StatusError
+		case r < 15:
+			status = sessions.StatusPartial
+		}
+		batch = append(batch, sessions.Session{
+			ID: sessions.NewSessionID(start), AccountID: a.AccountID, AgentID: a.ID,
+			StartedAt: start, EndedAt: start.Add(time.Duration(rnd.IntN(600_000)) * time.Millisecond),
+			Status: status, RedactionsByKind: map[string]int{"PHONE": rnd.IntN(5), "NAME": rnd.IntN(5)},
+			UpstreamModel: "gpt-4o-mini",
+		})
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := s.PutSessions(ctx, batch...); err != nil {
+				tb.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return d
+}
+
+// position returns the cursor at the fraction frac of the unfiltered list of an account, or of
+// one of its agents.
+func (d dataset) position(tb testing.TB, s *Store, account, agent string, frac float64) *sessions.Cursor {
+	tb.Helper()
+	var c sessions.Cursor
+	err := s.pool.QueryRow(context.Background(), `SELECT started_at, id FROM sessions
+		WHERE account_id = $1 AND ($2 = '' OR agent_id = $2)
+		ORDER BY started_at DESC, id DESC
+		OFFSET (SELECT count(*) FROM sessions WHERE account_id = $1 AND ($2 = '' OR agent_id = $2)) * $3::float8
+		LIMIT 1`, account, agent, frac).Scan(&c.StartedAt, &c.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.StartedAt = c.StartedAt.UTC()
+	return &c
+}
+
+// planNode is a node of EXPLAIN (FORMAT JSON).
+type planNode struct {
+	NodeType     string     `json:"Node Type"`
+	RelationName string     `json:"Relation Name"`
+	IndexName    string     `json:"Index Name"`
+	IndexCond    string     `json:"Index Cond"`
+	Plans        []planNode `json:"Plans"`
+	raw          string
+}
+
+// explain returns the plan of query with args, as the store runs it, executed (ANALYZE).
+func explain(tb testing.TB, s *Store, query string, args []any) planNode {
+	tb.Helper()
+	var raw []byte
+	err := s.read.QueryRow(context.Background(), "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+query,
+		append([]any{s.listMode}, args...)...).Scan(&raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []struct {
+		Plan planNode `json:"Plan"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || len(out) != 1 {
+		tb.Fatalf("EXPLAIN output %s: %v", raw, err)
+	}
+	out[0].Plan.raw = string(raw)
+	return out[0].Plan
+}
+
+func walkPlan(n planNode, visit func(planNode)) {
+	visit(n)
+	for _, c := range n.Plans {
+		walkPlan(c, visit)
+	}
+}
