@@ -1,0 +1,184 @@
+package benchdata
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// Load writes the agents and n sessions of the data set into store, in batches of batch.
+func Load(tb testing.TB, store sessions.Store, n, batch int) {
+	tb.Helper()
+	ctx := context.Background()
+	for _, a := range AgentList() {
+		if err := store.PutAgent(ctx, a); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	err := Generate(n, batch, func(ss []sessions.Session) error { return store.PutSessions(ctx, ss...) })
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Positions walks the whole list that f selects and returns the position of every session in
+// it, in list order: Positions(...)[k*limit-1] is the cursor of page k+1 at that limit.
+func Positions(tb testing.TB, store sessions.Store, f sessions.Filter) []sessions.Cursor {
+	tb.Helper()
+	f.Limit = sessions.MaxLimit
+	var out []sessions.Cursor
+	for {
+		page, err := store.ListSessions(context.Background(), f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, s := range page.Sessions {
+			out = append(out, s.Cursor())
+		}
+		if page.Next == nil {
+			return out
+		}
+		f.After = page.Next
+	}
+}
+
+// PageCursor returns the cursor that starts page (1-based) of a list of the given positions at
+// the given limit, or the start of the last page when the list is shorter. It returns nil for
+// the first page.
+func PageCursor(positions []sessions.Cursor, limit, page int) *sessions.Cursor {
+	last := (len(positions) + limit - 1) / limit
+	if page > last {
+		page = last
+	}
+	if page <= 1 {
+		return nil
+	}
+	c := positions[(page-1)*limit-1]
+	return &c
+}
+
+// Case is one list query of the benchmarks.
+type Case struct {
+	Name   string
+	Filter sessions.Filter
+}
+
+// Cases returns the list queries that every store is measured on: first page, page 1,000 and
+// last page of the busiest agent at limits 25 and 100, the account-wide list, selective filters,
+// and a one-hour window on an agent with 90 days of history. It walks the busiest agent's list
+// once to find the deep cursors.
+func Cases(tb testing.TB, store sessions.Store) []Case {
+	tb.Helper()
+	busy := AgentList()[0].ID
+	agent := sessions.Filter{AccountID: Account, AgentID: busy}
+	account := sessions.Filter{AccountID: Account}
+	agentPos := Positions(tb, store, agent)
+	var cases []Case
+	for _, limit := range []int{25, 100} {
+		for _, p := range []struct {
+			name string
+			page int
+		}{{"first", 1}, {"page1000", 1000}, {"last", 1 << 30}} {
+			f := agent
+			f.Limit, f.After = limit, PageCursor(agentPos, limit, p.page)
+			cases = append(cases, Case{fmt.Sprintf("agent/%s/limit=%d", p.name, limit), f})
+		}
+	}
+	for _, p := range []struct {
+		name string
+		page int
+	}{{"first", 1}, {"page1000", 1000}} {
+		f := account
+		f.Limit = 100
+		if p.page > 1 {
+			// The account list holds every session: the cursor of page 1,000 is the position of
+			// the 99,999th session, which the busiest agent's positions let us find cheaply.
+			f.After = deepAccountCursor(tb, store, account, 100, p.page)
+		}
+		cases = append(cases, Case{"account/" + p.name + "/limit=100", f})
+	}
+	for _, c := range []struct {
+		name   string
+		status sessions.Status
+		min    int
+	}{{"status=error", sessions.StatusError, 0}, {"min_redactions=5", "", 5}, {"status=error+min_redactions=5", sessions.StatusError, 5}} {
+		f := agent
+		f.Limit, f.Status, f.MinRedactions = 25, c.status, c.min
+		cases = append(cases, Case{"agent/filter/" + c.name + "/limit=25", f})
+	}
+	f := agent
+	f.Limit, f.Since = 25, End.Add(-time.Hour)
+	cases = append(cases, Case{"agent/since=1h/limit=25", f})
+	return cases
+}
+
+func deepAccountCursor(tb testing.TB, store sessions.Store, f sessions.Filter, limit, page int) *sessions.Cursor {
+	tb.Helper()
+	f.Limit = sessions.MaxLimit
+	var last *sessions.Cursor
+	for i := 1; i < page; i++ {
+		res, err := store.ListSessions(context.Background(), f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if res.Next == nil {
+			break
+		}
+		last, f.After = res.Next, res.Next
+	}
+	return last
+}
+
+// RunList runs each case of Cases as a sub-benchmark of b, reporting rows/op.
+func RunList(b *testing.B, store sessions.Store) {
+	ctx := context.Background()
+	for _, c := range Cases(b, store) {
+		b.Run(c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			rows := 0
+			for b.Loop() {
+				page, err := store.ListSessions(ctx, c.Filter)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows += len(page.Sessions)
+			}
+			b.ReportMetric(float64(rows)/float64(b.N), "rows/op")
+		})
+	}
+}
+
+// RunIngest measures PutSessions in batches of each size, on sessions newer than the data set
+// so that they do not collide with it, reporting sessions/s. open returns the store to write to.
+func RunIngest(b *testing.B, store sessions.Store, sizes ...int) {
+	ctx := context.Background()
+	agents := AgentList()
+	for _, size := range sizes {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			start := End.Add(time.Hour)
+			batch := make([]sessions.Session, size)
+			written := 0
+			for b.Loop() {
+				b.StopTimer()
+				for i := range batch {
+					t := start.Add(time.Duration(written+i) * time.Millisecond)
+					batch[i] = sessions.Session{
+						ID: sessions.NewSessionID(t), AccountID: Account, AgentID: agents[(written+i)%len(agents)].ID,
+						StartedAt: t, EndedAt: t.Add(time.Minute), Status: sessions.StatusOK,
+						RedactionsByKind: map[string]int{"NAME": 1, "PHONE": 2},
+						UpstreamModel:    "gpt-4o-mini",
+					}
+				}
+				b.StartTimer()
+				if err := store.PutSessions(ctx, batch...); err != nil {
+					b.Fatal(err)
+				}
+				written += size
+			}
+			b.ReportMetric(float64(written)/b.Elapsed().Seconds(), "sessions/s")
+		})
+	}
+}
