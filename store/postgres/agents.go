@@ -16,7 +16,7 @@ func (s *Store) PutAgent(ctx context.Context, a sessions.Agent) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	return retry(ctx, func() error {
+	return s.retry(ctx, s.pool, func() error {
 		tag, err := s.pool.Exec(ctx, `INSERT INTO agents AS a (id, account_id, name) VALUES ($1, $2, $3)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE a.account_id = excluded.account_id`,
 			a.ID, a.AccountID, a.Name)
@@ -41,7 +41,7 @@ func (s *Store) GetAgent(ctx context.Context, accountID, agentID string) (sessio
 		return sessions.Agent{}, sessions.ErrAgentNotFound
 	}
 	a := sessions.Agent{ID: agentID, AccountID: accountID}
-	err := retry(ctx, func() error {
+	err := s.retry(ctx, s.pool, func() error {
 		err := s.pool.QueryRow(ctx, "SELECT name FROM agents WHERE id = $1 AND account_id = $2",
 			agentID, accountID).Scan(&a.Name)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -92,14 +92,14 @@ func connectionLost(err error) bool {
 		errors.Is(err, syscall.EPIPE) || pgconn.SafeToRetry(err)
 }
 
-// maxAttempts is how many times an operation runs when its connection is lost while in use.
-const maxAttempts = 3
-
-// retry runs op, again on a lost connection while ctx is live, up to maxAttempts times, and maps
-// its error. Only idempotent operations go through it: every operation of a Store is one.
-func retry(ctx context.Context, op func() error) error {
+// retry runs op, and runs it again while it fails on a lost connection and ctx is live, up to
+// attempts times in all; then it maps op's error. Only idempotent operations go through it: every
+// operation of a Store is one. When a server restarts or fails over, every idle connection of a
+// pool is lost at once, and the pool only finds out by using them (or by pinging those idle for a
+// second or more): attempts should be one more than the pool's MaxConns.
+func retry(ctx context.Context, attempts int, op func() error) error {
 	var err error
-	for range maxAttempts {
+	for range max(attempts, 1) {
 		err = op()
 		if err == nil || ctx.Err() != nil || !connectionLost(err) {
 			break

@@ -77,7 +77,7 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 	f = f.Normalize()
 	query, args := listQuery(f)
 	var ss []sessions.Session
-	err := retry(ctx, func() error {
+	err := s.retry(ctx, s.read, func() error {
 		ss = make([]sessions.Session, 0, f.Limit+1)
 		rows, err := s.read.Query(ctx, query, append([]any{s.listMode}, args...)...)
 		if err != nil {

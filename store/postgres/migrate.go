@@ -66,13 +66,9 @@ const lockKeyPrefix = "github.com/masker-dev/sessions/store/postgres migrate "
 // under an advisory lock whose key is derived from the schema's name. It returns ErrSchemaTooNew
 // when the schema has a later version, and mapped driver errors.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	err := retry(ctx, func() error {
+	return retry(ctx, int(pool.Config().MaxConns)+1, func() error {
 		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return migrateTx(ctx, tx) })
 	})
-	if err != nil {
-		return fmt.Errorf("postgres: migrating the schema: %w", err)
-	}
-	return nil
 }
 
 var errNoSchema = errors.New("postgres: the search_path names no existing schema to create the tables in")

@@ -49,7 +49,7 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 			return deleted, err
 		}
 		var n int64
-		err := retry(ctx, func() error {
+		err := s.retry(ctx, s.pool, func() error {
 			tag, err := s.pool.Exec(ctx, purgeBatchSQL, b, s.purgeBatch)
 			n = tag.RowsAffected()
 			return err

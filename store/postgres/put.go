@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/masker-dev/sessions"
 )
 
@@ -32,29 +35,26 @@ const (
 	) ON COMMIT DROP`
 )
 
-// upsertSQL writes the batch of source and returns how many sessions it wrote. A session whose ID
-// belongs to another account or agent is not written (the WHERE of DO UPDATE), which the caller
-// sees in the count; a session whose agent is not in its account breaks the foreign key. Rows go
-// in ID order, so that concurrent batches lock shared IDs in the same order.
+// upsertSQL writes the batch of source. Its command tag counts the sessions it wrote, inserted or
+// updated. A session whose ID belongs to another account or agent is not written (the WHERE of
+// DO UPDATE), which the caller sees in the count; a session whose agent is not in its account
+// breaks the foreign key. Rows go in ID order, so that concurrent batches lock shared IDs in the
+// same order.
 func upsertSQL(source string) string {
-	return `WITH written AS (
-	INSERT INTO sessions AS s (id, account_id, agent_id, started_at, ended_at, status,
-		redactions_by_kind, redaction_count, upstream_model)
-	SELECT id, account_id, agent_id, started_at, ended_at, status,
-		redactions_by_kind, redaction_count, upstream_model
-	FROM ` + source + `
-	ORDER BY id
-	ON CONFLICT (id) DO UPDATE SET
-		started_at = excluded.started_at,
-		ended_at = excluded.ended_at,
-		status = excluded.status,
-		redactions_by_kind = excluded.redactions_by_kind,
-		redaction_count = excluded.redaction_count,
-		upstream_model = excluded.upstream_model
-	WHERE s.account_id = excluded.account_id AND s.agent_id = excluded.agent_id
-	RETURNING 1
-)
-SELECT count(*) FROM written`
+	return `INSERT INTO sessions AS s (id, account_id, agent_id, started_at, ended_at, status,
+	redactions_by_kind, redaction_count, upstream_model)
+SELECT id, account_id, agent_id, started_at, ended_at, status,
+	redactions_by_kind, redaction_count, upstream_model
+FROM ` + source + `
+ORDER BY id
+ON CONFLICT (id) DO UPDATE SET
+	started_at = excluded.started_at,
+	ended_at = excluded.ended_at,
+	status = excluded.status,
+	redactions_by_kind = excluded.redactions_by_kind,
+	redaction_count = excluded.redaction_count,
+	upstream_model = excluded.upstream_model
+WHERE s.account_id = excluded.account_id AND s.agent_id = excluded.agent_id`
 }
 
 var (
@@ -75,13 +75,11 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 	if err != nil || len(ss) == 0 {
 		return err
 	}
-	b, err := newBatch(ss)
-	if err != nil {
-		return err
-	}
-	return retry(ctx, func() error {
+	b := newBatch(ss)
+	return s.retry(ctx, s.pool, func() error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			var written int
+			var tag pgconn.CommandTag
+			var err error
 			if b.len() > copyThreshold {
 				if _, err := tx.Exec(ctx, createBatchTable); err != nil {
 					return err
@@ -89,13 +87,14 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sessions_batch"}, sessionColumns, pgx.CopyFromSlice(b.len(), b.row)); err != nil {
 					return err
 				}
-				if err := tx.QueryRow(ctx, upsertFromTable).Scan(&written); err != nil {
-					return err
-				}
-			} else if err := tx.QueryRow(ctx, upsertFromArrays, b.arrays()...).Scan(&written); err != nil {
+				tag, err = tx.Exec(ctx, upsertFromTable)
+			} else {
+				tag, err = tx.Exec(ctx, upsertFromArrays, b.arrays()...)
+			}
+			if err != nil {
 				return err
 			}
-			if written != b.len() {
+			if written := int(tag.RowsAffected()); written != b.len() {
 				// BeginFunc rolls back: nothing is written.
 				return fmt.Errorf("%w: %d of %d sessions belong to another account or agent",
 					sessions.ErrConflict, b.len()-written, b.len())
@@ -115,23 +114,44 @@ type batch struct {
 	models                []string
 }
 
-func newBatch(ss []sessions.Session) (batch, error) {
+func newBatch(ss []sessions.Session) batch {
 	n := len(ss)
 	b := batch{
 		ids: make([]string, n), accounts: make([]string, n), agents: make([]string, n),
 		started: make([]time.Time, n), ended: make([]time.Time, n), statuses: make([]string, n),
 		kinds: make([]json.RawMessage, n), counts: make([]int64, n), models: make([]string, n),
 	}
+	var buf []byte
 	for i, s := range ss {
-		kinds, err := json.Marshal(s.RedactionsByKind)
-		if err != nil {
-			return batch{}, fmt.Errorf("postgres: session %s: %w", s.ID, err)
-		}
+		start := len(buf)
+		buf = appendKinds(buf, s.RedactionsByKind)
+		kinds := json.RawMessage(buf[start:len(buf):len(buf)])
 		b.ids[i], b.accounts[i], b.agents[i] = s.ID, s.AccountID, s.AgentID
 		b.started[i], b.ended[i], b.statuses[i] = s.StartedAt, s.EndedAt, string(s.Status)
 		b.kinds[i], b.counts[i], b.models[i] = kinds, int64(s.RedactionCount()), s.UpstreamModel
 	}
-	return b, nil
+	return b
+}
+
+// appendKinds appends the JSON object of kinds, with its keys sorted as encoding/json sorts them.
+// The keys are validated kinds (^[A-Z][A-Z0-9_]{0,31}$), which JSON needs no escape for.
+func appendKinds(buf []byte, kinds map[string]int) []byte {
+	keys := make([]string, 0, len(kinds))
+	for k := range kinds {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	buf = append(buf, '{')
+	for i, k := range keys {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '"')
+		buf = append(buf, k...)
+		buf = append(buf, '"', ':')
+		buf = strconv.AppendInt(buf, int64(kinds[k]), 10)
+	}
+	return append(buf, '}')
 }
 
 func (b batch) len() int { return len(b.ids) }

@@ -45,8 +45,9 @@ func testServerURL(tb testing.TB) string {
 }
 
 // newTestSchema creates a schema with a random name on the test server, dropped when the test
-// ends, and returns a pool whose connections use it as their search_path, closed when the test
-// ends (before the schema is dropped). It skips or fails the test as testServerURL does.
+// ends, and returns a pool whose connections use it as their search_path (and as their
+// application_name, which tells their backends apart), closed when the test ends, before the
+// schema is dropped. It skips or fails the test as testServerURL does.
 func newTestSchema(tb testing.TB) (*pgxpool.Pool, string) {
 	tb.Helper()
 	url := testServerURL(tb)
@@ -78,6 +79,7 @@ func newTestSchema(tb testing.TB) (*pgxpool.Pool, string) {
 		tb.Fatal(err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.ConnConfig.RuntimeParams["application_name"] = schema
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -21,6 +21,18 @@ type Store struct {
 	listMode pgx.QueryExecMode
 
 	purgeBatch int
+
+	// The most times an operation runs on each pool: once more than the connections that a
+	// failover may have left dead in it.
+	attempts, readAttempts int
+}
+
+// retry runs the idempotent op on pool (s.pool or s.read) with retry.
+func (s *Store) retry(ctx context.Context, pool *pgxpool.Pool, op func() error) error {
+	if pool == s.read {
+		return retry(ctx, s.readAttempts, op)
+	}
+	return retry(ctx, s.attempts, op)
 }
 
 var (
@@ -83,6 +95,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	for _, opt := range opts {
 		opt(s)
 	}
+	s.attempts = int(s.pool.Config().MaxConns) + 1
+	s.readAttempts = int(s.read.Config().MaxConns) + 1
 	s.listMode = pgx.QueryExecModeDescribeExec
 	if s.read.Config().ConnConfig.DescriptionCacheCapacity > 0 {
 		s.listMode = pgx.QueryExecModeCacheDescribe

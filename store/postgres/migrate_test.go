@@ -1,0 +1,111 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestMigrateConcurrently opens ten stores on one new schema at once, each with its own pool
+// from a connection string, as ten application instances starting together would: each succeeds,
+// and each migration was applied exactly once.
+func TestMigrateConcurrently(t *testing.T) {
+	pool, schema := newTestSchema(t)
+	connString := schemaURL(t, schema)
+	ctx := context.Background()
+	const n = 10
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(ctx, connString)
+			if err == nil {
+				err = s.Close()
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("store %d: %v", i, err)
+		}
+	}
+	var applied []int
+	rows, err := pool.Query(ctx, "SELECT version FROM sessions_schema ORDER BY version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		applied = append(applied, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var want []int
+	for _, m := range migrations() {
+		want = append(want, m.version)
+	}
+	if diff := cmp.Diff(want, applied); diff != "" {
+		t.Errorf("applied versions (-want +got):\n%s", diff)
+	}
+}
+
+func TestSchemaTooNew(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := newTestSchema(t)
+	if _, err := New(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "INSERT INTO sessions_schema (version, name) VALUES ($1, 'from the future')", SchemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(ctx, pool)
+	if !errors.Is(err, ErrSchemaTooNew) {
+		t.Fatalf("New on a newer schema = %v, want ErrSchemaTooNew", err)
+	}
+	t.Log(err)
+}
+
+func TestNoSchema(t *testing.T) {
+	_, err := Open(context.Background(), schemaURL(t, "no_such_schema_here"))
+	if !errors.Is(err, errNoSchema) {
+		t.Errorf("Open with no usable schema = %v, want %v", err, errNoSchema)
+	}
+}
+
+// schemaURL returns the URL of the test server with schema as the search_path.
+func schemaURL(tb testing.TB, schema string) string {
+	tb.Helper()
+	u, err := url.Parse(testServerURL(tb))
+	if err != nil {
+		tb.Fatalf("%s: %v", urlEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema) // pgx passes a parameter it does not know to the server
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func TestMigrationsNumbered(t *testing.T) {
+	ms := migrations() // panics on a gap
+	if len(ms) == 0 || SchemaVersion != len(ms) {
+		t.Fatalf("%d migrations, SchemaVersion %d", len(ms), SchemaVersion)
+	}
+	for _, m := range ms {
+		if strings.TrimSpace(m.sql) == "" {
+			t.Errorf("migration %s is empty", m.name)
+		}
+	}
+}
