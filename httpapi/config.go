@@ -1,0 +1,152 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// MinCursorKeyLen is the shortest CursorKey (and previous key) that New accepts: 32 bytes, the
+// output size of SHA-256.
+const MinCursorKeyLen = 32
+
+// DefaultTimeout is the Timeout of a Config that leaves it at zero.
+const DefaultTimeout = 10 * time.Second
+
+// Config configures a Handler. Store and Authenticate are required; every other field is
+// optional. A Config must not be changed after it is passed to New.
+type Config struct {
+	// Store holds the sessions that the handler lists. Required.
+	Store sessions.Store
+
+	// Authenticate returns the account of the request's credential. It returns an error that
+	// matches ErrUnauthenticated for a missing or bad credential, which gives 401. Any other
+	// error goes through the same table as the store's errors: one that matches
+	// sessions.ErrUnavailable gives 503, anything else 500. An empty account ID with a nil error
+	// is taken as unauthenticated. Required; see CookieAuth for the product's cookie.
+	Authenticate func(r *http.Request) (accountID string, err error)
+
+	// Now returns the current time, against which relative since and until values such as
+	// "24h" are resolved. Default: time.Now.
+	Now func() time.Time
+
+	// CursorKey is the HMAC-SHA256 key that signs cursor tokens, at least MinCursorKeyLen bytes.
+	// Replicas that share it accept each other's tokens. When it is nil, New makes a random key
+	// and logs a warning: cursors then fail after a restart and on other replicas.
+	CursorKey []byte
+
+	// PreviousCursorKeys are keys that no longer sign tokens but are still accepted when
+	// checking them, so that a key can be rotated without breaking the walks under way. Each is
+	// at least MinCursorKeyLen bytes. Optional; ignored without a CursorKey.
+	PreviousCursorKeys [][]byte
+
+	// Logger receives internal errors (with the request ID, method and path), store outages,
+	// clients that went away (at debug level), and New's warning about a random key.
+	// Default: slog.Default().
+	Logger *slog.Logger
+
+	// Timeout bounds the store calls of one request (the agent check and the list together).
+	// When it passes, the request gets 503 unavailable, even from a store that does not honour
+	// its context. Default: DefaultTimeout.
+	Timeout time.Duration
+
+	// AgentID returns the agent ID of a request to the agent endpoint, for routers that keep path
+	// parameters elsewhere than http.Request.PathValue. Default: r.PathValue("agent_id").
+	AgentID func(r *http.Request) string
+}
+
+// ErrUnauthenticated is the error that Authenticate returns, or wraps, for a request without a
+// valid credential. The handler answers it with 401 unauthenticated.
+var ErrUnauthenticated = errors.New("httpapi: unauthenticated")
+
+// CookieAuth returns an Authenticate function for Config that reads the cookie with this name
+// (the product uses "masker_session") and passes its value to verify, which returns the account
+// ID. A missing or empty cookie gives ErrUnauthenticated without calling verify. Verify returns
+// an error matching ErrUnauthenticated for an invalid or expired value; any other error from
+// verify means that the credential could not be checked, and is passed on as it is (see
+// Config.Authenticate). The returned function is safe for concurrent use when verify is.
+func CookieAuth(name string, verify func(ctx context.Context, value string) (accountID string, err error)) func(*http.Request) (string, error) {
+	return func(r *http.Request) (string, error) {
+		c, err := r.Cookie(name)
+		if err != nil || c.Value == "" {
+			return "", fmt.Errorf("%w: no %s cookie", ErrUnauthenticated, name)
+		}
+		account, err := verify(r.Context(), c.Value)
+		if err != nil {
+			return "", err
+		}
+		if account == "" {
+			return "", fmt.Errorf("%w: %s cookie names no account", ErrUnauthenticated, name)
+		}
+		return account, nil
+	}
+}
+
+// settings is a checked Config with its defaults filled in.
+type settings struct {
+	store        sessions.Store
+	authenticate func(*http.Request) (string, error)
+	now          func() time.Time
+	keys         [][]byte // the signing key first, then the previous keys
+	logger       *slog.Logger
+	timeout      time.Duration
+	agentID      func(*http.Request) string
+}
+
+// check validates cfg and fills in the defaults.
+func (cfg Config) check() (settings, error) {
+	s := settings{
+		store:        cfg.Store,
+		authenticate: cfg.Authenticate,
+		now:          cfg.Now,
+		logger:       cfg.Logger,
+		timeout:      cfg.Timeout,
+		agentID:      cfg.AgentID,
+	}
+	switch {
+	case cfg.Store == nil:
+		return s, errors.New("httpapi: Config.Store is required")
+	case cfg.Authenticate == nil:
+		return s, errors.New("httpapi: Config.Authenticate is required")
+	case cfg.CursorKey != nil && len(cfg.CursorKey) < MinCursorKeyLen:
+		return s, fmt.Errorf("httpapi: Config.CursorKey has %d bytes, want at least %d", len(cfg.CursorKey), MinCursorKeyLen)
+	case cfg.Timeout < 0:
+		return s, fmt.Errorf("httpapi: Config.Timeout is negative (%s)", cfg.Timeout)
+	}
+	for i, k := range cfg.PreviousCursorKeys {
+		if len(k) < MinCursorKeyLen {
+			return s, fmt.Errorf("httpapi: Config.PreviousCursorKeys[%d] has %d bytes, want at least %d", i, len(k), MinCursorKeyLen)
+		}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	if s.timeout == 0 {
+		s.timeout = DefaultTimeout
+	}
+	if s.agentID == nil {
+		s.agentID = func(r *http.Request) string { return r.PathValue("agent_id") }
+	}
+	if cfg.CursorKey == nil {
+		key := make([]byte, MinCursorKeyLen)
+		rand.Read(key) // never fails (crypto/rand panics rather than return an error)
+		s.keys = [][]byte{key}
+		s.logger.Warn("httpapi: Config.CursorKey is not set: using a random key, so cursors will not survive a restart or be accepted by other replicas")
+	} else {
+		s.keys = [][]byte{bytes.Clone(cfg.CursorKey)} // copies: the caller may reuse its slices
+		for _, k := range cfg.PreviousCursorKeys {
+			s.keys = append(s.keys, bytes.Clone(k))
+		}
+	}
+	return s, nil
+}

@@ -1,0 +1,164 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/masker-dev/sessions"
+)
+
+// The error codes of the product's envelope.
+const (
+	codeValidationFailed = "validation_failed"
+	codeUnauthenticated  = "unauthenticated"
+	codeAgentNotFound    = "agent_not_found"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeUnavailable      = "unavailable"
+	codeInternalError    = "internal_error"
+)
+
+// retryAfterSeconds is the Retry-After of a 503 response.
+const retryAfterSeconds = 5
+
+// problem is one bad parameter of a request: an entry of the envelope's details.
+type problem struct {
+	Param   string `json:"param"`
+	Message string `json:"message"`
+}
+
+// invalidParams is the error of a request with bad parameters. It lists every one of them.
+type invalidParams []problem
+
+func (p invalidParams) Error() string {
+	return fmt.Sprintf("httpapi: %d invalid parameters, the first %s: %s", len(p), p[0].Param, p[0].Message)
+}
+
+// errMethodNotAllowed is the error of a request with a method other than GET and HEAD.
+var errMethodNotAllowed = errors.New("httpapi: method not allowed")
+
+// errPanic wraps the value of a recovered panic, which is an internal error.
+type errPanic struct {
+	value any
+	stack []byte
+}
+
+func (e errPanic) Error() string { return fmt.Sprintf("httpapi: panic: %v", e.value) }
+
+// response is what an error becomes: the one table from errors to statuses and codes.
+type response struct {
+	status  int
+	code    string
+	message string
+	details []problem
+}
+
+// classify maps an error of the request pipeline to its response. It is the only place that
+// does: the table of the product's error codes.
+func classify(err error) response {
+	var params invalidParams
+	var verr *sessions.ValidationError
+	switch {
+	case errors.As(err, &params):
+		return response{http.StatusUnprocessableEntity, codeValidationFailed, "The request has invalid parameters; see details.", params}
+	case errors.Is(err, ErrUnauthenticated):
+		return response{http.StatusUnauthorized, codeUnauthenticated, "A valid masker_session credential is required.", nil}
+	case errors.Is(err, sessions.ErrAgentNotFound):
+		return response{http.StatusNotFound, codeAgentNotFound, "No agent with this ID exists in your account.", nil}
+	case errors.Is(err, errMethodNotAllowed):
+		return response{http.StatusMethodNotAllowed, codeMethodNotAllowed, "This endpoint accepts GET and HEAD only.", nil}
+	case errors.Is(err, sessions.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return response{http.StatusServiceUnavailable, codeUnavailable, "The session store is unavailable; retry later.", nil}
+	case errors.As(err, &verr) && paramOf(verr.Field) != "":
+		// The last check (Filter.Validate) or the store found a bad value that the parameter
+		// checks let through.
+		return response{http.StatusUnprocessableEntity, codeValidationFailed, "The request has invalid parameters; see details.",
+			[]problem{{Param: paramOf(verr.Field), Message: verr.Reason}}}
+	}
+	return response{http.StatusInternalServerError, codeInternalError, "An internal error occurred; quote the request ID when reporting it.", nil}
+}
+
+// paramOf returns the query parameter of a field of sessions.Filter (or of a parameter already
+// named as such), or "" for a field that no parameter sets.
+func paramOf(field string) string {
+	switch field {
+	case "AgentID", "agent_id":
+		return "agent_id"
+	case "Since", "since":
+		return "since"
+	case "Until", "until":
+		return "until"
+	case "Status", "status":
+		return "status"
+	case "MinRedactions", "min_redactions":
+		return "min_redactions"
+	case "Limit", "limit":
+		return "limit"
+	case "After", "cursor":
+		return "cursor"
+	}
+	return ""
+}
+
+// envelope is the body of an error response.
+type envelope struct {
+	Error envelopeError `json:"error"`
+}
+
+type envelopeError struct {
+	Code      string    `json:"code"`
+	Message   string    `json:"message"`
+	RequestID string    `json:"request_id"`
+	Details   []problem `json:"details"`
+}
+
+// writeError answers a request with the response of err, and logs what needs logging: internal
+// errors with their cause, outages at warning level, and clients that went away at debug level
+// (they get nothing written).
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, id string, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		h.log(r, id, slog.LevelDebug, "client went away", err)
+		return
+	}
+	res := classify(err)
+	switch res.status {
+	case http.StatusInternalServerError:
+		h.log(r, id, slog.LevelError, "internal error", err)
+	case http.StatusServiceUnavailable:
+		h.log(r, id, slog.LevelWarn, "store unavailable", err)
+	}
+	if res.details == nil {
+		res.details = []problem{}
+	}
+	body, jerr := json.Marshal(envelope{envelopeError{res.code, res.message, id, res.details}})
+	if jerr != nil { // cannot happen: strings and slices of strings only
+		body = []byte(`{"error":{"code":"internal_error","message":"An internal error occurred.","request_id":"` + id + `","details":[]}}`)
+	}
+	hdr := w.Header()
+	switch res.status {
+	case http.StatusMethodNotAllowed:
+		hdr.Set("Allow", allowedMethods)
+	case http.StatusServiceUnavailable:
+		hdr.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	writeBody(w, r, res.status, "application/json", body)
+}
+
+// log logs an event of a request with its ID, method and path.
+func (h *Handler) log(r *http.Request, id string, level slog.Level, msg string, err error) {
+	attrs := []slog.Attr{
+		slog.String("request_id", id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Any("error", err),
+	}
+	var p errPanic
+	if errors.As(err, &p) {
+		attrs = append(attrs, slog.String("stack", string(p.stack)))
+	}
+	h.s.logger.LogAttrs(r.Context(), level, "httpapi: "+msg, attrs...)
+}

@@ -1,0 +1,239 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/masker-dev/sessions"
+)
+
+// The routes of a Handler.
+const (
+	routeAgentSessions = "/api/v1/agents/{agent_id}/sessions"
+	routeSessions      = "/api/v1/sessions"
+	routeOpenAPI       = "/api/v1/openapi.yaml"
+)
+
+// allowedMethods is the Allow header of a 405 response.
+const allowedMethods = "GET, HEAD"
+
+// Handler serves the session list endpoints of a Store:
+//
+//	GET /api/v1/agents/{agent_id}/sessions  the sessions of one agent (the seed's endpoint)
+//	GET /api/v1/sessions                    the sessions of every agent of the account
+//	GET /api/v1/openapi.yaml                the OpenAPI 3.1 document of both
+//
+// HEAD is served like GET without a body; other methods get 405 with Allow. Other paths get
+// net/http's plain 404. It is safe for concurrent use by multiple goroutines.
+type Handler struct {
+	s        settings
+	mux      *http.ServeMux
+	agent    http.Handler
+	account  http.Handler
+	document http.Handler
+}
+
+// New returns a Handler for cfg. It returns an error when cfg has no Store, no Authenticate, a
+// CursorKey or previous key shorter than MinCursorKeyLen bytes, or a negative Timeout. Without a
+// CursorKey it uses a random key, and logs a warning that cursors will not survive a restart or
+// be shared across replicas.
+func New(cfg Config) (*Handler, error) {
+	s, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{s: s, mux: http.NewServeMux()}
+	h.agent = lister{h, agentEndpoint}
+	h.account = lister{h, accountEndpoint}
+	h.document = http.HandlerFunc(h.serveOpenAPI)
+	h.mux.Handle(routeAgentSessions, h.agent)
+	h.mux.Handle(routeSessions, h.account)
+	h.mux.Handle(routeOpenAPI, h.document)
+	return h, nil
+}
+
+// ServeHTTP routes the request on its URL path (after any http.StripPrefix) to one of the
+// endpoints.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// AgentSessions returns the handler of GET /api/v1/agents/{agent_id}/sessions alone, to mount in
+// a router of another shape; it takes the agent ID from Config.AgentID (by default
+// r.PathValue("agent_id")) and ignores the path otherwise.
+func (h *Handler) AgentSessions() http.Handler { return h.agent }
+
+// Sessions returns the handler of GET /api/v1/sessions alone, to mount in a router of another
+// shape. It ignores the path.
+func (h *Handler) Sessions() http.Handler { return h.account }
+
+// OpenAPI returns the handler of GET /api/v1/openapi.yaml alone. It ignores the path.
+func (h *Handler) OpenAPI() http.Handler { return h.document }
+
+// lister serves one list endpoint.
+type lister struct {
+	h  *Handler
+	ep *endpoint
+}
+
+func (l lister) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := l.h
+	id := requestID(r)
+	hdr := w.Header()
+	hdr.Set("X-Request-Id", id)
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.writeError(w, r, id, errPanic{v, debug.Stack()})
+		}
+	}()
+	if err := h.list(w, r, l.ep); err != nil {
+		h.writeError(w, r, id, err)
+	}
+}
+
+// list runs the pipeline of a list request: method, authentication, parameters, cursor, agent,
+// store, response. It writes the response when it returns nil.
+func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return errMethodNotAllowed
+	}
+	account, err := h.s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if account == "" {
+		return ErrUnauthenticated
+	}
+	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
+	if err != nil {
+		return err
+	}
+	pathAgent := ""
+	if ep.agentPath {
+		pathAgent = h.s.agentID(r)
+	}
+	f, scope, err := q.filter(ep, account, pathAgent, h.s.keys)
+	if err != nil {
+		return err
+	}
+	if (ep.agentPath || f.AgentID != "") && !sessions.IsAgentID(f.AgentID) {
+		return sessions.ErrAgentNotFound // malformed or missing: the same 404 as unknown
+	}
+	if err := f.Validate(); err != nil {
+		return err // the last check: a parameter the checks above let through, or a bad account ID
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), h.s.timeout)
+	defer cancel()
+	var page sessions.Page
+	err = call(ctx, func(ctx context.Context) error {
+		if f.AgentID != "" {
+			if _, err := h.s.store.GetAgent(ctx, account, f.AgentID); err != nil {
+				return err
+			}
+		}
+		var err error
+		page, err = h.s.store.ListSessions(ctx, f)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	next := ""
+	if page.Next != nil {
+		f.After = page.Next
+		next = sessions.Token{Scope: scope, Filter: f}.Encode(h.s.keys[0])
+		w.Header().Set("Link", "<"+nextLink(r, q.raw, next)+`>; rel="next"`)
+	}
+	e := getPageEncoder()
+	defer putPageEncoder(e)
+	writeBody(w, r, http.StatusOK, "application/json", e.encode(ep, page.Sessions, next))
+	return nil
+}
+
+// call runs fn with ctx in a goroutine and waits for it or for ctx to end, so that a store that
+// does not honour its context still gives 503 when the timeout passes. A panic in fn becomes an
+// errPanic error.
+func call(ctx context.Context, fn func(context.Context) error) error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- errPanic{v, debug.Stack()}
+			}
+		}()
+		done <- fn(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done: // finished at the same time: take its result
+			return err
+		default:
+			return sessions.ContextError(ctx)
+		}
+	}
+}
+
+// writeBody writes a complete response; a HEAD request gets the headers only.
+func writeBody(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", contentType)
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body) // an error means that the client went away: nothing to do
+	}
+}
+
+// nextLink returns the URL of the next page: the path of the request as the client sent it (so
+// that it is right under http.StripPrefix or any router), and its query with the cursor replaced.
+func nextLink(r *http.Request, pairs []string, cursor string) string {
+	path := r.URL.EscapedPath()
+	if r.RequestURI != "" {
+		p, _, _ := strings.Cut(r.RequestURI, "?")
+		if strings.HasPrefix(p, "/") {
+			path = p
+		} else if u, err := r.URL.Parse(r.RequestURI); err == nil { // absolute form
+			path = u.EscapedPath()
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(path) + len(r.URL.RawQuery) + len(cursor) + 8)
+	writeLinkSafe(&b, path)
+	b.WriteByte('?')
+	for _, pair := range pairs {
+		if name, _, _ := strings.Cut(pair, "="); name == "cursor" {
+			continue
+		}
+		writeLinkSafe(&b, pair)
+		b.WriteByte('&')
+	}
+	b.WriteString("cursor=")
+	b.WriteString(cursor) // URL-safe base64
+	return b.String()
+}
+
+// writeLinkSafe writes s percent-encoding the bytes that cannot stand in a Link header's
+// <URI-Reference>: controls, space, non-ASCII, and "<>\"\\`{|}^.
+func writeLinkSafe(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7F || strings.IndexByte("<>\"\\`{|}^", c) >= 0 {
+			b.WriteByte('%')
+			b.WriteByte("0123456789ABCDEF"[c>>4])
+			b.WriteByte("0123456789ABCDEF"[c&0xF])
+			continue
+		}
+		b.WriteByte(c)
+	}
+}
