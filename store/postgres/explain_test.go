@@ -91,6 +91,44 @@ func TestExplain(t *testing.T) {
 	}
 }
 
+// TestExplainPurge checks that a batch of PurgeSessions finds its sessions with an ordered index
+// scan, account by account, and neither scans the table nor collects a bitmap of every old
+// session of an account.
+func TestExplainPurge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the EXPLAIN test writes 60,000 sessions")
+	}
+	ctx := context.Background()
+	s := newTestStore(t)
+	d := writeDataset(t, s, 60_000)
+	for _, sql := range []string{"VACUUM (ANALYZE) agents", "VACUUM (ANALYZE) sessions"} {
+		if _, err := s.pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Retention: the oldest day of the 30 goes. (To delete most of a table, a bitmap scan is as
+	// good, and the planner may rightly choose it.)
+	for _, age := range []time.Duration{29 * 24 * time.Hour, 29*24*time.Hour + 12*time.Hour} {
+		var raw []byte
+		err := s.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+purgeBatchSQL, d.now.Add(-age), defaultPurgeBatch).Scan(&raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []struct {
+			Plan planNode `json:"Plan"`
+		}
+		if err := json.Unmarshal(raw, &out); err != nil || len(out) != 1 {
+			t.Fatalf("EXPLAIN output %s: %v", raw, err)
+		}
+		walkPlan(out[0].Plan, func(n planNode) {
+			if strings.Contains(n.NodeType, "Sort") ||
+				n.RelationName == "sessions" && (n.NodeType == "Seq Scan" || n.NodeType == "Bitmap Heap Scan") {
+				t.Errorf("purging sessions older than %v: a %s on sessions\n%s", age, n.NodeType, raw)
+			}
+		})
+	}
+}
+
 // dataset is what writeDataset wrote: one account with a busy agent (half of the account's
 // sessions), a quiet one, and 18 others; and 99 other accounts of 20 agents each.
 type dataset struct {

@@ -11,15 +11,17 @@ import (
 const defaultPurgeBatch = 5000
 
 // purgeBatchSQL deletes at most $2 sessions that started before $1, and deletes them by their
-// physical address (a TID scan). It finds them account by account (the accounts of the agents,
-// from the agents' unique index), each with a seek into the end of the account's range of
-// sessions_account_list, so that it needs no index of its own.
+// physical address (a TID scan). It finds them account by account (the accounts of the agents),
+// oldest first: each account's are read backwards from the end of its range of
+// sessions_account_list, so that purging needs no index of its own, and a batch reads no more
+// index entries than it deletes.
 const purgeBatchSQL = `DELETE FROM sessions WHERE ctid = ANY (ARRAY(
 	SELECT old.ctid
 	FROM (SELECT DISTINCT account_id FROM agents) AS account
 	CROSS JOIN LATERAL (
 		SELECT ctid FROM sessions
 		WHERE account_id = account.account_id AND started_at < $1
+		ORDER BY started_at, id
 		LIMIT $2
 	) AS old
 	LIMIT $2

@@ -260,13 +260,29 @@ func TestPurgeSessions(t *testing.T) {
 	for i := range 50 {
 		all = append(all, f.session(f.a1, i))
 	}
-	if err := f.store.PutSessions(ctx, all...); err != nil {
+	// Another account, whose sessions all go.
+	b := sessions.Agent{ID: sessions.NewAgentID(), AccountID: f.other}
+	if err := f.store.PutAgent(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	// Sessions started at t0+0s .. t0+49s: before t0+20s plus a fraction deletes 21 (0..20).
+	var others []sessions.Session
+	for i := range 10 {
+		s := f.session(b, i)
+		s.StartedAt = s.StartedAt.Add(-300 * time.Second)
+		s.ID = sessions.NewSessionID(s.StartedAt)
+		others = append(others, s)
+	}
+	if err := f.store.PutSessions(ctx, append(others, all...)...); err != nil {
+		t.Fatal(err)
+	}
+	// Sessions started at t0+0s .. t0+49s, and t0-300s .. t0-291s: before t0+20s plus a fraction
+	// deletes 21 (0..20) and 10.
 	deleted, err := f.store.PurgeSessions(ctx, f.t0.Add(20*time.Second+time.Nanosecond))
-	if err != nil || deleted != 21 {
-		t.Fatalf("PurgeSessions = %d, %v; want 21, nil", deleted, err)
+	if err != nil || deleted != 31 {
+		t.Fatalf("PurgeSessions = %d, %v; want 31, nil", deleted, err)
+	}
+	if got := listAll(t, f.store, sessions.Filter{AccountID: f.other}); len(got) != 0 {
+		t.Errorf("after PurgeSessions, %d sessions of the other account are left", len(got))
 	}
 	got := listAll(t, f.store, sessions.Filter{AccountID: f.account})
 	want := listed(all[21:], f.a1.Name)
