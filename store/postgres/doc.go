@@ -6,8 +6,8 @@
 // [Open] connects with a connection string and owns its pool; [New] uses a pool that the
 // application already has. Both create or migrate the schema: the tables go in the connection's
 // current schema, the first existing schema of its search_path, so one database can hold several
-// isolated stores (set search_path in the connection string, as options=-csearch_path=NAME, or in
-// the pool's RuntimeParams).
+// isolated stores (set search_path in the connection string, as search_path=NAME in a URL's query,
+// or in the pool's ConnConfig.RuntimeParams). It needs PostgreSQL 13 or later.
 //
 // # Schema
 //
@@ -23,6 +23,24 @@
 // COLLATE "C", so that they sort bytewise as Go strings do. A composite foreign key
 // (account_id, agent_id) references agents (account_id, id): no session can point at an agent
 // of another account.
+//
+// # Lists
+//
+// A list is a keyset query built in one place (see the file list.go): the page's IDs come from an
+// index-only scan of sessions_agent_list (account_id, agent_id, started_at DESC, id DESC) or of
+// sessions_account_list (account_id, started_at DESC, id DESC), both with INCLUDE (status,
+// redaction_count), that starts at the cursor, (started_at, id) < (t, id), and stops after the
+// page; the status and min_redactions filters skip rows inside the index. The rows of the page
+// are then read by primary key. A deep page starts with the same seek as a first page.
+//
+// # Writes and retention
+//
+// PutSessions writes a batch in one transaction: up to 100 sessions as arrays in one statement,
+// more through COPY into a temporary table and one INSERT ... ON CONFLICT from it. The upsert
+// rules are enforced in SQL: a session ID owned by another account or agent is not updated (and
+// the batch fails with ErrConflict), and a session whose agent is not in its account breaks the
+// foreign key (ErrAgentNotFound). PurgeSessions deletes in batches of at most 5,000 sessions,
+// each its own short transaction, oldest first.
 //
 // # Errors
 //
