@@ -160,7 +160,8 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 
 // call runs fn with ctx in a goroutine and waits for it or for ctx to end, so that a store that
 // does not honour its context still gives 503 when the timeout passes. A panic in fn becomes an
-// errPanic error.
+// errPanic error, except http.ErrAbortHandler, which is panicked again in the caller's goroutine
+// so that net/http aborts the response.
 func call(ctx context.Context, fn func(context.Context) error) error {
 	done := make(chan error, 1)
 	go func() {
@@ -171,17 +172,20 @@ func call(ctx context.Context, fn func(context.Context) error) error {
 		}()
 		done <- fn(ctx)
 	}()
+	var err error
 	select {
-	case err := <-done:
-		return err
+	case err = <-done:
 	case <-ctx.Done():
 		select {
-		case err := <-done: // finished at the same time: take its result
-			return err
+		case err = <-done: // finished at the same time: take its result
 		default:
 			return sessions.ContextError(ctx)
 		}
 	}
+	if p, ok := err.(errPanic); ok && p.value == http.ErrAbortHandler {
+		panic(http.ErrAbortHandler)
+	}
+	return err
 }
 
 // writeBody writes a complete response; a HEAD request gets the headers only.
