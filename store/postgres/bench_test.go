@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,4 +69,45 @@ func BenchmarkPutSessions(b *testing.B) {
 			b.ReportMetric(float64(n)/elapsed.Seconds(), "sessions/s")
 		})
 	}
+
+	// Several writers at once, as several application replicas ingest: each goroutine writes its
+	// own batches of 10,000 live sessions, over the same 20 agents.
+	b.Run("live-parallel", func(b *testing.B) {
+		ctx := context.Background()
+		s := newTestStore(b)
+		var agents []sessions.Agent
+		for range 20 {
+			a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acct-bench"}
+			if err := s.PutAgent(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+			agents = append(agents, a)
+		}
+		var seed atomic.Uint64
+		begin := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			rnd := rand.New(rand.NewPCG(seed.Add(1), 2))
+			clock := time.Now().Add(-24 * time.Hour)
+			batch := make([]sessions.Session, batchSize)
+			for pb.Next() {
+				for i := range batch {
+					a := agents[rnd.IntN(len(agents))]
+					clock = clock.Add(time.Duration(rnd.IntN(10)) * time.Millisecond)
+					batch[i] = sessions.Session{
+						ID: sessions.NewSessionID(clock), AccountID: a.AccountID, AgentID: a.ID,
+						StartedAt: clock, EndedAt: clock.Add(time.Duration(rnd.IntN(600_000)) * time.Millisecond),
+						Status:           sessions.StatusOK,
+						RedactionsByKind: map[string]int{"PHONE": rnd.IntN(3), "NAME": rnd.IntN(3), "DOB": rnd.IntN(2)},
+						UpstreamModel:    "gpt-4o-mini",
+					}
+				}
+				if err := s.PutSessions(ctx, batch...); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		// Wall time, generating the sessions included.
+		b.ReportMetric(float64(b.N*batchSize)/time.Since(begin).Seconds(), "sessions/s")
+	})
 }

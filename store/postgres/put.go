@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,17 +23,25 @@ var sessionColumns = []string{"id", "account_id", "agent_id", "started_at", "end
 	"redactions_by_kind", "redaction_count", "upstream_model"}
 
 // The two sources of a batch: the arrays of a small batch, or the temporary table of a large one.
+//
+// The temporary table is made once per connection and emptied at every commit (ON COMMIT DELETE
+// ROWS; an aborted transaction leaves it empty too), rather than made and dropped by every batch
+// (ON COMMIT DROP), which would add two catalog changes to each batch and bloat the catalog. Its
+// name carries a version, so that connections of an older version of this package, with another
+// table, do not mix them up. Behind a pooler in transaction mode, it is made again on each server
+// connection that lacks it.
 const (
 	arraySource = `unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
 		$6::text[], $7::jsonb[], $8::bigint[], $9::text[])
 		AS batch (id, account_id, agent_id, started_at, ended_at, status, redactions_by_kind, redaction_count, upstream_model)`
-	tableSource = `sessions_batch AS batch`
+	batchTable  = "sessions_batch_v1"
+	tableSource = batchTable + ` AS batch`
 
-	createBatchTable = `CREATE TEMPORARY TABLE sessions_batch (
+	createBatchTable = `CREATE TEMPORARY TABLE IF NOT EXISTS ` + batchTable + ` (
 		id text COLLATE "C", account_id text COLLATE "C", agent_id text COLLATE "C",
 		started_at timestamptz, ended_at timestamptz, status text, redactions_by_kind jsonb,
 		redaction_count bigint, upstream_model text
-	) ON COMMIT DROP`
+	) ON COMMIT DELETE ROWS`
 )
 
 // upsertSQL writes the batch of source. Its command tag counts the sessions it wrote, inserted or
@@ -62,9 +71,9 @@ var (
 	upsertFromTable  = upsertSQL(tableSource)
 )
 
-// PutSessions writes every session in one transaction, or none of them. A batch of more than
-// copyThreshold sessions is copied into a temporary table with COPY and upserted from there in
-// one statement; a smaller one is sent as arrays in one statement.
+// PutSessions writes every session in one transaction, or none of them. A batch of more than 100
+// sessions is copied into a temporary table with COPY and upserted from there in one statement,
+// in a few round trips whatever its size; a smaller one is sent as arrays in one statement.
 //
 // It returns a *sessions.ValidationError naming the first invalid session,
 // sessions.ErrAgentNotFound when a session's agent is not in the session's account,
@@ -84,7 +93,7 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 				if _, err := tx.Exec(ctx, createBatchTable); err != nil {
 					return err
 				}
-				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sessions_batch"}, sessionColumns, pgx.CopyFromSlice(b.len(), b.row)); err != nil {
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{batchTable}, sessionColumns, pgx.CopyFromSlice(b.len(), b.row)); err != nil {
 					return err
 				}
 				tag, err = tx.Exec(ctx, upsertFromTable)
@@ -114,7 +123,10 @@ type batch struct {
 	models                []string
 }
 
+// newBatch sorts ss by ID (bytewise, as COLLATE "C" sorts): the SQL sorts the rows again, for a
+// guaranteed order, and a sorted input makes that sort cheap.
 func newBatch(ss []sessions.Session) batch {
+	slices.SortFunc(ss, func(a, b sessions.Session) int { return strings.Compare(a.ID, b.ID) })
 	n := len(ss)
 	b := batch{
 		ids: make([]string, n), accounts: make([]string, n), agents: make([]string, n),

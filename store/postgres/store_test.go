@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/masker-dev/sessions"
 )
 
@@ -349,5 +350,55 @@ func TestAppendKinds(t *testing.T) {
 		if diff := cmp.Diff(string(want), string(appendKinds(nil, kinds))); diff != "" {
 			t.Errorf("appendKinds(%v) (-want +got):\n%s", kinds, diff)
 		}
+	}
+}
+
+// TestBatchTableReuse writes large batches on one connection, where the temporary table of COPY
+// outlives each transaction: a batch that fails leaves nothing behind for the next one.
+func TestBatchTableReuse(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := newTestSchema(t)
+	cfg := pool.Config()
+	cfg.MaxConns = 1
+	one, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	s, err := New(ctx, one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fixture{store: s, account: "acct-1", t0: time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)}
+	f.a1 = sessions.Agent{ID: sessions.NewAgentID(), AccountID: f.account, Name: "one"}
+	f.a2 = sessions.Agent{ID: sessions.NewAgentID(), AccountID: f.account, Name: "two"}
+	for _, a := range []sessions.Agent{f.a1, f.a2} {
+		if err := s.PutAgent(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []sessions.Session
+	for round := range 4 {
+		batch := make([]sessions.Session, 2*copyThreshold)
+		for i := range batch {
+			batch[i] = f.session(f.a1, round*1000+i)
+		}
+		if round%2 == 1 {
+			// Fails: its last session takes the ID of one of the first round, for another agent.
+			batch[len(batch)-1] = withAgent(want[0], f.a2)
+			if err := s.PutSessions(ctx, batch...); !errors.Is(err, sessions.ErrConflict) {
+				t.Fatalf("round %d: PutSessions = %v, want ErrConflict", round, err)
+			}
+			continue
+		}
+		if err := s.PutSessions(ctx, batch...); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		want = append(want, batch...)
+	}
+	want = listed(want, f.a1.Name)
+	sortList(want)
+	if diff := cmp.Diff(want, listAll(t, s, sessions.Filter{AccountID: f.account})); diff != "" {
+		t.Errorf("sessions (-want +got):\n%s", diff)
 	}
 }
