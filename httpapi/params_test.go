@@ -203,7 +203,7 @@ func TestFilters(t *testing.T) {
 		{"/api/v1/sessions?since=30d&limit=2", []sessions.Session{s1, s2}},
 		{"/api/v1/sessions?since=30d&until=90m", []sessions.Session{s2, s3, s4}},
 		{"/api/v1/sessions?since=30d&until=" + formatTime(s2.StartedAt), []sessions.Session{s3, s4}}, // until excludes
-		{"/api/v1/sessions?since=" + formatTime(s2.StartedAt), []sessions.Session{s1, s2}},          // since includes
+		{"/api/v1/sessions?since=" + formatTime(s2.StartedAt), []sessions.Session{s1, s2}},           // since includes
 		{"/api/v1/sessions?since=30d&status=ok", []sessions.Session{s1, s4}},
 		{"/api/v1/sessions?since=30d&status=partial", []sessions.Session{s3}},
 		{"/api/v1/sessions?since=30d&min_redactions=3", []sessions.Session{s2, s3}},
