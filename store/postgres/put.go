@@ -133,7 +133,7 @@ func newBatch(ss []sessions.Session) batch {
 		started: make([]time.Time, n), ended: make([]time.Time, n), statuses: make([]string, n),
 		kinds: make([]json.RawMessage, n), counts: make([]int64, n), models: make([]string, n),
 	}
-	var buf []byte
+	buf := make([]byte, 0, 40*n) // the JSON of every session's kinds, one after the other
 	for i, s := range ss {
 		start := len(buf)
 		buf = appendKinds(buf, s.RedactionsByKind)
