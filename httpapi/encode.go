@@ -3,6 +3,7 @@ package httpapi
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -21,7 +22,13 @@ func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 // page costs no allocation once the pool is warm.
 type pageEncoder struct {
 	buf   []byte
-	kinds []string // scratch space to sort a session's kinds
+	kinds []kindCount // scratch space to sort a session's kinds
+}
+
+// kindCount is an entry of Session.RedactionsByKind.
+type kindCount struct {
+	kind string
+	n    int
 }
 
 var pageEncoders = sync.Pool{New: func() any { return &pageEncoder{buf: make([]byte, 0, 32<<10)} }}
@@ -70,28 +77,31 @@ func (e *pageEncoder) appendSession(b []byte, ep *endpoint, s *sessions.Session)
 		b = appendString(b, s.AgentName)
 	}
 	b = append(b, `,"started_at":"`...)
-	b = s.StartedAt.UTC().AppendFormat(b, timeLayout)
+	b = appendTime(b, s.StartedAt)
 	b = append(b, `","ended_at":"`...)
-	b = s.EndedAt.UTC().AppendFormat(b, timeLayout)
+	b = appendTime(b, s.EndedAt)
 	b = append(b, `","duration_ms":`...)
 	b = strconv.AppendInt(b, s.Duration().Milliseconds(), 10)
 	b = append(b, `,"status":`...)
 	b = appendString(b, string(s.Status))
-	b = append(b, `,"redaction_count":`...)
-	b = strconv.AppendInt(b, int64(s.RedactionCount()), 10)
-	b = append(b, `,"redactions_by_kind":{`...)
+	// One pass over the map gives the kinds to sort and the total (Session.RedactionCount).
 	e.kinds = e.kinds[:0]
-	for k := range s.RedactionsByKind {
-		e.kinds = append(e.kinds, k)
+	total := 0
+	for k, n := range s.RedactionsByKind {
+		e.kinds = append(e.kinds, kindCount{k, n})
+		total += n
 	}
-	slices.Sort(e.kinds)
-	for i, k := range e.kinds {
+	slices.SortFunc(e.kinds, func(x, y kindCount) int { return strings.Compare(x.kind, y.kind) })
+	b = append(b, `,"redaction_count":`...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	b = append(b, `,"redactions_by_kind":{`...)
+	for i, kc := range e.kinds {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = appendString(b, kc.kind)
 		b = append(b, ':')
-		b = strconv.AppendInt(b, int64(s.RedactionsByKind[k]), 10)
+		b = strconv.AppendInt(b, int64(kc.n), 10)
 	}
 	b = append(b, '}')
 	if ep.listing {
@@ -105,7 +115,40 @@ func (e *pageEncoder) appendSession(b []byte, ep *endpoint, s *sessions.Session)
 	return append(b, '}')
 }
 
+// appendTime writes t as formatTime does, without the cost of a layout: t in UTC, whole
+// milliseconds with trailing zeros dropped.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, timeLayout)
+	}
+	hour, min, sec := t.Clock()
+	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+min/10), byte('0'+min%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
+	if ms := t.Nanosecond() / 1e6; ms != 0 {
+		b = append(b, '.', byte('0'+ms/100))
+		if ms%100 != 0 {
+			b = append(b, byte('0'+ms/10%10))
+			if ms%10 != 0 {
+				b = append(b, byte('0'+ms%10))
+			}
+		}
+	}
+	return append(b, 'Z')
+}
+
 const hexDigits = "0123456789abcdef"
+
+// jsonSafe tells which ASCII bytes a JSON string holds as they are.
+var jsonSafe = func() (safe [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		safe[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return safe
+}()
 
 // appendString writes s as a JSON string, as encoding/json would: invalid UTF-8 becomes U+FFFD,
 // and control characters, <, >, &, U+2028 and U+2029 are escaped.
@@ -115,7 +158,7 @@ func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
