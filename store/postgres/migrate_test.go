@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/masker-dev/sessions"
 )
 
 // TestMigrateConcurrently opens ten stores on one new schema at once, each with its own pool
@@ -107,5 +108,26 @@ func TestMigrationsNumbered(t *testing.T) {
 		if strings.TrimSpace(m.sql) == "" {
 			t.Errorf("migration %s is empty", m.name)
 		}
+	}
+}
+
+// TestSchemasIsolated opens two stores in two schemas of one database: neither sees the other's
+// agents or sessions.
+func TestSchemasIsolated(t *testing.T) {
+	ctx := context.Background()
+	one, two := newFixture(t), newTestStore(t)
+	// The same agent ID in another account is no conflict in another schema.
+	if err := two.PutAgent(ctx, sessions.Agent{ID: one.a1.ID, AccountID: one.other}); err != nil {
+		t.Fatal(err)
+	}
+	if err := one.store.PutSessions(ctx, one.session(one.a1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := two.GetAgent(ctx, one.account, one.a1.ID); !errors.Is(err, sessions.ErrAgentNotFound) {
+		t.Errorf("GetAgent in the other schema = %v, want ErrAgentNotFound", err)
+	}
+	p, err := two.ListSessions(ctx, sessions.Filter{AccountID: one.account})
+	if err != nil || len(p.Sessions) != 0 {
+		t.Errorf("ListSessions in the other schema = %d sessions, %v; want none", len(p.Sessions), err)
 	}
 }
