@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/masker-dev/sessions"
 )
@@ -400,5 +402,64 @@ func TestBatchTableReuse(t *testing.T) {
 	sortList(want)
 	if diff := cmp.Diff(want, listAll(t, s, sessions.Filter{AccountID: f.account})); diff != "" {
 		t.Errorf("sessions (-want +got):\n%s", diff)
+	}
+}
+
+// countingTracer counts the statements and COPYs that a pool's connections send.
+type countingTracer struct{ n atomic.Int64 }
+
+func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *countingTracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *countingTracer) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
+
+// TestPutSessionsRoundTrips checks that a batch costs a few statements whatever its size.
+func TestPutSessionsRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := newTestSchema(t)
+	cfg := pool.Config()
+	tracer := &countingTracer{}
+	cfg.ConnConfig.Tracer = tracer
+	traced, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer traced.Close()
+	s, err := New(ctx, traced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fixture{store: s, account: "acct-1", t0: time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)}
+	f.a1 = sessions.Agent{ID: sessions.NewAgentID(), AccountID: f.account}
+	if err := s.PutAgent(ctx, f.a1); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, copyThreshold, copyThreshold + 1, 10_000} {
+		batch := make([]sessions.Session, n)
+		for i := range batch {
+			batch[i] = f.session(f.a1, i)
+		}
+		before := tracer.n.Load()
+		if err := s.PutSessions(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+		// BEGIN, the upsert, COMMIT; and for COPY, the temporary table and COPY itself (whose
+		// column types pgx reads with one more statement, not traced).
+		want := int64(3)
+		if n > copyThreshold {
+			want = 5
+		}
+		if got := tracer.n.Load() - before; got != want {
+			t.Errorf("PutSessions(%d sessions) sent %d statements, want %d", n, got, want)
+		}
 	}
 }
