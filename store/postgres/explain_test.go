@@ -105,7 +105,7 @@ func testExplainPurge(t *testing.T, s *Store, d dataset) {
 	// good, and the planner may rightly choose it.)
 	for _, age := range []time.Duration{29 * 24 * time.Hour, 29*24*time.Hour + 12*time.Hour} {
 		var raw []byte
-		err := s.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+purgeBatchSQL, d.now.Add(-age), defaultPurgeBatch).Scan(&raw)
+		err := s.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+purgeBatchSQL, s.purgeMode, d.now.Add(-age), defaultPurgeBatch).Scan(&raw)
 		if err != nil {
 			t.Fatal(err)
 		}

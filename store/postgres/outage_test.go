@@ -137,7 +137,7 @@ func TestUnreachable(t *testing.T) {
 	}
 	defer pool.Close()
 	// The store of a server that went away: New would fail, migrating.
-	s := &Store{pool: pool, read: pool, listMode: pgx.QueryExecModeCacheDescribe, purgeBatch: defaultPurgeBatch, attempts: 5, readAttempts: 5}
+	s := &Store{pool: pool, read: pool, listMode: pgx.QueryExecModeCacheDescribe, purgeMode: pgx.QueryExecModeCacheDescribe, purgeBatch: defaultPurgeBatch, attempts: 5, readAttempts: 5}
 	a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acct"}
 	start := time.Now()
 	ops := map[string]func() error{

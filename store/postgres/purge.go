@@ -42,17 +42,17 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 	if b.After(sessions.MaxTime) {
 		b = sessions.MaxTime.Add(time.Millisecond)
 	}
-	var deleted int64
 	if !b.After(sessions.MinTime) {
 		return 0, sessions.ContextError(ctx)
 	}
+	var deleted int64
 	for {
 		if err := sessions.ContextError(ctx); err != nil {
 			return deleted, err
 		}
 		var n int64
 		err := s.retry(ctx, s.pool, func() error {
-			tag, err := s.pool.Exec(ctx, purgeBatchSQL, b, s.purgeBatch)
+			tag, err := s.pool.Exec(ctx, purgeBatchSQL, s.purgeMode, b, s.purgeBatch)
 			n = tag.RowsAffected()
 			return err
 		})

@@ -16,9 +16,10 @@ type Store struct {
 	read  *pgxpool.Pool // ListSessions: pool, or the pool of WithReadPool
 	owned bool          // Close closes pool (Open made it)
 
-	// listMode runs ListSessions as an unnamed statement, so that the server plans every page
-	// with its own values (a generic plan of a keyset query may choose a sort).
-	listMode pgx.QueryExecMode
+	// listMode and purgeMode run the statements of ListSessions (on read) and PurgeSessions (on
+	// pool) unnamed, so that the server plans each with its values: a generic plan, which
+	// the server may adopt for a statement prepared once and run often, can choose a sort.
+	listMode, purgeMode pgx.QueryExecMode
 
 	purgeBatch int
 
@@ -97,14 +98,20 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	}
 	s.attempts = int(s.pool.Config().MaxConns) + 1
 	s.readAttempts = int(s.read.Config().MaxConns) + 1
-	s.listMode = pgx.QueryExecModeDescribeExec
-	if s.read.Config().ConnConfig.DescriptionCacheCapacity > 0 {
-		s.listMode = pgx.QueryExecModeCacheDescribe
-	}
+	s.listMode, s.purgeMode = customPlans(s.read), customPlans(s.pool)
 	if err := migrate(ctx, pool); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// customPlans returns the mode that runs a statement on pool as an unnamed statement, in one
+// round trip when the pool caches statement descriptions.
+func customPlans(pool *pgxpool.Pool) pgx.QueryExecMode {
+	if pool.Config().ConnConfig.DescriptionCacheCapacity > 0 {
+		return pgx.QueryExecModeCacheDescribe
+	}
+	return pgx.QueryExecModeDescribeExec
 }
 
 // Close releases the store. It closes the pool that Open made, and leaves open the pools given to
