@@ -220,6 +220,22 @@ func TestAuthenticateEmptyAccount(t *testing.T) {
 	}
 }
 
+// TestFilterValidateIsTheLastCheck checks that a filter that the root package rejects never
+// reaches the store, even a store that does not validate its filters.
+func TestFilterValidateIsTheLastCheck(t *testing.T) {
+	called := false
+	fs := &faultyStore{list: func(context.Context, sessions.Filter) (sessions.Page, error) {
+		called = true
+		return sessions.Page{Sessions: []sessions.Session{}}, nil
+	}}
+	e := newEnv(t, withStore(fs), func(cfg *Config) {
+		cfg.Authenticate = func(*http.Request) (string, error) { return strings.Repeat("a", sessions.MaxAccountIDLen+1), nil }
+	})
+	if res := e.do(t, "GET", "/api/v1/sessions", ""); res.status != 500 || called {
+		t.Errorf("status %d, store called: %v", res.status, called)
+	}
+}
+
 // TestAgentNotFoundIsIdentical checks that an unknown agent, a malformed ID and an agent of
 // another account give the same 404, on both endpoints, and that the store is not asked about a
 // malformed ID.

@@ -168,6 +168,14 @@ func TestParameterMessages(t *testing.T) {
 	if diff := cmp.Diff(want, res.envelope(t).Details); diff != "" {
 		t.Errorf("details (-want +got):\n%s", diff)
 	}
+	res = e.do(t, "GET", "/api/v1/sessions?since=%zz&%zz=1", e.cookieA)
+	want = []problem{
+		{"%zz", "the parameter name is not valid percent-encoding"},
+		{"since", "the value is not valid percent-encoding"},
+	}
+	if diff := cmp.Diff(want, res.envelope(t).Details); diff != "" {
+		t.Errorf("details (-want +got):\n%s", diff)
+	}
 	long := strings.Repeat("é", 100)
 	res = e.do(t, "GET", "/api/v1/sessions?status="+long, e.cookieA)
 	if msg := res.envelope(t).Details[0].Message; !strings.Contains(msg, strings.Repeat("é", 32)+`..."`) || strings.Contains(msg, strings.Repeat("é", 33)) {
