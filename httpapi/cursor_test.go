@@ -97,12 +97,7 @@ func TestWalk(t *testing.T) {
 // TestLimitMayChange checks that limit may change from page to page.
 func TestLimitMayChange(t *testing.T) {
 	e := newEnv(t)
-	var want []string
-	for i := range 6 {
-		s := session(accountA, e.agentA1, time.Duration(i+1)*time.Minute)
-		e.put(t, s)
-		want = append(want, s.ID)
-	}
+	want := e.putSessions(t, accountA, e.agentA1, 6)
 	p := e.do(t, "GET", "/api/v1/sessions?limit=1", e.cookieA).page(t)
 	got := p.ids()
 	p = e.do(t, "GET", "/api/v1/sessions?limit=3&cursor="+p.NextCursor, e.cookieA).page(t)
@@ -305,9 +300,7 @@ func TestTenantIsolation(t *testing.T) {
 // cursors are signed with the current key.
 func TestKeyRotation(t *testing.T) {
 	old := newEnv(t, func(cfg *Config) { cfg.CursorKey = testKey('1') })
-	for i := range 3 {
-		old.put(t, session(accountA, old.agentA1, time.Duration(i+1)*time.Minute))
-	}
+	old.putSessions(t, accountA, old.agentA1, 3)
 	cursor := old.do(t, "GET", "/api/v1/sessions?limit=1", old.cookieA).page(t).NextCursor
 	over := func(cfg *Config) { cfg.Store = old.store }
 	rotated := newEnv(t, over, func(cfg *Config) { cfg.CursorKey = testKey('2'); cfg.PreviousCursorKeys = [][]byte{testKey('1')} })
@@ -332,7 +325,7 @@ func TestKeyRotation(t *testing.T) {
 func TestCursorKeyIsCopied(t *testing.T) {
 	key := testKey('c')
 	e := newEnv(t, func(cfg *Config) { cfg.CursorKey = key })
-	e.put(t, session(accountA, e.agentA1, time.Minute), session(accountA, e.agentA1, 2*time.Minute))
+	e.putSessions(t, accountA, e.agentA1, 2)
 	cursor := e.do(t, "GET", "/api/v1/sessions?limit=1", e.cookieA).page(t).NextCursor
 	key[0] = 'x'
 	if res := e.do(t, "GET", "/api/v1/sessions?cursor="+cursor, e.cookieA); res.status != http.StatusOK {

@@ -16,7 +16,7 @@ import (
 const timeLayout = "2006-01-02T15:04:05.999Z07:00"
 
 // formatTime formats t as the API writes times.
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+func formatTime(t time.Time) string { return string(appendTime(nil, t)) }
 
 // pageEncoder writes the JSON body of a page without reflection. Encoders are pooled, so that a
 // page costs no allocation once the pool is warm.

@@ -133,6 +133,19 @@ func (e *env) put(tb testing.TB, ss ...sessions.Session) {
 	}
 }
 
+// putSessions stores n sessions of agent in account, one a minute back from the start time, and
+// returns their IDs in list order.
+func (e *env) putSessions(tb testing.TB, account, agent string, n int) []string {
+	tb.Helper()
+	var ids []string
+	for i := range n {
+		s := session(account, agent, time.Duration(i+1)*time.Minute)
+		e.put(tb, s)
+		ids = append(ids, s.ID)
+	}
+	return ids
+}
+
 // session returns a session of agent in account that started ago before the env's start time
 // and lasted 1.5s, with one PHONE redaction.
 func session(account, agent string, ago time.Duration) sessions.Session {

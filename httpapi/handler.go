@@ -79,11 +79,7 @@ type lister struct {
 
 func (l lister) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := l.h
-	id := requestID(r)
-	hdr := w.Header()
-	hdr.Set("X-Request-Id", id)
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
+	id := startResponse(w, r, "no-store")
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -186,6 +182,16 @@ func call(ctx context.Context, fn func(context.Context) error) error {
 		panic(http.ErrAbortHandler)
 	}
 	return err
+}
+
+// startResponse sets the headers of every response of the handler, and returns the request's ID.
+func startResponse(w http.ResponseWriter, r *http.Request, cacheControl string) (requestID string) {
+	id := requestIDOf(r)
+	hdr := w.Header()
+	hdr.Set("X-Request-Id", id)
+	hdr.Set("Cache-Control", cacheControl)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	return id
 }
 
 // writeBody writes a complete response; a HEAD request gets the headers only.

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -33,13 +32,7 @@ func follow(tb testing.TB, h http.Handler, target, cookie string) (ids, links []
 // mountEnv returns an env with three sessions of agent A1, and their IDs.
 func mountEnv(tb testing.TB, opts ...func(*Config)) (*env, []string) {
 	e := newEnv(tb, opts...)
-	var ids []string
-	for i := range 3 {
-		s := session(accountA, e.agentA1, time.Duration(i+1)*time.Minute)
-		e.put(tb, s)
-		ids = append(ids, s.ID)
-	}
-	return e, ids
+	return e, e.putSessions(tb, accountA, e.agentA1, 3)
 }
 
 // TestMountUnderPrefix checks the handler under http.StripPrefix: routes, links and errors.

@@ -14,11 +14,7 @@ var openAPIDocument []byte
 
 // serveOpenAPI serves the OpenAPI document, without authentication: it holds no account data.
 func (h *Handler) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
-	id := requestID(r)
-	hdr := w.Header()
-	hdr.Set("X-Request-Id", id)
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Cache-Control", "no-cache")
+	id := startResponse(w, r, "no-cache")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.writeError(w, r, id, errMethodNotAllowed)
 		return

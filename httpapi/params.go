@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -128,7 +129,7 @@ func parseQuery(rawQuery string, ep *endpoint, now time.Time) (query, error) {
 		}
 		p, ok := ep.lookup(name)
 		if !ok {
-			if !contains(unknown, name) {
+			if !slices.Contains(unknown, name) {
 				unknown = append(unknown, name)
 				problems = append(problems, problem{Param: echo(name), Message: "unknown parameter; this endpoint accepts " + ep.accepted})
 			}
@@ -256,15 +257,6 @@ func countPairs(rawQuery string) int {
 		}
 	}
 	return n
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // echo returns s as it may be quoted back in a message: valid UTF-8, at most echoLen bytes.

@@ -74,12 +74,7 @@ func TestPipelineOrder(t *testing.T) {
 func TestReplicasShareCursors(t *testing.T) {
 	one := newEnv(t, func(cfg *Config) { cfg.CursorKey = testKey('r') })
 	two := newEnv(t, func(cfg *Config) { cfg.CursorKey = testKey('r'); cfg.Store = one.store })
-	var want []string
-	for i := range 3 {
-		s := session(accountA, one.agentA1, time.Duration(i+1)*time.Minute)
-		one.put(t, s)
-		want = append(want, s.ID)
-	}
+	want := one.putSessions(t, accountA, one.agentA1, 3)
 	p := one.do(t, "GET", "/api/v1/sessions?limit=1", one.cookieA).page(t)
 	got := p.ids()
 	p = two.do(t, "GET", "/api/v1/sessions?limit=5&cursor="+p.NextCursor, two.cookieA).page(t)

@@ -10,9 +10,9 @@ import (
 // requestIDPrefix starts every request ID.
 const requestIDPrefix = "req_"
 
-// requestID returns the ID of a request: its X-Request-Id header when that is a well-formed
+// requestIDOf returns the ID of a request: its X-Request-Id header when that is a well-formed
 // request ID ("req_" and a canonical ULID), and otherwise a new one.
-func requestID(r *http.Request) string {
+func requestIDOf(r *http.Request) string {
 	if v := r.Header.Get("X-Request-Id"); isRequestID(v) {
 		return v
 	}
