@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -253,16 +252,6 @@ func checkCommonHeaders(tb testing.TB, method string, res result) {
 // withoutRequestID returns an error body with its request ID blanked, to compare bodies.
 func withoutRequestID(r result) string {
 	return strings.Replace(string(r.body), r.header.Get("X-Request-Id"), "req_", 1)
-}
-
-// readAll reads a body, failing the test on error.
-func readAll(tb testing.TB, r io.Reader) []byte {
-	tb.Helper()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
 }
 
 // httptestRequest returns a request with a cookie, for tests that set more headers.
