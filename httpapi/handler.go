@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -56,8 +57,16 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // ServeHTTP routes the request on its URL path (after any http.StripPrefix) to one of the
-// endpoints.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+// endpoints. A path that is not clean ("//", "/./", "/../", a trailing slash) gets 404, where
+// ServeMux would redirect to the clean path: under http.StripPrefix that redirect would lose the
+// prefix.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p != "" && path.Clean(p) != p {
+		http.NotFound(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
 
 // AgentSessions returns the handler of GET /api/v1/agents/{agent_id}/sessions alone, to mount in
 // a router of another shape; it takes the agent ID from Config.AgentID (by default

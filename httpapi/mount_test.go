@@ -57,10 +57,21 @@ func TestMountUnderPrefix(t *testing.T) {
 	if res := serve(t, mux, "GET", "/audit/api/v1/openapi.yaml", ""); res.status != 200 {
 		t.Errorf("openapi.yaml: %d", res.status)
 	}
-	w := httptest.NewRecorder()
-	mux.ServeHTTP(w, httptestRequest("GET", "/api/v1/sessions", e.cookieA))
-	if w.Code != 404 {
-		t.Errorf("without the prefix: %d", w.Code)
+	bare := http.StripPrefix("/audit", e.h) // as a server's whole handler, without a parent mux
+	for _, p := range []string{"/audit/api/v1//sessions", "/audit/api/v1/./sessions", "/audit/api/v1/sessions/"} {
+		w := httptest.NewRecorder()
+		bare.ServeHTTP(w, httptestRequest("GET", p, e.cookieA))
+		if w.Code != 404 {
+			t.Errorf("%s without a parent mux: %d, Location %q", p, w.Code, w.Header().Get("Location"))
+		}
+	}
+	for _, p := range []string{"/api/v1/sessions", "/audit/api/v1//sessions", "/audit/api/v1/./sessions", "/audit/api/v1/x/../sessions", "/audit/api/v1/sessions/"} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptestRequest("GET", p, e.cookieA))
+		// 404, or the parent's own redirect, but never a redirect that loses the prefix.
+		if loc := w.Header().Get("Location"); w.Code != 404 && !strings.HasPrefix(loc, "/audit/") {
+			t.Errorf("%s: %d, Location %q", p, w.Code, w.Header().Get("Location"))
+		}
 	}
 }
 

@@ -104,9 +104,6 @@ func parseQuery(rawQuery string, ep *endpoint, now time.Time) (query, error) {
 	if len(rawQuery) > maxQueryLen {
 		return q, invalidParams{{Param: "query", Message: fmt.Sprintf("the query string has %d bytes; want at most %d", len(rawQuery), maxQueryLen)}}
 	}
-	if n := countPairs(rawQuery); n > maxQueryParams {
-		return q, invalidParams{{Param: "query", Message: fmt.Sprintf("the query string has %d parameters; want at most %d", n, maxQueryParams)}}
-	}
 	var (
 		problems invalidParams
 		values   [numParams]string
@@ -119,6 +116,9 @@ func parseQuery(rawQuery string, ep *endpoint, now time.Time) (query, error) {
 		pair, rest, _ = strings.Cut(rest, "&")
 		if pair == "" {
 			continue
+		}
+		if len(q.raw) == maxQueryParams {
+			return query{}, invalidParams{{Param: "query", Message: fmt.Sprintf("the query string has more than %d parameters", maxQueryParams)}}
 		}
 		q.raw = append(q.raw, pair)
 		k, v, _ := strings.Cut(pair, "=")
@@ -244,19 +244,6 @@ func parseWhole(s string, max int) (int, bool) {
 		}
 	}
 	return n, true
-}
-
-// countPairs counts the non-empty name=value pairs of a raw query string.
-func countPairs(rawQuery string) int {
-	n := 0
-	for rest := rawQuery; rest != ""; {
-		var pair string
-		pair, rest, _ = strings.Cut(rest, "&")
-		if pair != "" {
-			n++
-		}
-	}
-	return n
 }
 
 // echo returns s as it may be quoted back in a message: valid UTF-8, at most echoLen bytes.
