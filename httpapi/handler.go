@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"path"
 	"runtime/debug"
 	"strconv"
@@ -217,14 +218,9 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, contentType s
 // nextLink returns the URL of the next page: the path of the request as the client sent it (so
 // that it is right under http.StripPrefix or any router), and its query with the cursor replaced.
 func nextLink(r *http.Request, pairs []string, cursor string) string {
-	path := r.URL.EscapedPath()
-	if r.RequestURI != "" {
-		p, _, _ := strings.Cut(r.RequestURI, "?")
-		if strings.HasPrefix(p, "/") {
-			path = p
-		} else if u, err := r.URL.Parse(r.RequestURI); err == nil { // absolute form
-			path = u.EscapedPath()
-		}
+	path := r.URL.EscapedPath() // a request made in-process has no RequestURI
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		path = u.EscapedPath()
 	}
 	var b strings.Builder
 	b.Grow(len(path) + len(r.URL.RawQuery) + len(cursor) + 8)

@@ -185,3 +185,21 @@ func TestLinkIsEscaped(t *testing.T) {
 		t.Errorf("Link %q", link)
 	}
 }
+
+// TestLinkPath checks the path of the Link header for a request in absolute form (through a
+// proxy) and for a request made in-process, which has no RequestURI.
+func TestLinkPath(t *testing.T) {
+	e, _ := mountEnv(t)
+	absolute := httptestRequest("GET", "http://example.com/api/v1/sessions?limit=1", e.cookieA)
+	inProcess, err := http.NewRequest("GET", "http://example.com/api/v1/sessions?limit=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inProcess.Header.Set("Cookie", e.cookieA)
+	for name, r := range map[string]*http.Request{"absolute": absolute, "in-process": inProcess} {
+		res := serveRequest(t, e.h, r)
+		if link := res.header.Get("Link"); !strings.HasPrefix(link, "</api/v1/sessions?limit=1&cursor=") {
+			t.Errorf("%s (RequestURI %q): Link %q", name, r.RequestURI, link)
+		}
+	}
+}
