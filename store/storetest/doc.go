@@ -1,0 +1,67 @@
+// Package storetest is the conformance suite of [sessions.Store]: one exported function, [Run],
+// that checks every rule the contract of package sessions sets for a store, in one subtest per
+// rule. The stores of this module (store/memory, store/sqlite, store/postgres) run it, and so
+// should a store written elsewhere, for instance on another database.
+//
+// # Using it
+//
+// A store's test file calls Run with a function that opens a fresh, empty store:
+//
+//	package mystore_test
+//
+//	import (
+//		"path/filepath"
+//		"testing"
+//
+//		"github.com/masker-dev/sessions"
+//		"github.com/masker-dev/sessions/store/storetest"
+//		"example.com/mystore"
+//	)
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) sessions.Store {
+//			s, err := mystore.Open(t.Context(), filepath.Join(t.TempDir(), "sessions.db"))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() {
+//				if err := s.Close(); err != nil {
+//					t.Error(err)
+//				}
+//			})
+//			return s
+//		})
+//	}
+//
+// Run calls open once for each rule's subtest (some rules open a few stores, one per case), with
+// that subtest's t. Every store that open returns must be new and empty: no agents, no sessions,
+// shared with nothing else. A store over a server database can get this from a new schema or
+// database per call. When the database is not available, open calls t.Skip with the reason.
+//
+// The open function owns the store: it arranges to close it with t.Cleanup, as above, and Run
+// never calls Close. Cleanups run last-in first-out, so a store closed by a cleanup registered
+// after t.TempDir is closed before its directory is removed.
+//
+// The store must also implement [sessions.Purger]: retention is one of the rules, so Run fails
+// for a store that does not.
+//
+// # What it checks
+//
+// The subtests of Run are named after the rules of the contract ("Order", "NextNilExactlyAtEnd",
+// "WalkDuringWrites", "AtomicBatch", "SessionValidation", "Upsert", "Conflict", "AgentNotFound",
+// "PutAgent", "AgentName", "Normalization", "FilterValidation", "Purge", "Context",
+// "TenantIsolation"), followed by "Differential": a randomized comparison of thousands of sessions
+// and hundreds of filters, each walked to its end with random page sizes, against a brute-force
+// model built on [sessions.Filter.Match] and [sessions.Cursor.Before]. The model is the suite's
+// definition of a correct answer: it mirrors every successful write, and every page a store
+// returns is compared with it using go-cmp, AgentName and normalization included.
+//
+// The randomized subtests use a fixed seed, which a failing test prints. Set the environment
+// variable STORETEST_SEED to a number to use another seed, or to "random" for a new one on each
+// run. With -short, the randomized subtests use fewer sessions and filters.
+//
+// Run does not measure time: that a page costs an index seek plus the rows it returns, and that
+// PurgeSessions never blocks writers for long, are for a store's benchmarks to show. Run checks
+// what can be seen from outside: results, errors, and data left unchanged after a failed call.
+// It uses no sleeps and keeps its goroutines to the subtest that starts them.
+package storetest
