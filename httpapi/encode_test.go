@@ -165,3 +165,16 @@ func TestAppendTime(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkStoreList is the store's share of BenchmarkHandler: the same page of 100, listed
+// from the memory store directly.
+func BenchmarkStoreList(b *testing.B) {
+	e, _ := benchEnv(b)
+	f := sessions.Filter{AccountID: accountA, AgentID: e.agentA1, Since: now.Add(-24 * time.Hour), Limit: 100}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.store.ListSessions(b.Context(), f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
