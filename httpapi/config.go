@@ -54,7 +54,8 @@ type Config struct {
 
 	// Timeout bounds the store calls of one request (the agent check and the list together).
 	// When it passes, the request gets 503 unavailable, even from a store that does not honour
-	// its context. Default: DefaultTimeout.
+	// its context (whose call then goes on in the background until it returns).
+	// Default: DefaultTimeout.
 	Timeout time.Duration
 
 	// AgentID returns the agent ID of a request to the agent endpoint, for routers that keep path

@@ -14,6 +14,16 @@
 // {"error": {"code", "message", "request_id", "details"}}, and internal errors are logged with
 // their cause, never shown.
 //
+// Input is bounded before it is parsed: a query string of more than 8 KiB or 32 parameters gets
+// 422 with one detail naming "query"; a cursor longer than sessions.MaxTokenLen gets 422 naming
+// cursor; an agent ID that is not "agt_" and a ULID gets the 404 of an unknown agent without a
+// store call. min_redactions goes up to 1,000,000,000.
+//
+// Cursor tokens are sessions.Token values signed with Config.CursorKey. They pin the query of
+// their first page (account, agent, endpoint, resolved since and until, status, min_redactions):
+// a later page may leave those parameters out or repeat them, with an omitted since counting as
+// since=24h; only limit may change.
+//
 // Mount the Handler at the root of a server or mux, under a prefix with http.StripPrefix, or
 // mount its endpoints one by one in another router:
 //
