@@ -182,3 +182,30 @@ func RunIngest(b *testing.B, store sessions.Store, sizes ...int) {
 		})
 	}
 }
+
+// DepthPages are the page numbers of the depth benchmarks, on the account-wide list at limit
+// 100: page 1,000 is the last page of the default data set.
+var DepthPages = []int{1, 10, 100, 1000}
+
+// DepthLimit is the page size of the depth benchmarks.
+const DepthLimit = 100
+
+// RunKeysetDepth runs the sub-benchmarks "keyset/page=N" of the depth benchmarks: ListSessions
+// on page N of the account-wide list, for each N of DepthPages. A store's OFFSET comparison runs
+// beside it as "offset/page=N", so that internal/benchplot draws both.
+func RunKeysetDepth(b *testing.B, store sessions.Store) {
+	ctx := context.Background()
+	account := sessions.Filter{AccountID: Account, Limit: DepthLimit}
+	positions := Positions(b, store, account)
+	for _, page := range DepthPages {
+		f := account
+		f.After = PageCursor(positions, DepthLimit, page)
+		b.Run(fmt.Sprintf("keyset/page=%d", page), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := store.ListSessions(ctx, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

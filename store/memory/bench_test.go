@@ -102,3 +102,8 @@ func BenchmarkMemoryHeap(b *testing.B) {
 		runtime.KeepAlive(store)
 	}
 }
+
+// BenchmarkMemoryDepth measures pages 1 to 1,000 of the account-wide list.
+func BenchmarkMemoryDepth(b *testing.B) {
+	benchdata.RunKeysetDepth(b, benchStore(b))
+}
