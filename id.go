@@ -60,11 +60,17 @@ func hasULID(s, prefix string) bool {
 		return false
 	}
 	for i := 0; i < len(rest); i++ {
-		if !strings.ContainsRune(crockford, rune(rest[i])) {
+		if !crockford[rest[i]] {
 			return false
 		}
 	}
 	return true
 }
 
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+// crockford marks the bytes of Crockford's base32 alphabet in upper case.
+var crockford = func() (set [256]bool) {
+	for _, c := range "0123456789ABCDEFGHJKMNPQRSTVWXYZ" {
+		set[c] = true
+	}
+	return set
+}()

@@ -3,7 +3,6 @@ package sessions
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -26,7 +25,20 @@ var (
 	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
 )
 
-var kindPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,31}$`)
+// validKind reports whether kind matches ^[A-Z][A-Z0-9_]{0,31}$.
+func validKind(kind string) bool {
+	if len(kind) == 0 || len(kind) > 32 || kind[0] < 'A' || kind[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < len(kind); i++ {
+		if c := kind[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func kindField(kind string) string { return fmt.Sprintf("RedactionsByKind[%q]", truncate(kind)) }
 
 // Validate checks an agent: a well-formed ID, an account ID, and a name of printable text.
 // It returns a *ValidationError naming the agent and the field.
@@ -72,12 +84,11 @@ func (s Session) Validate() error {
 		return invalid(subject, "RedactionsByKind", "want at most %d kinds, got %d", MaxKinds, len(s.RedactionsByKind))
 	}
 	for kind, n := range s.RedactionsByKind {
-		field := fmt.Sprintf("RedactionsByKind[%q]", truncate(kind))
-		if !kindPattern.MatchString(kind) {
-			return invalid(subject, field, "want a kind like PHONE, matching ^[A-Z][A-Z0-9_]{0,31}$")
+		if !validKind(kind) {
+			return invalid(subject, kindField(kind), "want a kind like PHONE, matching ^[A-Z][A-Z0-9_]{0,31}$")
 		}
 		if n < 0 || n > MaxKindCount {
-			return invalid(subject, field, "want a count from 0 to %d, got %d", MaxKindCount, n)
+			return invalid(subject, kindField(kind), "want a count from 0 to %d, got %d", MaxKindCount, n)
 		}
 	}
 	if err := checkText(s.UpstreamModel, MaxUpstreamModelLen); err != nil {
