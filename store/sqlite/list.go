@@ -1,0 +1,138 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// The fragments of the keyset query, the only SQL that listQuery puts together. Values are
+// always ? parameters.
+//
+// The scope fragments name their index with INDEXED BY: sessions_agent_list
+// (account_id, agent_id, started_at DESC, id DESC, status, redaction_count) for one agent,
+// sessions_account_list (account_id, started_at DESC, id DESC, status, redaction_count) for the
+// account. Each is in list order after its equality columns, so the ORDER BY needs no sort, and
+// the page is a seek to the start of the range plus a walk of the index that stops after
+// LIMIT rows; the status and redaction_count filters are decided from the index entry before
+// the row is read. INDEXED BY makes the plan independent of statistics (ANALYZE), and the
+// statement fails, rather than runs slowly, if a change of schema ever makes the index unusable.
+//
+// The agent's current name comes from a correlated subquery on the primary key of agents,
+// evaluated for the returned rows only; a join could lead the planner to start from agents and
+// sort.
+const (
+	listSelect = `SELECT id, agent_id, started_at, ended_at, status, redactions_by_kind, upstream_model,
+	(SELECT name FROM agents WHERE agents.id = sessions.agent_id)
+FROM sessions`
+	listAgentScope   = " INDEXED BY sessions_agent_list WHERE account_id = ? AND agent_id = ?"
+	listAccountScope = " INDEXED BY sessions_account_list WHERE account_id = ?"
+	listSince        = " AND started_at >= ?"
+	// listBefore is the upper bound: the cursor, or Until. Ordering by (started_at, id), "before
+	// Until" is (started_at, id) < (Until, ''), since every ID is longer than ''. The smaller
+	// of the two bounds is the one sent, so the range has one upper bound, in the row-value
+	// form that SQLite seeks with.
+	listBefore = " AND (started_at, id) < (?, ?)"
+	listStatus = " AND status = ?"
+	listMinRed = " AND redaction_count >= ?"
+	listOrder  = " ORDER BY started_at DESC, id DESC LIMIT ?"
+)
+
+// listQuery returns the keyset query of the filter f, which must be valid and normalized, and
+// its arguments: limit+1 sessions from f's position, in list order. It is the one place where
+// the list SQL is put together, from the fixed fragments above; the EXPLAIN test checks the
+// plans of the very queries it makes.
+func listQuery(f sessions.Filter) (string, []any) {
+	var q strings.Builder
+	q.WriteString(listSelect)
+	args := []any{f.AccountID}
+	if f.AgentID != "" {
+		q.WriteString(listAgentScope)
+		args = append(args, f.AgentID)
+	} else {
+		q.WriteString(listAccountScope)
+	}
+	if !f.Since.IsZero() {
+		q.WriteString(listSince)
+		args = append(args, f.Since.UnixMilli())
+	}
+	if before, ok := upperBound(f); ok {
+		q.WriteString(listBefore)
+		args = append(args, before.StartedAt.UnixMilli(), before.ID)
+	}
+	if f.Status != "" {
+		q.WriteString(listStatus)
+		args = append(args, string(f.Status))
+	}
+	if f.MinRedactions > 0 {
+		q.WriteString(listMinRed)
+		args = append(args, f.MinRedactions)
+	}
+	q.WriteString(listOrder)
+	args = append(args, f.Limit+1)
+	return q.String(), args
+}
+
+// upperBound returns the position that every listed session comes strictly before, in list
+// order (so strictly after it, in the descending list): the smaller of the cursor and Until.
+func upperBound(f sessions.Filter) (sessions.Cursor, bool) {
+	switch {
+	case f.After == nil && f.Until.IsZero():
+		return sessions.Cursor{}, false
+	case f.After == nil:
+		return sessions.Cursor{StartedAt: f.Until}, true
+	case f.Until.IsZero():
+		return *f.After, true
+	}
+	until := sessions.Cursor{StartedAt: f.Until}
+	if until.StartedAt.Before(f.After.StartedAt) {
+		return until, true
+	}
+	return *f.After, true
+}
+
+// ListSessions returns one page of the sessions that match f, newest first (StartedAt
+// descending, then ID descending), with AgentName filled from the agent's current name. A page is
+// one index seek plus the index entries it reads (see listQuery). It returns a
+// *sessions.ValidationError for an invalid filter, an empty page for an agent that does not
+// exist, and the context and database errors of the package.
+func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.Page, error) {
+	if err := f.Validate(); err != nil {
+		return sessions.Page{}, err
+	}
+	if err := sessions.ContextError(ctx); err != nil {
+		return sessions.Page{}, err
+	}
+	f = f.Normalize()
+	query, args := listQuery(f)
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return sessions.Page{}, mapError(ctx, err)
+	}
+	defer rows.Close()
+	ss := make([]sessions.Session, 0, f.Limit+1)
+	for rows.Next() {
+		x := sessions.Session{AccountID: f.AccountID}
+		var started, ended int64
+		var status, kinds string
+		if err := rows.Scan(&x.ID, &x.AgentID, &started, &ended, &status, &kinds, &x.UpstreamModel, &x.AgentName); err != nil {
+			return sessions.Page{}, mapError(ctx, err)
+		}
+		x.StartedAt = time.UnixMilli(started).UTC()
+		x.EndedAt = time.UnixMilli(ended).UTC()
+		x.Status = sessions.Status(status)
+		x.RedactionsByKind = map[string]int{}
+		if err := json.Unmarshal([]byte(kinds), &x.RedactionsByKind); err != nil {
+			return sessions.Page{}, fmt.Errorf("sqlite: session %s: redactions_by_kind: %w", x.ID, err)
+		}
+		ss = append(ss, x)
+	}
+	if err := rows.Err(); err != nil {
+		return sessions.Page{}, mapError(ctx, err)
+	}
+	return sessions.NewPage(ss, f.Limit), nil
+}

@@ -1,0 +1,117 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The schema's versions: migrations/NNNN_name.sql is version NNNN, applied in order from 1.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in order. It panics when they are not numbered
+// 1, 2, 3...: that is a bug of this package, caught by its tests.
+func migrations() []migration {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		panic(err)
+	}
+	var ms []migration
+	for _, name := range names {
+		prefix, _, _ := strings.Cut(path.Base(name), "_")
+		v, err := strconv.Atoi(prefix)
+		if err != nil {
+			panic(fmt.Sprintf("sqlite: migration %s: no version number", name))
+		}
+		b, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			panic(err)
+		}
+		ms = append(ms, migration{version: v, name: path.Base(name), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			panic(fmt.Sprintf("sqlite: migration %s: want version %d", m.name, i+1))
+		}
+	}
+	return ms
+}
+
+// SchemaVersion is the version of the schema that this package creates and uses: the number of
+// its embedded migrations.
+var SchemaVersion = len(migrations())
+
+// versionTableSQL creates the table that records each applied migration.
+const versionTableSQL = `CREATE TABLE IF NOT EXISTS schema_version (
+	version    INTEGER NOT NULL PRIMARY KEY,
+	name       TEXT    NOT NULL,
+	applied_at INTEGER NOT NULL -- Unix milliseconds, UTC
+) STRICT`
+
+// migrate brings the database of db (the writer) to SchemaVersion in one immediate
+// transaction, so that two processes that open a new file at once migrate it exactly once. It
+// returns ErrSchemaTooNew, having written nothing, when the file has a later version, and
+// mapped driver errors.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapError(ctx, err)
+	}
+	defer tx.Rollback()
+	if err := migrateTx(ctx, tx); err != nil {
+		return mapError(ctx, err)
+	}
+	return mapError(ctx, tx.Commit())
+}
+
+func migrateTx(ctx context.Context, tx *sql.Tx) error {
+	// Read the version before writing anything: a newer file must stay as it is.
+	var exists bool
+	err := tx.QueryRowContext(ctx,
+		"SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'").Scan(&exists)
+	if err != nil {
+		return err
+	}
+	current := 0
+	if exists {
+		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&current); err != nil {
+			return err
+		}
+	}
+	if current > SchemaVersion {
+		return fmt.Errorf("%w: the file has schema version %d, this package knows up to %d", ErrSchemaTooNew, current, SchemaVersion)
+	}
+	if current == SchemaVersion {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, versionTableSQL); err != nil {
+		return err
+	}
+	for _, m := range migrations()[current:] {
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+			m.version, m.name, time.Now().UnixMilli())
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

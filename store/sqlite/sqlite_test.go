@@ -1,0 +1,29 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/store/storetest"
+)
+
+// TestConformance runs the conformance suite, each of its stores in a fresh file.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) sessions.Store { return newTestStore(t) })
+}
+
+// newTestStore opens a store on a new file in a temporary directory, closed when the test ends.
+func newTestStore(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(tb.Context(), filepath.Join(tb.TempDir(), "sessions.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return s
+}

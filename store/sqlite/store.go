@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+
+	"github.com/masker-dev/sessions"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+)
+
+// Store is a [sessions.Store] and a [sessions.Purger] on one SQLite database file. It is safe
+// for concurrent use by multiple goroutines.
+type Store struct {
+	write *sql.DB // one connection: every write, in an immediate transaction
+	read  *sql.DB // a pool of read-only connections for GetAgent and ListSessions
+
+	purgeBatch int // the most sessions one PurgeSessions transaction deletes
+}
+
+var (
+	_ sessions.Store  = (*Store)(nil)
+	_ sessions.Purger = (*Store)(nil)
+)
+
+// busyTimeoutMillis is how long a connection waits for a lock held by another connection (of
+// another process: within a store, writes queue on the single writer connection of
+// database/sql and never meet each other's locks) before SQLITE_BUSY. It is longer than any
+// write transaction of this package, which are short.
+const busyTimeoutMillis = 10_000
+
+// writeParams are the settings of the writer connection, chosen on purpose:
+//
+//   - busy_timeout first (the driver runs it first, whatever its place): the journal_mode
+//     pragma below may itself have to wait for another process.
+//   - journal_mode(WAL): readers never block the writer nor the writer the readers, and a
+//     commit appends to the log instead of rewriting pages. The mode is stored in the file.
+//   - synchronous(FULL): every commit syncs the WAL to disk before it returns, so a
+//     PutSessions that returned nil survives a crash of the process AND a power loss or an OS
+//     crash (on a disk that honours fsync). It costs one fsync per transaction, which a batch
+//     of sessions shares. (With NORMAL, the WAL is synced only at checkpoints: a process crash
+//     still loses nothing, since committed frames are in the OS's page cache, but a power loss
+//     could roll back the transactions committed since the last checkpoint; the file would
+//     stay consistent.)
+//   - foreign_keys(1): the composite foreign key (account_id, agent_id) -> agents is what
+//     keeps a session from pointing at an unknown agent, or at another account's agent.
+//   - _txlock=immediate: BEGIN IMMEDIATE takes the write lock at the start of the transaction,
+//     so a transaction that reads and then writes can never fail with SQLITE_BUSY halfway
+//     (a deferred transaction that upgrades its read lock can, and busy_timeout does not
+//     help it).
+//
+// The store also keeps a single writer connection (MaxOpenConns(1)): concurrent writes of the
+// process wait for it in database/sql, in Go, and never see SQLITE_BUSY.
+var writeParams = url.Values{
+	"_pragma": {
+		fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis),
+		"journal_mode(WAL)",
+		"synchronous(FULL)",
+		"foreign_keys(1)",
+	},
+	"_txlock": {"immediate"},
+}
+
+// readParams are the settings of the read connections: the same busy_timeout, and
+// query_only(1), so that a write sent to the read pool by mistake fails instead of taking the
+// write lock beside the writer connection. The WAL mode is a property of the file, set by the
+// writer before the read pool opens.
+var readParams = url.Values{
+	"_pragma": {
+		fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis),
+		"query_only(1)",
+	},
+}
+
+// defaultPurgeBatch is the most sessions that one PurgeSessions transaction deletes: a few
+// milliseconds of the writer connection.
+const defaultPurgeBatch = 2000
+
+// errPath is returned by Open for a path that it cannot use.
+var errPath = errors.New("sqlite: want the path of a database file")
+
+// Open opens the SQLite database file at path, creating it when it does not exist, creates or
+// migrates its schema, and returns a store that owns the database: Close closes it. The
+// directory of path must exist. A path must name a file: ":memory:", an empty path, and a path
+// with '?' are refused, since the store opens several connections to the same file.
+//
+// It returns [ErrSchemaTooNew], leaving the file unchanged, when the schema was made by a newer
+// version of this package; an error matching [context.Canceled] when ctx is cancelled, and one
+// matching [sessions.ErrUnavailable] when ctx's deadline passes or the file cannot be opened or
+// locked.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("%w, got %q", errPath, path)
+	}
+	if err := sessions.ContextError(ctx); err != nil {
+		return nil, err
+	}
+	write, err := sql.Open("sqlite", path+"?"+writeParams.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := sql.Open("sqlite", path+"?"+readParams.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	if err := read.PingContext(ctx); err != nil {
+		read.Close()
+		write.Close()
+		return nil, mapError(ctx, err)
+	}
+	return &Store{write: write, read: read, purgeBatch: defaultPurgeBatch}, nil
+}
+
+// Close closes the database. The last connection to close checkpoints the WAL into the
+// database file. The store must not be used afterwards; methods called after Close return an
+// error matching [sessions.ErrUnavailable].
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
