@@ -3,7 +3,11 @@ package storetest_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +20,7 @@ import (
 // literally, to check the suite itself: a correct store must pass every case.
 func TestRun(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) sessions.Store {
-		s := newBruteStore()
+		s := newBruteStore(os.Getenv("STORETEST_MUTANT"))
 		t.Cleanup(func() {
 			if err := s.Close(); err != nil {
 				t.Error(err)
@@ -26,20 +30,81 @@ func TestRun(t *testing.T) {
 	})
 }
 
-// bruteStore is a sessions.Store and sessions.Purger that scans every session for every list.
-// It is correct by construction, and slow.
+// mutants are bugs that bruteStore can be built with, each with the subtest of Run that must
+// catch it.
+var mutants = []struct{ bug, rule string }{
+	{"order by StartedAt only", "Order"},
+	{"cursor ignores ID", "Order"},
+	{"Next when the page is full", "NextNilExactlyAtEnd"},
+	{"offset pagination", "WalkDuringWrites"},
+	{"partial batch", "AtomicBatch"},
+	{"no validation", "SessionValidation"},
+	{"upsert keeps the old kinds", "Upsert"},
+	{"move between agents", "Conflict"},
+	{"GetAgent ignores account", "AgentNotFound"},
+	{"PutAgent takes over", "PutAgent"},
+	{"stored AgentName", "AgentName"},
+	{"shared maps", "Normalization"},
+	{"Since truncated", "Normalization"},
+	{"Limit not checked", "FilterValidation"},
+	{"purge inclusive", "Purge"},
+	{"purge one account", "Purge"},
+	{"raw deadline", "Context"},
+	{"account compared without case", "TenantIsolation"},
+	{"32-bit redaction count", "SessionValidation"},
+	{"Until inclusive", "Differential"},
+}
+
+// TestMutants checks that the suite catches each mutant: it runs the test binary again, with
+// one bug in bruteStore and only the subtest that must catch it.
+func TestMutants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the test binary once per mutant")
+	}
+	if os.Getenv("STORETEST_MUTANT") != "" {
+		t.Skip("inside a mutant run")
+	}
+	for _, m := range mutants {
+		t.Run(m.bug, func(t *testing.T) {
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestRun$/^"+m.rule+"$", "-test.short")
+			cmd.Env = append(os.Environ(), "STORETEST_MUTANT="+m.bug)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed a store with the bug %q; want %s to fail:\n%s", m.bug, m.rule, out)
+			}
+			if want := "--- FAIL: TestRun/" + m.rule; !strings.Contains(string(out), want) {
+				t.Errorf("no %q in the output:\n%s", want, out)
+			}
+		})
+	}
+}
+
+// bruteStore is a sessions.Store and sessions.Purger that scans sessions for every list, built
+// on the root package's rules. It is correct by construction, unless built with a bug (see
+// mutants).
 type bruteStore struct {
+	bug string // one of mutants, or ""
+
 	mu       sync.Mutex
 	agents   map[string]sessions.Agent
 	sessions map[string]sessions.Session
+	sorted   []sessions.Session // the sessions in list order; nil when it must be rebuilt
+	offsets  map[string]int     // for the bug "offset pagination": the offset a Next stands for
 }
 
-func newBruteStore() *bruteStore {
-	return &bruteStore{agents: map[string]sessions.Agent{}, sessions: map[string]sessions.Session{}}
+func newBruteStore(bug string) *bruteStore {
+	return &bruteStore{bug: bug, agents: map[string]sessions.Agent{}, sessions: map[string]sessions.Session{}, offsets: map[string]int{}}
+}
+
+func (s *bruteStore) ctxErr(ctx context.Context) error {
+	if s.bug == "raw deadline" {
+		return ctx.Err()
+	}
+	return sessions.ContextError(ctx)
 }
 
 func (s *bruteStore) PutAgent(ctx context.Context, a sessions.Agent) error {
-	if err := sessions.ContextError(ctx); err != nil {
+	if err := s.ctxErr(ctx); err != nil {
 		return err
 	}
 	if err := a.Validate(); err != nil {
@@ -47,7 +112,7 @@ func (s *bruteStore) PutAgent(ctx context.Context, a sessions.Agent) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.agents[a.ID]; ok && old.AccountID != a.AccountID {
+	if old, ok := s.agents[a.ID]; ok && old.AccountID != a.AccountID && s.bug != "PutAgent takes over" {
 		return fmt.Errorf("%w: agent %s", sessions.ErrConflict, a.ID)
 	}
 	s.agents[a.ID] = a
@@ -55,23 +120,49 @@ func (s *bruteStore) PutAgent(ctx context.Context, a sessions.Agent) error {
 }
 
 func (s *bruteStore) GetAgent(ctx context.Context, accountID, agentID string) (sessions.Agent, error) {
-	if err := sessions.ContextError(ctx); err != nil {
+	if err := s.ctxErr(ctx); err != nil {
 		return sessions.Agent{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.agents[agentID]
-	if !ok || a.AccountID != accountID {
+	if !ok || (a.AccountID != accountID && s.bug != "GetAgent ignores account") {
 		return sessions.Agent{}, sessions.ErrAgentNotFound
 	}
 	return a, nil
 }
 
 func (s *bruteStore) PutSessions(ctx context.Context, in ...sessions.Session) error {
-	if err := sessions.ContextError(ctx); err != nil {
+	if err := s.ctxErr(ctx); err != nil {
 		return err
 	}
 	ss, err := sessions.PrepareBatch(in)
+	switch s.bug {
+	case "no validation":
+		ss, err = nil, nil
+		for _, x := range in {
+			ss = append(ss, x.Normalize())
+		}
+	case "partial batch":
+		if err != nil {
+			for _, x := range in {
+				if x.Validate() != nil {
+					break
+				}
+				s.mu.Lock()
+				s.sessions[x.ID], s.sorted = x.Normalize(), nil
+				s.mu.Unlock()
+			}
+		}
+	case "shared maps":
+		for i := range ss {
+			for _, x := range in {
+				if x.ID == ss[i].ID && len(x.RedactionsByKind) == len(ss[i].RedactionsByKind) {
+					ss[i].RedactionsByKind = x.RedactionsByKind
+				}
+			}
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -81,47 +172,118 @@ func (s *bruteStore) PutSessions(ctx context.Context, in ...sessions.Session) er
 		if a, ok := s.agents[x.AgentID]; !ok || a.AccountID != x.AccountID {
 			return fmt.Errorf("%w: session %s: agent %s", sessions.ErrAgentNotFound, x.ID, x.AgentID)
 		}
-		if old, ok := s.sessions[x.ID]; ok && (old.AccountID != x.AccountID || old.AgentID != x.AgentID) {
+		if old, ok := s.sessions[x.ID]; ok && (old.AccountID != x.AccountID || (old.AgentID != x.AgentID && s.bug != "move between agents")) {
 			return fmt.Errorf("%w: session %s", sessions.ErrConflict, x.ID)
 		}
 	}
 	for _, x := range ss {
+		switch s.bug {
+		case "upsert keeps the old kinds":
+			for k, n := range s.sessions[x.ID].RedactionsByKind {
+				if _, ok := x.RedactionsByKind[k]; !ok {
+					x.RedactionsByKind[k] = n
+				}
+			}
+		case "stored AgentName":
+			x.AgentName = s.agents[x.AgentID].Name
+		}
 		s.sessions[x.ID] = x
 	}
+	s.sorted = nil
 	return nil
 }
 
 func (s *bruteStore) ListSessions(ctx context.Context, f sessions.Filter) (sessions.Page, error) {
-	if err := sessions.ContextError(ctx); err != nil {
+	if err := s.ctxErr(ctx); err != nil {
 		return sessions.Page{}, err
 	}
-	if err := f.Validate(); err != nil {
+	v := f
+	if s.bug == "Limit not checked" {
+		v.Limit = 0
+	}
+	if err := v.Validate(); err != nil {
 		return sessions.Page{}, err
 	}
+	since := f.Since
 	f = f.Normalize()
+	if s.bug == "Since truncated" && !since.IsZero() {
+		f.Since = sessions.Millis(since)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []sessions.Session
-	for _, x := range s.sessions {
-		if f.Match(x) && (f.After == nil || f.After.Before(x.Cursor())) {
-			x = x.Clone()
-			x.AgentName = s.agents[x.AgentID].Name
+	if s.sorted == nil {
+		for _, x := range s.sessions {
+			s.sorted = append(s.sorted, x)
+		}
+		slices.SortFunc(s.sorted, func(a, b sessions.Session) int {
+			if s.bug == "order by StartedAt only" && a.StartedAt.Equal(b.StartedAt) {
+				return strings.Compare(a.ID, b.ID)
+			}
+			if a.Cursor().Before(b.Cursor()) {
+				return -1
+			}
+			return 1
+		})
+	}
+	match := func(x sessions.Session) bool {
+		g := f
+		switch s.bug {
+		case "account compared without case":
+			if strings.EqualFold(x.AccountID, f.AccountID) {
+				g.AccountID = x.AccountID
+			}
+		case "32-bit redaction count":
+			g.MinRedactions = 0
+			if int64(int32(x.RedactionCount())) < int64(f.MinRedactions) {
+				return false
+			}
+		case "Until inclusive":
+			if x.StartedAt.Equal(f.Until) {
+				g.Until = time.Time{}
+			}
+		}
+		return g.Match(x)
+	}
+	start := 0
+	if f.After != nil {
+		switch s.bug {
+		case "cursor ignores ID":
+			start = sort.Search(len(s.sorted), func(i int) bool { return s.sorted[i].StartedAt.Before(f.After.StartedAt) })
+		case "offset pagination":
+			start = s.offsets[cursorKey(*f.After)]
+		default:
+			start = sort.Search(len(s.sorted), func(i int) bool { return f.After.Before(s.sorted[i].Cursor()) })
+		}
+	}
+	out := []sessions.Session{}
+	i := start
+	for ; i < len(s.sorted) && len(out) <= f.Limit; i++ {
+		if x := s.sorted[i]; match(x) {
+			if s.bug != "shared maps" {
+				x = x.Clone()
+			}
+			if s.bug != "stored AgentName" {
+				x.AgentName = s.agents[x.AgentID].Name
+			}
 			out = append(out, x)
 		}
 	}
-	slices.SortFunc(out, func(a, b sessions.Session) int {
-		if a.Cursor().Before(b.Cursor()) {
-			return -1
-		}
-		return 1
-	})
-	return sessions.NewPage(out[:min(len(out), f.Limit+1)], f.Limit), nil
+	if s.bug == "Next when the page is full" && len(out) == f.Limit {
+		out = append(out, out[0]) // as if there were one more
+	}
+	p := sessions.NewPage(out, f.Limit)
+	if s.bug == "offset pagination" && p.Next != nil {
+		s.offsets[cursorKey(*p.Next)] = i - 1
+	}
+	return p, nil
 }
+
+func cursorKey(c sessions.Cursor) string { return fmt.Sprint(c.StartedAt.UnixMilli(), c.ID) }
 
 func (s *bruteStore) PurgeSessions(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	for {
-		if err := sessions.ContextError(ctx); err != nil {
+		if err := s.ctxErr(ctx); err != nil {
 			return n, err
 		}
 		// Bounded batches, like a real store.
@@ -141,8 +303,16 @@ func (s *bruteStore) purgeBatch(before time.Time, max int) int64 {
 		if n == int64(max) {
 			break
 		}
-		if x.StartedAt.Before(before) {
+		purged := x.StartedAt.Before(before)
+		switch s.bug {
+		case "purge inclusive":
+			purged = !x.StartedAt.After(before)
+		case "purge one account":
+			purged = purged && x.AccountID == "acme"
+		}
+		if purged {
 			delete(s.sessions, id)
+			s.sorted = nil
 			n++
 		}
 	}
