@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,24 +161,65 @@ func testNextNil(t *testing.T, h *harness) {
 // testWalkDuringWrites checks that a walk returns every session that was there when it began
 // exactly once, while another goroutine writes newer, older and tied sessions, and rewrites
 // sessions in place. Half the pages wait for a batch to be written before the next page is read;
-// the other half run at the same time as the writer.
+// the other half run at the same time as the writer. It walks a whole account, then one agent
+// from a lower bound.
 func testWalkDuringWrites(t *testing.T, h *harness) {
 	rng := rand.New(rand.NewPCG(seed(t), 2))
 	n := 1000
 	if testing.Short() {
 		n = 300
 	}
-	agents := []sessions.Agent{h.newAgent("acme", "A"), h.newAgent("acme", "B"), h.newAgent("acme", "C")}
-	other := h.newAgent("globex", "G")
+	w := &walkWriter{
+		agents: []sessions.Agent{h.newAgent("acme", "A"), h.newAgent("acme", "B"), h.newAgent("acme", "C")},
+		other:  h.newAgent("globex", "G"),
+		stored: map[string]sessions.Session{},
+		oldest: base,
+		newest: base.Add(time.Duration(n/4) * time.Second),
+	}
 	var initial []sessions.Session
 	for range n {
 		at := base.Add(time.Duration(rng.IntN(n/4)) * time.Second) // ties
-		s := newSession(agents[rng.IntN(len(agents))], at, map[string]int{"NAME": rng.IntN(3)})
+		s := newSession(w.agents[rng.IntN(len(w.agents))], at, map[string]int{"NAME": rng.IntN(3)})
 		s.ID = sessions.NewSessionID(base.Add(time.Duration(rng.IntN(1e6)) * time.Second))
 		initial = append(initial, s)
 	}
 	h.putInBatches(200, initial)
-	oldest, newest := base, base.Add(time.Duration(n/4)*time.Second)
+	for _, s := range initial {
+		w.stored[s.ID] = s.Normalize()
+	}
+	for i, f := range []sessions.Filter{
+		{AccountID: "acme"},
+		{AccountID: "acme", AgentID: w.agents[0].ID, Since: base.Add(time.Duration(n/16) * time.Second)},
+	} {
+		t.Run(agentLabel(f, w.agents...), func(t *testing.T) {
+			w.walk(t, h, f, rand.New(rand.NewPCG(seed(t), 3+uint64(i))))
+		})
+	}
+}
+
+// walkWriter writes sessions while a walk goes on.
+type walkWriter struct {
+	agents         []sessions.Agent // of account "acme"
+	other          sessions.Agent   // of another account
+	stored         map[string]sessions.Session
+	oldest, newest time.Time // the range of the initial sessions
+}
+
+// walk walks f while a goroutine writes, and checks the walk against the sessions stored when it
+// began.
+func (w *walkWriter) walk(t *testing.T, h *harness, f sessions.Filter, rng *rand.Rand) {
+	var matching []sessions.Session
+	for _, s := range w.stored {
+		if f.Match(s) {
+			matching = append(matching, s)
+		}
+	}
+	slices.SortFunc(matching, compareSessions)
+	ids := make([]string, 0, len(w.stored))
+	for id := range w.stored {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // the writer picks from a sorted list, so that the seed decides
 
 	type kick struct {
 		at   sessions.Cursor // the walk's position
@@ -185,40 +227,38 @@ func testWalkDuringWrites(t *testing.T, h *harness) {
 	}
 	kicks := make(chan kick)
 	writerDone := make(chan struct{})
-	wrote := 0
+	var written []sessions.Session
+	wrng := rand.New(rand.NewPCG(rng.Uint64(), 0))
 	go func() {
 		defer close(writerDone)
-		wrng := rand.New(rand.NewPCG(seed(t), 3))
 		for k := range kicks {
 			var batch []sessions.Session
 			for i := range 8 {
 				var at time.Time
 				switch i % 4 {
 				case 0: // newer than the walk's start
-					at = newest.Add(time.Duration(1+wrng.IntN(1000)) * time.Millisecond)
+					at = w.newest.Add(time.Duration(1+wrng.IntN(1000)) * time.Millisecond)
 				case 1: // older than every initial session
-					at = oldest.Add(-time.Duration(1+wrng.IntN(1000)) * time.Millisecond)
+					at = w.oldest.Add(-time.Duration(1+wrng.IntN(1000)) * time.Millisecond)
 				case 2: // tied with the walk's position
 					at = k.at.StartedAt
-				case 3: // tied with some initial session
-					at = initial[wrng.IntN(len(initial))].StartedAt
+				case 3: // tied with some stored session
+					at = w.stored[ids[wrng.IntN(len(ids))]].StartedAt
 				}
-				if at.IsZero() {
-					at = newest
-				}
-				s := newSession(agents[wrng.IntN(len(agents))], at, nil)
+				s := newSession(w.agents[wrng.IntN(len(w.agents))], at, nil)
 				s.ID = sessions.NewSessionID(base.Add(time.Duration(wrng.IntN(1e6)) * time.Second))
 				batch = append(batch, s)
 			}
-			// Rewrite an initial session in place: new status and counts, same StartedAt.
-			s := initial[wrng.IntN(len(initial))]
+			// Rewrite a stored session in place: new status and counts, same StartedAt.
+			s := w.stored[ids[wrng.IntN(len(ids))]]
 			s.Status = sessions.StatusPartial
 			s.RedactionsByKind = map[string]int{"SSN": 1 + wrng.IntN(3)}
-			batch = append(batch, s, newSession(other, k.at.StartedAt, nil))
+			batch = append(batch, s, newSession(w.other, k.at.StartedAt, nil))
 			if err := h.store.PutSessions(h.ctx, batch...); err != nil {
 				t.Errorf("PutSessions during the walk: %v", err)
+			} else {
+				written = append(written, batch...)
 			}
-			wrote += len(batch)
 			if k.done != nil {
 				close(k.done)
 			}
@@ -227,7 +267,6 @@ func testWalkDuringWrites(t *testing.T, h *harness) {
 
 	seen := map[string]bool{}
 	var last *sessions.Cursor
-	f := sessions.Filter{AccountID: "acme"}
 	pages := 0
 	func() {
 		defer func() { close(kicks); <-writerDone }() // also when the walk fails
@@ -246,6 +285,9 @@ func testWalkDuringWrites(t *testing.T, h *harness) {
 				seen[s.ID] = true
 				if last != nil && !last.Before(s.Cursor()) {
 					t.Errorf("page %d: session %s at %s is not after the previous one", pages, s.ID, formatTime(s.StartedAt))
+				}
+				if !f.Match(s) {
+					t.Errorf("page %d: session %s does not match %s", pages, s.ID, formatFilter(f))
 				}
 				last = ptr(s.Cursor())
 			}
@@ -266,9 +308,12 @@ func testWalkDuringWrites(t *testing.T, h *harness) {
 			}
 		}
 	}()
+	for _, s := range written {
+		w.stored[s.ID] = s.Normalize()
+	}
 
 	missing := 0
-	for _, s := range initial {
+	for _, s := range matching {
 		if !seen[s.ID] {
 			missing++
 			if missing <= 5 {
@@ -277,10 +322,10 @@ func testWalkDuringWrites(t *testing.T, h *harness) {
 		}
 	}
 	if missing > 0 {
-		t.Errorf("%d of %d initial sessions missing from the walk", missing, len(initial))
+		t.Errorf("%d of %d sessions there when the walk began are missing from the walk", missing, len(matching))
 	}
-	if wrote == 0 {
-		t.Errorf("the writer wrote nothing during the walk of %d pages", pages)
+	if len(matching) < 100 || len(written) == 0 {
+		t.Errorf("bad case in the suite: a walk over %d sessions while %d were written", len(matching), len(written))
 	}
-	t.Logf("walked %d pages, %d sessions, while %d sessions were written", pages, len(seen), wrote)
+	t.Logf("walked %d pages, %d sessions, while %d sessions were written", pages, len(seen), len(written))
 }
