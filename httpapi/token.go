@@ -52,7 +52,7 @@ func (q *query) filter(ep *endpoint, account, pathAgent string, keys [][]byte) (
 			AccountID:     account,
 			AgentID:       agent,
 			Since:         q.since.at,
-			Until:         q.until.at,
+			Until:         untilOf(q.until, q.given[paramUntil]),
 			Status:        q.status,
 			MinRedactions: q.minRedactions,
 			Limit:         q.limit,
@@ -104,6 +104,17 @@ func (q *query) filter(ep *endpoint, account, pathAgent string, keys [][]byte) (
 	}
 	f.Limit = q.limit
 	return f, tok.Scope, nil
+}
+
+// untilOf returns the Filter.Until of an until bound, given or not. A given bound at the zero time
+// (0001-01-01T00:00:00Z, given as a timestamp or resolved from a duration), which a Filter would
+// read as no upper bound at all, becomes the next nanosecond: it selects the same sessions as the
+// bound asked for, none, since every stored time is in 1970 or later.
+func untilOf(b bound, given bool) time.Time {
+	if given && b.at.IsZero() {
+		return time.Time{}.Add(time.Nanosecond)
+	}
+	return b.at
 }
 
 // sameBound reports whether a bound given with a cursor repeats the pinned one: the same
