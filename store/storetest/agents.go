@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,31 @@ func testPutAgent(t *testing.T, h *harness) {
 		}
 		_, err := h.store.GetAgent(h.ctx, "globex", a.ID)
 		wantIs(t, "GetAgent(globex) after the conflict", err, sessions.ErrAgentNotFound)
+	})
+
+	t.Run("concurrent accounts", func(t *testing.T) {
+		h := h.with(t)
+		for i := range 20 {
+			x := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme", Name: "x"}
+			y := sessions.Agent{ID: x.ID, AccountID: "globex", Name: "y"}
+			errs := race2(
+				func() error { return h.store.PutAgent(h.ctx, x) },
+				func() error { return h.store.PutAgent(h.ctx, y) },
+			)
+			winner, loser := x, y
+			switch {
+			case errs[0] == nil && errors.Is(errs[1], sessions.ErrConflict):
+			case errs[1] == nil && errors.Is(errs[0], sessions.ErrConflict):
+				winner, loser = y, x
+			default:
+				t.Fatalf("round %d: PutAgent of one ID for two accounts at once returned %v and %v; want nil and ErrConflict", i, errs[0], errs[1])
+			}
+			if diff := cmp.Diff(winner, get(t, winner.AccountID, winner.ID)); diff != "" {
+				t.Errorf("round %d: GetAgent of the winner (-want +got):\n%s", i, diff)
+			}
+			_, err := h.store.GetAgent(h.ctx, loser.AccountID, loser.ID)
+			wantIs(t, "GetAgent of the loser", err, sessions.ErrAgentNotFound)
+		}
 	})
 
 	t.Run("invalid", func(t *testing.T) {

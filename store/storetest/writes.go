@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -93,6 +94,46 @@ func testAtomicBatch(t *testing.T, h *harness) {
 		h := h.with(t)
 		h.put(changed, fresh(a1, 1), fresh(a2, 2), twice1, fresh(g1, 3))
 		h.checkAll()
+	})
+
+	// A batch larger than a store may write in one statement (placeholder limits: 32766 in
+	// SQLite, 65535 in PostgreSQL) is still one transaction.
+	t.Run("large batch", func(t *testing.T) {
+		h := h.with(t)
+		n := 10000
+		if testing.Short() {
+			n = 4000
+		}
+		big := h.newAgent("initech", "")
+		var ss []sessions.Session
+		for i := range n {
+			ss = append(ss, newSession(big, base.Add(-time.Duration(i)*time.Millisecond), map[string]int{"PHONE": 1 + i%3, "NAME": i % 2}))
+		}
+		f := sessions.Filter{AccountID: "initech", Limit: sessions.MaxLimit}
+		last := ss[n-1]
+		last.Status = "unknown"
+		err := h.store.PutSessions(h.ctx, append(ss[:n-1:n-1], last)...)
+		wantValidation(t, "PutSessions of a large batch with a bad last session", err, "Status")
+		h.walk(f, nil)
+
+		h.put(ss...)
+		if got := len(h.walk(f, nil)); got != n {
+			t.Fatalf("listed %d sessions after a batch of %d", got, n)
+		}
+
+		// Rewrite them all, then add one with an unknown agent at the end.
+		rewrites := make([]sessions.Session, 0, n+1)
+		for _, s := range ss {
+			s.Status = sessions.StatusError
+			s.RedactionsByKind = nil
+			rewrites = append(rewrites, s)
+		}
+		stray := newSession(big, base, nil)
+		stray.AgentID = sessions.NewAgentID()
+		err = h.store.PutSessions(h.ctx, append(rewrites, stray)...)
+		wantIs(t, "PutSessions of a large batch with an unknown agent last", err, sessions.ErrAgentNotFound)
+		h.walk(sessions.Filter{AccountID: "initech", Status: sessions.StatusError}, nil)
+		h.walk(f, nil)
 	})
 }
 
@@ -405,4 +446,51 @@ func testConflict(t *testing.T, h *harness) {
 		h.put(inAccount(s, a1))
 		h.checkAll()
 	})
+
+	// Two writers race to create one session ID for two agents, or for two accounts: exactly
+	// one wins and the other gets ErrConflict, however the store serializes them.
+	t.Run("concurrent writers", func(t *testing.T) {
+		h := h.with(t)
+		for i := range 20 {
+			x := newSession(a1, base.Add(time.Duration(i)*time.Second), nil)
+			y := x
+			if i%2 == 0 {
+				y.AgentID = a2.ID
+			} else {
+				y.AccountID, y.AgentID = g1.AccountID, g1.ID
+			}
+			errs := race2(
+				func() error { return h.store.PutSessions(h.ctx, x) },
+				func() error { return h.store.PutSessions(h.ctx, y) },
+			)
+			switch {
+			case errs[0] == nil && errors.Is(errs[1], sessions.ErrConflict):
+				h.model.put(x)
+			case errs[1] == nil && errors.Is(errs[0], sessions.ErrConflict):
+				h.model.put(y)
+			default:
+				t.Fatalf("round %d: PutSessions of one ID for two %s at once returned %v and %v; want nil and ErrConflict",
+					i, map[bool]string{true: "agents", false: "accounts"}[i%2 == 0], errs[0], errs[1])
+			}
+		}
+		h.checkAll()
+	})
+}
+
+// race2 runs f and g at the same time, as far as the scheduler allows, and returns their errors.
+func race2(f, g func() error) [2]error {
+	var errs [2]error
+	startGate := make(chan struct{})
+	done := make(chan struct{})
+	for i, fn := range []func() error{f, g} {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			<-startGate
+			errs[i] = fn()
+		}()
+	}
+	close(startGate)
+	<-done
+	<-done
+	return errs
 }
