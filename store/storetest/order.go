@@ -53,7 +53,10 @@ func testOrder(t *testing.T, h *harness) {
 	minID := sessions.SessionIDPrefix + strings.Repeat("0", 26)
 	maxID := sessions.SessionIDPrefix + "7" + strings.Repeat("Z", 25)
 	var positions []sessions.Cursor
-	for _, s := range h.model.list(sessions.Filter{AccountID: "acme"}) {
+	for i, s := range h.model.list(sessions.Filter{AccountID: "acme"}) {
+		if i%3 != 0 { // every tie of six still has two
+			continue
+		}
 		positions = append(positions, s.Cursor(),
 			sessions.Cursor{StartedAt: s.StartedAt, ID: minID},
 			sessions.Cursor{StartedAt: s.StartedAt, ID: maxID},
