@@ -142,7 +142,7 @@ func (g *generator) session(a sessions.Agent) sessions.Session {
 	}
 	s := sessions.Session{
 		// An ID whose order is unrelated to StartedAt.
-		ID:               sessions.NewSessionID(base.Add(time.Duration(g.rng.IntN(1e9)) * time.Millisecond)),
+		ID:               randomSessionID(g.rng),
 		AccountID:        a.AccountID,
 		AgentID:          a.ID,
 		StartedAt:        start,
@@ -212,10 +212,10 @@ func (g *generator) filter() (sessions.Filter, limitChooser) {
 		switch g.rng.IntN(4) {
 		case 0: // no ID
 		case 1:
-			c.ID = sessions.NewSessionID(base.Add(time.Duration(g.rng.IntN(1e9)) * time.Millisecond))
+			c.ID = randomSessionID(g.rng)
 		default:
 			c.StartedAt = sessions.Millis(c.StartedAt)
-			c.ID = sessions.NewSessionID(c.StartedAt)
+			c.ID = randomSessionID(g.rng)
 		}
 		f.After = &c
 	}

@@ -56,9 +56,16 @@
 // definition of a correct answer: it mirrors every successful write, and every page a store
 // returns is compared with it using go-cmp, AgentName and normalization included.
 //
+// Beyond the model, every page must have the form that all stores share, so that what one store
+// returns compares equal (go-cmp) to what another returns for the same writes: times in UTC whole
+// milliseconds, RedactionsByKind never nil and without zero counts, and Sessions an empty, non-nil
+// slice on an empty page, as [sessions.NewPage] makes.
+//
 // The randomized subtests use a fixed seed, which a failing test prints. Set the environment
 // variable STORETEST_SEED to a number to use another seed, or to "random" for a new one on each
-// run. With -short, the randomized subtests use fewer sessions and filters.
+// run. Each filter of "Differential" is its own subtest, so that one can be run again alone with
+// the same seed, as in -run 'TestConformance/Differential/filter_17'. With -short, the randomized
+// and bulk subtests use fewer sessions and filters.
 //
 // Run does not measure time: that a page costs an index seek plus the rows it returns, and that
 // PurgeSessions never blocks writers for long, are for a store's benchmarks to show. Run checks

@@ -26,7 +26,7 @@ func testOrder(t *testing.T, h *harness) {
 		at := base.Add(time.Duration(i*i) * time.Millisecond)
 		for j := range 6 {
 			s := newSession([]sessions.Agent{a1, a2}[j%2], at, map[string]int{"PHONE": j})
-			s.ID = sessions.NewSessionID(base.Add(time.Duration(rng.IntN(1000)) * time.Hour))
+			s.ID = randomSessionID(rng)
 			if j == 5 {
 				s.StartedAt = at.Add(999_999 * time.Nanosecond).In(zoneIST)
 			}
@@ -183,7 +183,7 @@ func testWalkDuringWrites(t *testing.T, h *harness) {
 	for range n {
 		at := base.Add(time.Duration(rng.IntN(n/4)) * time.Second) // ties
 		s := newSession(w.agents[rng.IntN(len(w.agents))], at, map[string]int{"NAME": rng.IntN(3)})
-		s.ID = sessions.NewSessionID(base.Add(time.Duration(rng.IntN(1e6)) * time.Second))
+		s.ID = randomSessionID(rng)
 		initial = append(initial, s)
 	}
 	h.putInBatches(200, initial)
@@ -249,7 +249,7 @@ func (w *walkWriter) walk(t *testing.T, h *harness, f sessions.Filter, rng *rand
 					at = w.stored[ids[wrng.IntN(len(ids))]].StartedAt
 				}
 				s := newSession(w.agents[wrng.IntN(len(w.agents))], at, nil)
-				s.ID = sessions.NewSessionID(base.Add(time.Duration(wrng.IntN(1e6)) * time.Second))
+				s.ID = randomSessionID(wrng)
 				batch = append(batch, s)
 			}
 			// Rewrite a stored session in place: new status and counts, same StartedAt.

@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"sort"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/oklog/ulid/v2"
 
 	"github.com/masker-dev/sessions"
 )
@@ -411,6 +414,15 @@ func newSession(a sessions.Agent, t time.Time, kinds map[string]int) sessions.Se
 		RedactionsByKind: kinds,
 		UpstreamModel:    "gpt-4o-mini",
 	}
+}
+
+// randomSessionID returns a well-formed session ID drawn from rng, so that a seed decides the
+// order of sessions that start at the same time. Its ULID time is unrelated to any StartedAt.
+func randomSessionID(rng *rand.Rand) string {
+	var id ulid.ULID
+	binary.BigEndian.PutUint64(id[:8], rng.Uint64())
+	binary.BigEndian.PutUint64(id[8:], rng.Uint64())
+	return sessions.SessionIDPrefix + id.String()
 }
 
 // wantIs fails the test unless errors.Is(err, target).
