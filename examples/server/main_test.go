@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestFirstRun builds the server, starts it on a free port against a new SQLite file, runs the
+// first curl command that it prints (as the same request in Go), checks the JSON, and stops the
+// server with SIGINT.
+func TestFirstRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server; skipped with -short")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "server")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "sessions.db"))
+	cmd.Env = append(os.Environ(), "SESSIONS_CURSOR_KEY=")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", stderr.String())
+		}
+	}()
+
+	var curls []string
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		if line := lines.Text(); strings.HasPrefix(line, "curl ") {
+			curls = append(curls, line)
+			if len(curls) == 4 {
+				break
+			}
+		}
+	}
+	if len(curls) == 0 {
+		t.Fatal("the server printed no curl command")
+	}
+
+	m := regexp.MustCompile(`^curl -sS -H '(Cookie: [^']+)' '([^']+)'$`).FindStringSubmatch(curls[0])
+	if m == nil {
+		t.Fatalf("unexpected curl command %q", curls[0])
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m[2], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", strings.TrimPrefix(m[1], "Cookie: "))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data []struct {
+			ID               string         `json:"id"`
+			AgentID          string         `json:"agent_id"`
+			StartedAt        string         `json:"started_at"`
+			DurationMS       *int64         `json:"duration_ms"`
+			Status           string         `json:"status"`
+			RedactionCount   *int           `json:"redaction_count"`
+			RedactionsByKind map[string]int `json:"redactions_by_kind"`
+		} `json:"data"`
+		NextCursor *string `json:"next_cursor"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: status %d", m[2], resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Data) != 5 || body.NextCursor == nil {
+		t.Fatalf("got %d sessions and next_cursor %v, want a full page of 5 and a next page", len(body.Data), body.NextCursor)
+	}
+	for _, s := range body.Data {
+		if !strings.HasPrefix(s.ID, "sess_") || s.AgentID != demoAgents[0].ID || s.DurationMS == nil ||
+			s.RedactionCount == nil || s.RedactionsByKind == nil || s.Status == "" {
+			t.Errorf("incomplete session %+v", s)
+		}
+		if _, err := time.Parse(time.RFC3339, s.StartedAt); err != nil {
+			t.Errorf("started_at: %v", err)
+		}
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("server did not stop cleanly on SIGINT: %v", err)
+	}
+}
