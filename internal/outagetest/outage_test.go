@@ -220,7 +220,6 @@ func stopped(stop chan struct{}) bool {
 // Retry-After and the envelope.
 func read(client *http.Client, target string, phase *atomic.Int32) op {
 	o := op{start: phase.Load(), at: time.Now()}
-	defer func() { o.end = phase.Load() }()
 	t0 := time.Now()
 	res, err := client.Get(target)
 	o.took = time.Since(t0)
