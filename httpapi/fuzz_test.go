@@ -25,8 +25,8 @@ import (
 // FuzzQuery parses random query strings of both endpoints, at random clocks, and checks that
 // parsing never panics, that a refusal names at least one parameter with a short valid UTF-8
 // name and message, and that whatever is accepted (with or without a cursor) gives a filter of
-// the authenticated account, with a page size from 1 to MaxLimit, that passes
-// sessions.Filter.Validate, as the store will check it.
+// the authenticated account, with a page size from 1 to MaxLimit and an upper bound whenever until
+// is given, that passes sessions.Filter.Validate, as the store will check it.
 func FuzzQuery(f *testing.F) {
 	keys := [][]byte{testKey('k')}
 	const pathAgent = "agt_01HYZ3N5TV0QW3Y0B7VQ6J3RFA"
@@ -56,6 +56,10 @@ func FuzzQuery(f *testing.F) {
 		}
 		if fl.Limit < 1 || fl.Limit > sessions.MaxLimit {
 			t.Fatalf("limit %d accepted", fl.Limit)
+		}
+		if !q.given[paramCursor] && q.given[paramUntil] && fl.Until.IsZero() {
+			// A zero Until reads as no upper bound: a given until must never widen the query.
+			t.Fatalf("accepted query %q (now %s): until given, but the filter has no upper bound", rawQuery, clock)
 		}
 		if !strings.HasPrefix(scope, ep.name+";") {
 			t.Fatalf("scope %q of endpoint %q", scope, ep.name)
