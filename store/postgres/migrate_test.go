@@ -10,13 +10,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/pgtest"
 )
 
 // TestMigrateConcurrently opens ten stores on one new schema at once, each with its own pool
 // from a connection string, as ten application instances starting together would: each succeeds,
 // and each migration was applied exactly once.
 func TestMigrateConcurrently(t *testing.T) {
-	pool, schema := newTestSchema(t)
+	pool, schema := pgtest.NewSchema(t)
 	connString := schemaURL(t, schema)
 	ctx := context.Background()
 	const n = 10
@@ -65,7 +66,7 @@ func TestMigrateConcurrently(t *testing.T) {
 
 func TestSchemaTooNew(t *testing.T) {
 	ctx := context.Background()
-	pool, _ := newTestSchema(t)
+	pool, _ := pgtest.NewSchema(t)
 	if _, err := New(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +90,9 @@ func TestNoSchema(t *testing.T) {
 // schemaURL returns the URL of the test server with schema as the search_path.
 func schemaURL(tb testing.TB, schema string) string {
 	tb.Helper()
-	u, err := url.Parse(testServerURL(tb))
+	u, err := url.Parse(pgtest.ServerURL(tb))
 	if err != nil {
-		tb.Fatalf("%s: %v", urlEnv, err)
+		tb.Fatalf("SESSIONS_TEST_POSTGRES_URL: %v", err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema) // pgx passes a parameter it does not know to the server

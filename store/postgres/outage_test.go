@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/pgtest"
 )
 
 // TestTerminatedBackends terminates every backend of the store's pool, as a failover or a server
@@ -90,7 +91,7 @@ func holdConns(tb testing.TB, pool *pgxpool.Pool, n int) {
 func terminate(tb testing.TB, app string) int {
 	tb.Helper()
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, testServerURL(tb))
+	admin, err := pgx.Connect(ctx, pgtest.ServerURL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -221,7 +222,7 @@ func TestReadPool(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pool, _ := newTestSchema(t)
+	pool, _ := pgtest.NewSchema(t)
 	s, err := New(ctx, pool, WithReadPool(replica.store.pool))
 	if err != nil {
 		t.Fatal(err)

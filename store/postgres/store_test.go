@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/pgtest"
 )
 
 // fixture holds an account with two agents in a fresh store.
@@ -359,7 +360,7 @@ func TestAppendKinds(t *testing.T) {
 // outlives each transaction: a batch that fails leaves nothing behind for the next one.
 func TestBatchTableReuse(t *testing.T) {
 	ctx := context.Background()
-	pool, _ := newTestSchema(t)
+	pool, _ := pgtest.NewSchema(t)
 	cfg := pool.Config()
 	cfg.MaxConns = 1
 	one, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -425,7 +426,7 @@ func (c *countingTracer) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceC
 // TestPutSessionsRoundTrips checks that a batch costs a few statements whatever its size.
 func TestPutSessionsRoundTrips(t *testing.T) {
 	ctx := context.Background()
-	pool, _ := newTestSchema(t)
+	pool, _ := pgtest.NewSchema(t)
 	cfg := pool.Config()
 	tracer := &countingTracer{}
 	cfg.ConnConfig.Tracer = tracer
