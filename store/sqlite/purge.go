@@ -10,8 +10,8 @@ import (
 // purgeBatchSQL deletes up to ? of an account's sessions that started before ?. The inner
 // query is a range seek at the old end of the account's part of sessions_account_list, so a
 // batch reads only the rows it deletes.
-const purgeBatchSQL = `DELETE FROM sessions WHERE rowid IN (
-	SELECT rowid FROM sessions INDEXED BY sessions_account_list
+const purgeBatchSQL = `DELETE FROM sessions WHERE id IN (
+	SELECT id FROM sessions INDEXED BY sessions_account_list
 	WHERE account_id = ? AND started_at < ? LIMIT ?)`
 
 // PurgeSessions deletes the sessions of every account that started before the given time, and

@@ -2,21 +2,31 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/masker-dev/sessions"
 )
 
-// upsertSQL writes one session. The upsert rules are enforced in SQL:
+// upsertSQL writes the sessions of its one parameter: a JSON array with one array per session,
+// made by appendSession. The upsert rules are enforced in SQL:
 //   - a session ID of the same account and agent is replaced;
-//   - a session ID of another account or agent is left alone by the WHERE of DO UPDATE, so the
-//     statement changes no row, which PutSessions reports as sessions.ErrConflict;
+//   - a session ID of another account or agent is left alone by the WHERE of DO UPDATE, so that
+//     row counts as no change, which PutSessions reports as sessions.ErrConflict;
 //   - a session whose agent is not in its account breaks the foreign key
 //     (account_id, agent_id) -> agents (account_id, id): sessions.ErrAgentNotFound.
+//
+// A whole chunk of sessions goes in one parameter because the driver prepares a statement again
+// each time it runs it: one short statement per chunk is parsed once, where a statement per
+// session spent half of an ingest in the parser, and a statement with a VALUES row per session
+// spent it allocating and freeing its long program. ("WHERE true" is the documented way to
+// tell the parser that ON CONFLICT belongs to the INSERT and not to a join of the SELECT.)
 const upsertSQL = `INSERT INTO sessions
 	(id, account_id, agent_id, started_at, ended_at, status, redactions_by_kind, redaction_count, upstream_model)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->6, value->>7, value->>8
+	FROM json_each(?) WHERE true
 	ON CONFLICT (id) DO UPDATE SET
 		started_at = excluded.started_at,
 		ended_at = excluded.ended_at,
@@ -26,8 +36,22 @@ const upsertSQL = `INSERT INTO sessions
 		upstream_model = excluded.upstream_model
 	WHERE sessions.account_id = excluded.account_id AND sessions.agent_id = excluded.agent_id`
 
-// PutSessions writes every session, or none of them, in one immediate transaction with one
-// prepared statement. A session ID is an upsert key within its account and agent: writing it
+// upsertChunk is the most sessions of one statement, which bounds the size of its parameter.
+const upsertChunk = 1000
+
+// appendSession appends x as the JSON array that upsertSQL reads.
+func appendSession(b []byte, x sessions.Session) ([]byte, error) {
+	row, err := json.Marshal([]any{x.ID, x.AccountID, x.AgentID,
+		x.StartedAt.UnixMilli(), x.EndedAt.UnixMilli(), string(x.Status),
+		x.RedactionsByKind, x.RedactionCount(), x.UpstreamModel})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: session %s: %w", x.ID, err)
+	}
+	return append(b, row...), nil
+}
+
+// PutSessions writes every session, or none of them, in one immediate transaction, with a
+// prepared statement that takes up to 1,000 sessions at a time. A session ID is an upsert key within its account and agent: writing it
 // again replaces the session. AgentName is ignored. It returns a *sessions.ValidationError
 // naming the first invalid session, sessions.ErrAgentNotFound when a session's agent was not put
 // in the session's account, sessions.ErrConflict when a session ID belongs to another account or
@@ -54,24 +78,48 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 		return mapError(ctx, err)
 	}
 	defer stmt.Close()
-	for _, x := range ss {
-		kinds, err := json.Marshal(x.RedactionsByKind) // keys sorted: the same text for the same map
-		if err != nil {
-			return fmt.Errorf("sqlite: session %s: %w", x.ID, err)
+	var batch []byte
+	for len(ss) > 0 {
+		chunk := ss[:min(upsertChunk, len(ss))]
+		ss = ss[len(chunk):]
+		batch = append(batch[:0], '[')
+		for i, x := range chunk {
+			if i > 0 {
+				batch = append(batch, ',')
+			}
+			if batch, err = appendSession(batch, x); err != nil {
+				return err
+			}
 		}
-		res, err := stmt.ExecContext(ctx, x.ID, x.AccountID, x.AgentID,
-			x.StartedAt.UnixMilli(), x.EndedAt.UnixMilli(), string(x.Status),
-			string(kinds), x.RedactionCount(), x.UpstreamModel)
+		batch = append(batch, ']')
+		res, err := stmt.ExecContext(ctx, string(batch))
 		if err != nil {
-			return fmt.Errorf("session %s: %w", x.ID, mapError(ctx, err))
+			return mapError(ctx, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
 			return mapError(ctx, err)
 		}
-		if n == 0 {
-			return fmt.Errorf("%w: session %s", sessions.ErrConflict, x.ID)
+		if n != int64(len(chunk)) {
+			return conflict(ctx, tx, chunk)
 		}
 	}
 	return mapError(ctx, tx.Commit())
+}
+
+// conflict returns the sessions.ErrConflict of a chunk that changed fewer rows than it has
+// sessions, naming the first session whose ID belongs to another account or agent.
+func conflict(ctx context.Context, tx *sql.Tx, chunk []sessions.Session) error {
+	for _, x := range chunk {
+		var owned bool
+		err := tx.QueryRowContext(ctx, "SELECT account_id <> ? OR agent_id <> ? FROM sessions WHERE id = ?",
+			x.AccountID, x.AgentID, x.ID).Scan(&owned)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return mapError(ctx, err)
+		}
+		if owned {
+			return fmt.Errorf("%w: session %s", sessions.ErrConflict, x.ID)
+		}
+	}
+	return sessions.ErrConflict
 }

@@ -1,0 +1,72 @@
+package sqlite
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// BenchmarkPutSessions measures ingest: each operation is one PutSessions call of 1,000 new
+// sessions over 20 agents of one account, into a store that grows as the benchmark runs (with
+// synchronous=FULL: one fsync per call). It reports sessions/s, the time to make the sessions
+// left out.
+//
+//   - live: sessions as they arrive, started in the last moments, so that new IDs and start
+//     times land at the right edge of the indexes;
+//   - backfill: start times spread at random over 30 days (an import), so that index inserts
+//     land anywhere.
+//
+// Run it with:
+//
+//	go test -run '^$' -bench PutSessions -benchtime 200x ./store/sqlite
+func BenchmarkPutSessions(b *testing.B) {
+	const batchSize = 1000
+	for _, mode := range []string{"live", "backfill"} {
+		b.Run(mode, func(b *testing.B) {
+			ctx := context.Background()
+			s := newTestStore(b)
+			var agents []sessions.Agent
+			for range 20 {
+				a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acct-bench"}
+				if err := s.PutAgent(ctx, a); err != nil {
+					b.Fatal(err)
+				}
+				agents = append(agents, a)
+			}
+			rnd := rand.New(rand.NewPCG(1, 2))
+			clock := time.Now().Add(-24 * time.Hour)
+			batch := make([]sessions.Session, batchSize)
+			var elapsed time.Duration
+			n := 0
+			for b.Loop() {
+				b.StopTimer()
+				for i := range batch {
+					a := agents[rnd.IntN(len(agents))]
+					clock = clock.Add(time.Duration(rnd.IntN(10)) * time.Millisecond)
+					start := clock
+					if mode == "backfill" {
+						start = clock.Add(-time.Duration(rnd.Int64N(int64(30 * 24 * time.Hour))))
+					}
+					batch[i] = sessions.Session{
+						ID: sessions.NewSessionID(start), AccountID: a.AccountID, AgentID: a.ID,
+						StartedAt: start, EndedAt: start.Add(time.Duration(rnd.IntN(600_000)) * time.Millisecond),
+						Status:           sessions.StatusOK,
+						RedactionsByKind: map[string]int{"PHONE": rnd.IntN(3), "NAME": rnd.IntN(3), "DOB": rnd.IntN(2)},
+						UpstreamModel:    "gpt-4o-mini",
+					}
+				}
+				b.StartTimer()
+				begin := time.Now()
+				if err := s.PutSessions(ctx, batch...); err != nil {
+					b.Fatal(err)
+				}
+				elapsed += time.Since(begin)
+				n += batchSize
+			}
+			b.ReportMetric(float64(n)/elapsed.Seconds(), "sessions/s")
+		})
+	}
+}

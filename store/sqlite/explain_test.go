@@ -1,0 +1,214 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// TestExplain checks that every shape of the list query (agent or account; each filter and
+// their combinations; first page or after a cursor) runs as a seek in the index of its scope,
+// in list order: its EXPLAIN QUERY PLAN has a SEARCH of sessions with that index, bounded by the
+// account (and agent), no SCAN of any table, and no temporary B-tree for ORDER BY. It checks the
+// very SQL that ListSessions runs, from listQuery, before and after ANALYZE (INDEXED BY should
+// make statistics irrelevant; the test proves it). A batch of PurgeSessions is checked too.
+func TestExplain(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	d := writeDataset(t, s, 20_000)
+
+	scopes := []struct {
+		name  string
+		agent string
+		index string
+		eq    string // the equality constraints of the SEARCH
+	}{
+		{"busy agent", d.busy.ID, "sessions_agent_list", "account_id=? AND agent_id=?"},
+		{"quiet agent", d.quiet.ID, "sessions_agent_list", "account_id=? AND agent_id=?"},
+		{"account", "", "sessions_account_list", "account_id=?"},
+	}
+	filters := []struct {
+		name string
+		f    sessions.Filter
+	}{
+		{"all", sessions.Filter{}},
+		{"since", sessions.Filter{Since: d.now.Add(-24 * time.Hour)}},
+		{"until", sessions.Filter{Until: d.now.Add(-10 * 24 * time.Hour)}},
+		{"window", sessions.Filter{Since: d.now.Add(-20 * 24 * time.Hour), Until: d.now.Add(-10 * 24 * time.Hour)}},
+		{"status=error", sessions.Filter{Status: sessions.StatusError}},
+		{"min_redactions=5", sessions.Filter{MinRedactions: 5}},
+		{"status=error min_redactions=5", sessions.Filter{Status: sessions.StatusError, MinRedactions: 5}},
+		{"everything limit=100", sessions.Filter{Since: d.now.Add(-20 * 24 * time.Hour), Until: d.now.Add(-time.Hour),
+			Status: sessions.StatusPartial, MinRedactions: 2, Limit: 100}},
+	}
+	cursor := &sessions.Cursor{StartedAt: d.now.Add(-15 * 24 * time.Hour), ID: sessions.NewSessionID(d.now.Add(-15 * 24 * time.Hour))}
+	for _, stats := range []string{"no statistics", "after ANALYZE"} {
+		if stats == "after ANALYZE" {
+			if _, err := s.write.ExecContext(ctx, "ANALYZE"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Run(stats+"/purge", func(t *testing.T) {
+			plan := explain(t, s, purgeBatchSQL, []any{d.account, d.now.UnixMilli(), 1000})
+			checkPlan(t, plan, "sessions_account_list", "account_id=? AND started_at<?")
+		})
+		for _, scope := range scopes {
+			for _, fc := range filters {
+				for _, page := range []string{"first page", "after a cursor"} {
+					t.Run(stats+"/"+scope.name+"/"+fc.name+"/"+page, func(t *testing.T) {
+						f := fc.f
+						f.AccountID, f.AgentID = d.account, scope.agent
+						if page == "after a cursor" {
+							f.After = cursor
+						}
+						if err := f.Validate(); err != nil {
+							t.Fatal(err)
+						}
+						query, args := listQuery(f.Normalize())
+						plan := explain(t, s, query, args)
+						// The range of the seek: bounded below by Since, above by the cursor or
+						// Until. (EXPLAIN shows >= as >.)
+						want := scope.eq
+						if !f.Since.IsZero() {
+							want += " AND started_at>?"
+						}
+						if _, ok := upperBound(f.Normalize()); ok {
+							want += " AND (started_at,id)<(?,?)"
+						}
+						checkPlan(t, plan, scope.index, want)
+						if t.Failed() {
+							t.Logf("query: %s\nargs: %v", query, args)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+var searchRE = regexp.MustCompile(`^SEARCH sessions USING (?:COVERING )?INDEX (\w+) \((.*)\)$`)
+
+// checkPlan fails when plan scans a table, sorts with a temporary B-tree, or reads sessions
+// other than by one SEARCH of index with exactly the constraints cons (and lookups of single
+// rows by ID).
+func checkPlan(tb testing.TB, plan []string, index, cons string) {
+	tb.Helper()
+	searched := 0
+	for _, line := range plan {
+		switch {
+		case strings.HasPrefix(line, "SCAN "):
+			tb.Errorf("full scan: %q", line)
+		case strings.Contains(line, "TEMP B-TREE"):
+			tb.Errorf("sort: %q", line)
+		case line == "SEARCH sessions USING PRIMARY KEY (id=?)":
+			// one row by its ID: the rows a batch of PurgeSessions deletes
+		case strings.HasPrefix(line, "SEARCH sessions "):
+			m := searchRE.FindStringSubmatch(line)
+			if m == nil || m[1] != index || m[2] != cons {
+				tb.Errorf("%q, want a SEARCH of sessions USING INDEX %s (%s)", line, index, cons)
+			}
+			searched++
+		}
+	}
+	if searched != 1 {
+		tb.Errorf("%d SEARCHes of sessions, want 1", searched)
+	}
+	if tb.Failed() {
+		tb.Logf("plan:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
+// explain returns the lines of EXPLAIN QUERY PLAN of query with args, as the read pool runs it.
+func explain(tb testing.TB, s *Store, query string, args []any) []string {
+	tb.Helper()
+	rows, err := s.read.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			tb.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return plan
+}
+
+// dataset is what writeDataset wrote: one account with a busy agent (a third of the account's
+// sessions), a quiet one, and 18 others; and 19 other accounts of 20 agents each.
+type dataset struct {
+	account     string
+	busy, quiet sessions.Agent
+	now         time.Time
+}
+
+// writeDataset writes n sessions over the 30 days before now, in batches of 1,000: two thirds
+// in the dataset's account, the rest in the others. Statuses are 85% ok, 10% partial, 5% error;
+// redaction counts run from 0 to 8.
+func writeDataset(tb testing.TB, s *Store, n int) dataset {
+	tb.Helper()
+	ctx := context.Background()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	d := dataset{account: "acct-main", now: time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)}
+	var agents []sessions.Agent
+	for k := range 20 {
+		account := d.account
+		if k > 0 {
+			account = fmt.Sprintf("acct-%d", k)
+		}
+		for i := range 20 {
+			a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: account, Name: fmt.Sprintf("agent %d", i)}
+			if err := s.PutAgent(ctx, a); err != nil {
+				tb.Fatal(err)
+			}
+			agents = append(agents, a)
+		}
+	}
+	d.busy, d.quiet = agents[0], agents[1]
+	batch := make([]sessions.Session, 0, 1000)
+	for i := range n {
+		var a sessions.Agent
+		switch r := rnd.IntN(6); {
+		case r < 2:
+			a = d.busy
+		case r < 4:
+			a = agents[1+rnd.IntN(19)]
+		default:
+			a = agents[20+rnd.IntN(len(agents)-20)]
+		}
+		start := d.now.Add(-time.Duration(rnd.Int64N(int64(30 * 24 * time.Hour)))).Truncate(time.Millisecond)
+		status := sessions.StatusOK
+		switch r := rnd.IntN(100); {
+		case r < 5:
+			status = sessions.StatusError
+		case r < 15:
+			status = sessions.StatusPartial
+		}
+		batch = append(batch, sessions.Session{
+			ID: sessions.NewSessionID(start), AccountID: a.AccountID, AgentID: a.ID,
+			StartedAt: start, EndedAt: start.Add(time.Duration(rnd.IntN(600_000)) * time.Millisecond),
+			Status: status, RedactionsByKind: map[string]int{"PHONE": rnd.IntN(5), "NAME": rnd.IntN(5)},
+			UpstreamModel: "gpt-4o-mini",
+		})
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := s.PutSessions(ctx, batch...); err != nil {
+				tb.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return d
+}
