@@ -105,9 +105,10 @@ func startCluster(tb testing.TB) *cluster {
 
 func (c *cluster) data() string { return filepath.Join(c.dir, "data") }
 
-// connString returns the connection string of the cluster's postgres database, over TCP.
+// connString returns the connection string of the cluster's postgres database, over TCP, for a
+// pool of at most 10 connections (the cluster allows 40).
 func (c *cluster) connString() string {
-	return fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=postgres sslmode=disable connect_timeout=2", c.port)
+	return fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=postgres sslmode=disable connect_timeout=2 pool_max_conns=10", c.port)
 }
 
 // run runs one of the cluster's programs as the cluster's user, with a time limit.
