@@ -121,4 +121,3 @@ func mustOpen(tb testing.TB, path string) *Store {
 	tb.Cleanup(func() { s.Close() })
 	return s
 }
-
