@@ -2,112 +2,401 @@ package postgres
 
 import (
 	"context"
-	"math/rand/v2"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/benchdata"
+	"github.com/masker-dev/sessions/internal/pgtest"
 )
 
-// BenchmarkPutSessions measures ingest through COPY: each operation is one PutSessions call of
-// 10,000 new sessions over 20 agents of one account, into a fresh schema. It reports sessions/s.
+// The benchmarks of this file share one schema per process, holding the benchdata data set
+// (benchdata.Size() sessions: 100,000, or SESSIONS_BENCH_SIZE), loaded through PutSessions in
+// batches of 10,000 and then vacuumed and analyzed. TestMain drops it when the process ends.
 //
-//   - live: sessions as they arrive, started in the last moments, so that new IDs and start times
-//     land at the right edge of the indexes;
-//   - backfill: start times spread at random over 30 days (an import), so that index inserts land
-//     anywhere.
-//
-// Run it with:
+// Run them all (a few minutes at 100,000 sessions) with:
 //
 //	SESSIONS_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
-//	go test -run '^$' -bench PutSessions -benchtime 30x ./store/postgres
-func BenchmarkPutSessions(b *testing.B) {
-	const batchSize = 10_000
-	for _, mode := range []string{"live", "backfill"} {
-		b.Run(mode, func(b *testing.B) {
-			ctx := context.Background()
-			s := newTestStore(b)
-			var agents []sessions.Agent
-			for range 20 {
-				a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acct-bench"}
-				if err := s.PutAgent(ctx, a); err != nil {
-					b.Fatal(err)
-				}
-				agents = append(agents, a)
+//	go test -run '^$' -bench . ./store/postgres
+//
+// and on 1,000,000 sessions with SESSIONS_BENCH_SIZE=1000000 in the environment too.
+var bench struct {
+	once   sync.Once
+	url    string // of the server; empty when no schema was made
+	schema string
+	pool   *pgxpool.Pool
+	store  *Store
+	err    error // of the load, reported by every benchmark that needs the store
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bench.pool != nil {
+		bench.pool.Close()
+	}
+	if bench.url != "" {
+		if err := dropSchema(bench.url, bench.schema); err != nil {
+			fmt.Fprintf(os.Stderr, "dropping benchmark schema %s: %v\n", bench.schema, err)
+			if code == 0 {
+				code = 1
 			}
-			rnd := rand.New(rand.NewPCG(1, 2))
-			clock := time.Now().Add(-24 * time.Hour)
-			batch := make([]sessions.Session, batchSize)
-			var elapsed time.Duration
-			n := 0
+		}
+	}
+	os.Exit(code)
+}
+
+func dropSchema(url, schema string) error {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	return err
+}
+
+// benchStore returns the store of the benchmark schema, made and loaded on first use. It skips or
+// fails b as pgtest.ServerURL does when there is no server.
+func benchStore(b *testing.B) *Store {
+	b.Helper()
+	url := pgtest.ServerURL(b)
+	bench.once.Do(func() {
+		bench.err = errors.New("a benchmark failed while loading it") // until loadBench returns
+		bench.err = loadBench(b, url)
+	})
+	if bench.err != nil {
+		b.Fatalf("loading the benchmark data set: %v", bench.err)
+	}
+	return bench.store
+}
+
+func loadBench(b *testing.B, url string) error {
+	ctx := context.Background()
+	n, err := benchdata.Size()
+	if err != nil {
+		return err
+	}
+	random := make([]byte, 8)
+	if _, err := rand.Read(random); err != nil {
+		return err
+	}
+	schema := "sessions_bench_" + hex.EncodeToString(random)
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		return err
+	}
+	bench.url, bench.schema = url, schema
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return err
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.ConnConfig.RuntimeParams["application_name"] = schema
+	if bench.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return err
+	}
+	if bench.store, err = New(ctx, bench.pool); err != nil {
+		return err
+	}
+	begin := time.Now()
+	benchdata.Load(b, bench.store, n, 10_000)
+	loaded := time.Since(begin)
+	if err := vacuumAnalyze(ctx, bench.pool); err != nil {
+		return err
+	}
+	// On stderr: the log of a benchmark shows only with -v.
+	fmt.Fprintf(os.Stderr, "benchmark schema %s: loaded %d sessions in %v (%.0f sessions/s), vacuumed and analyzed in %v\n",
+		schema, n, loaded.Round(time.Millisecond), float64(n)/loaded.Seconds(), (time.Since(begin) - loaded).Round(time.Millisecond))
+	return nil
+}
+
+// vacuumAnalyze marks the pages all-visible, for index-only scans, and gives the planner fresh
+// statistics, as autovacuum would do after a while.
+func vacuumAnalyze(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := pool.Exec(ctx, "VACUUM (ANALYZE) agents, sessions")
+	return err
+}
+
+// BenchmarkPostgresList measures ListSessions on each query of benchdata.Cases.
+func BenchmarkPostgresList(b *testing.B) {
+	benchdata.RunList(b, benchStore(b))
+}
+
+// offsetSQL is the account-wide list as a hand-written endpoint would page it: the rows of the
+// page, with their agent's name, after skipping $2 rows with OFFSET. It is benchmark-only code,
+// over the same tables and indexes as the library's keyset query.
+const offsetSQL = `SELECT s.id, s.account_id, s.agent_id, s.started_at, s.ended_at, s.status,
+	s.redactions_by_kind, s.upstream_model, a.name
+FROM sessions s JOIN agents a ON a.id = s.agent_id
+WHERE s.account_id = $1
+ORDER BY s.started_at DESC, s.id DESC
+LIMIT $3 OFFSET $2`
+
+// BenchmarkPostgresDepth measures page N of the account-wide list at limit 100, for N in
+// benchdata.DepthPages: "keyset/page=N" is ListSessions with the cursor of page N, and
+// "offset/page=N" the OFFSET query offsetSQL, run in the same query mode and scanned as
+// ListSessions scans. internal/benchplot draws both.
+func BenchmarkPostgresDepth(b *testing.B) {
+	s := benchStore(b)
+	benchdata.RunKeysetDepth(b, s)
+	ctx := context.Background()
+	for _, page := range benchdata.DepthPages {
+		b.Run(fmt.Sprintf("offset/page=%d", page), func(b *testing.B) {
+			offset := (page - 1) * benchdata.DepthLimit
 			for b.Loop() {
-				b.StopTimer()
-				for i := range batch {
-					a := agents[rnd.IntN(len(agents))]
-					clock = clock.Add(time.Duration(rnd.IntN(10)) * time.Millisecond)
-					start := clock
-					if mode == "backfill" {
-						start = clock.Add(-time.Duration(rnd.Int64N(int64(30 * 24 * time.Hour))))
-					}
-					batch[i] = sessions.Session{
-						ID: sessions.NewSessionID(start), AccountID: a.AccountID, AgentID: a.ID,
-						StartedAt: start, EndedAt: start.Add(time.Duration(rnd.IntN(600_000)) * time.Millisecond),
-						Status:           sessions.StatusOK,
-						RedactionsByKind: map[string]int{"PHONE": rnd.IntN(3), "NAME": rnd.IntN(3), "DOB": rnd.IntN(2)},
-						UpstreamModel:    "gpt-4o-mini",
-					}
-				}
-				b.StartTimer()
-				begin := time.Now()
-				if err := s.PutSessions(ctx, batch...); err != nil {
+				n, err := scanSessions(ctx, s.read, offsetSQL, s.listMode, benchdata.Account, offset, benchdata.DepthLimit)
+				if err != nil {
 					b.Fatal(err)
 				}
-				elapsed += time.Since(begin)
-				n += batchSize
+				if n == 0 {
+					b.Fatalf("page %d is empty", page)
+				}
 			}
-			b.ReportMetric(float64(n)/elapsed.Seconds(), "sessions/s")
 		})
 	}
+}
 
-	// Several writers at once, as several application replicas ingest: each goroutine writes its
-	// own batches of 10,000 live sessions, over the same 20 agents.
-	b.Run("live-parallel", func(b *testing.B) {
+// scanSessions runs query and scans its rows into sessions as ListSessions does, returning how
+// many there were.
+func scanSessions(ctx context.Context, pool *pgxpool.Pool, query string, args ...any) (int, error) {
+	rows, err := pool.Query(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var ss []sessions.Session
+	for rows.Next() {
+		var x sessions.Session
+		var status string
+		if err := rows.Scan(&x.ID, &x.AccountID, &x.AgentID, &x.StartedAt, &x.EndedAt, &status,
+			&x.RedactionsByKind, &x.UpstreamModel, &x.AgentName); err != nil {
+			return 0, err
+		}
+		x.Status = sessions.Status(status)
+		ss = append(ss, x)
+	}
+	return len(ss), rows.Err()
+}
+
+// BenchmarkPostgresBare measures the library's overhead: for a few queries of benchdata.Cases,
+// "library/<case>" is ListSessions and "bare/<case>" the very SQL that ListSessions runs for it
+// (from listQuery), run raw through pgx in the same query mode on the same pool, with its rows
+// scanned into plain variables (jsonb as raw bytes). The ratio library/bare is the cost of
+// validation, normalization, the decoding of redactions_by_kind into a map, the sessions and
+// the page.
+func BenchmarkPostgresBare(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	want := map[string]bool{
+		"agent/first/limit=100": true, "agent/page1000/limit=100": true, "agent/last/limit=100": true,
+		"account/first/limit=100": true, "account/page1000/limit=100": true,
+		"agent/filter/status=error+min_redactions=5/limit=25": true,
+	}
+	for _, c := range benchdata.Cases(b, s) {
+		if !want[c.Name] {
+			continue
+		}
+		b.Run("library/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.ListSessions(ctx, c.Filter); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		query, args := listQuery(c.Filter.Normalize())
+		args = append([]any{s.listMode}, args...)
+		b.Run("bare/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			var (
+				id, account, agent, status, model, name string
+				started, ended                          time.Time
+				kinds                                   []byte
+			)
+			for b.Loop() {
+				rows, err := s.read.Query(ctx, query, args...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for rows.Next() {
+					if err := rows.Scan(&id, &account, &agent, &started, &ended, &status, &kinds, &model, &name); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := rows.Err(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPostgresIngest measures PutSessions into the loaded data set in batches of 1, 100 and
+// 10,000 (arrays up to 100 sessions, COPY above), reporting sessions/s. The sessions it writes
+// start after the data set; they are deleted afterwards, and the table vacuumed, so that the
+// other benchmarks of a run see the data set alone whatever their order.
+func BenchmarkPostgresIngest(b *testing.B) {
+	s := benchStore(b)
+	b.Cleanup(func() {
 		ctx := context.Background()
+		if _, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE started_at > $1", benchdata.End); err != nil {
+			b.Error(err)
+		}
+		if err := vacuumAnalyze(ctx, s.pool); err != nil {
+			b.Error(err)
+		}
+	})
+	benchdata.RunIngest(b, s, 1, 100, 10_000)
+}
+
+// BenchmarkPostgresIngestCOPY measures two cases of COPY ingest that benchdata.RunIngest does not
+// cover, each operation one PutSessions call of 10,000 new sessions over 20 agents of one
+// account, into a fresh, empty schema, reporting sessions/s:
+//
+//   - backfill: start times spread at random over 30 days (an import), so that index inserts
+//     land anywhere rather than at the right edge of the indexes;
+//   - live-parallel: as many writers as GOMAXPROCS, as several application replicas ingest, each
+//     writing its own batches of live sessions (wall time, generating the sessions included).
+func BenchmarkPostgresIngestCOPY(b *testing.B) {
+	const batchSize = 10_000
+	newSession := func(rnd *mrand.Rand, agents []sessions.Agent, start time.Time) sessions.Session {
+		a := agents[rnd.IntN(len(agents))]
+		return sessions.Session{
+			ID: sessions.NewSessionID(start), AccountID: a.AccountID, AgentID: a.ID,
+			StartedAt: start, EndedAt: start.Add(time.Duration(rnd.IntN(600_000)) * time.Millisecond),
+			Status:           sessions.StatusOK,
+			RedactionsByKind: map[string]int{"PHONE": rnd.IntN(3), "NAME": rnd.IntN(3), "DOB": rnd.IntN(2)},
+			UpstreamModel:    "gpt-4o-mini",
+		}
+	}
+	newStore := func(b *testing.B) (*Store, []sessions.Agent) {
 		s := newTestStore(b)
 		var agents []sessions.Agent
 		for range 20 {
 			a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acct-bench"}
-			if err := s.PutAgent(ctx, a); err != nil {
+			if err := s.PutAgent(context.Background(), a); err != nil {
 				b.Fatal(err)
 			}
 			agents = append(agents, a)
 		}
+		return s, agents
+	}
+
+	b.Run("backfill/batch=10000", func(b *testing.B) {
+		ctx := context.Background()
+		s, agents := newStore(b)
+		rnd := mrand.New(mrand.NewPCG(1, 2))
+		clock := time.Now().Add(-24 * time.Hour)
+		batch := make([]sessions.Session, batchSize)
+		n := 0
+		for b.Loop() {
+			b.StopTimer()
+			for i := range batch {
+				clock = clock.Add(time.Duration(rnd.IntN(10)) * time.Millisecond)
+				batch[i] = newSession(rnd, agents, clock.Add(-time.Duration(rnd.Int64N(int64(30*24*time.Hour)))))
+			}
+			b.StartTimer()
+			if err := s.PutSessions(ctx, batch...); err != nil {
+				b.Fatal(err)
+			}
+			n += batchSize
+		}
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "sessions/s")
+	})
+
+	b.Run("live-parallel/batch=10000", func(b *testing.B) {
+		ctx := context.Background()
+		s, agents := newStore(b)
 		var seed atomic.Uint64
-		begin := time.Now()
+		var n atomic.Int64
+		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
-			rnd := rand.New(rand.NewPCG(seed.Add(1), 2))
+			rnd := mrand.New(mrand.NewPCG(seed.Add(1), 2))
 			clock := time.Now().Add(-24 * time.Hour)
 			batch := make([]sessions.Session, batchSize)
 			for pb.Next() {
 				for i := range batch {
-					a := agents[rnd.IntN(len(agents))]
 					clock = clock.Add(time.Duration(rnd.IntN(10)) * time.Millisecond)
-					batch[i] = sessions.Session{
-						ID: sessions.NewSessionID(clock), AccountID: a.AccountID, AgentID: a.ID,
-						StartedAt: clock, EndedAt: clock.Add(time.Duration(rnd.IntN(600_000)) * time.Millisecond),
-						Status:           sessions.StatusOK,
-						RedactionsByKind: map[string]int{"PHONE": rnd.IntN(3), "NAME": rnd.IntN(3), "DOB": rnd.IntN(2)},
-						UpstreamModel:    "gpt-4o-mini",
-					}
+					batch[i] = newSession(rnd, agents, clock)
 				}
 				if err := s.PutSessions(ctx, batch...); err != nil {
 					b.Error(err)
 					return
 				}
+				n.Add(batchSize)
 			}
 		})
-		// Wall time, generating the sessions included.
-		b.ReportMetric(float64(b.N*batchSize)/time.Since(begin).Seconds(), "sessions/s")
+		b.ReportMetric(float64(n.Load())/b.Elapsed().Seconds(), "sessions/s")
 	})
 }
+
+// TestBenchQueriesAgree checks, on a small data set, that the benchmarks compare like with like:
+// the bare query of BenchmarkPostgresBare is the SQL that ListSessions runs and returns its
+// rows, and the OFFSET query of BenchmarkPostgresDepth returns the same page as the keyset walk.
+func TestBenchQueriesAgree(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	benchdata.Load(t, s, 3_000, 1_000)
+	account := sessions.Filter{AccountID: benchdata.Account, Limit: benchdata.DepthLimit}
+	positions := benchdata.Positions(t, s, account)
+	for _, page := range []int{1, 2, 7, 30} {
+		f := account
+		f.After = benchdata.PageCursor(positions, benchdata.DepthLimit, page)
+		want, err := s.ListSessions(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.read.Query(ctx, offsetSQL, benchdata.Account, (page-1)*benchdata.DepthLimit, benchdata.DepthLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+			vals, err := r.Values()
+			return vals[0].(string), err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wantIDs []string
+		for _, x := range want.Sessions {
+			wantIDs = append(wantIDs, x.ID)
+		}
+		if strings.Join(ids, ",") != strings.Join(wantIDs, ",") {
+			t.Errorf("page %d: OFFSET gives %d sessions %v..., keyset %d sessions %v...",
+				page, len(ids), head(ids), len(wantIDs), head(wantIDs))
+		}
+		query, args := listQuery(f.Normalize())
+		rows, err = s.read.Query(ctx, query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if wantN := len(want.Sessions) + map[bool]int{true: 1}[want.Next != nil]; n != wantN {
+			t.Errorf("page %d: the bare query gives %d rows, want %d (the page and one more when there is a next page)", page, n, wantN)
+		}
+	}
+}
+
+func head(ids []string) []string { return ids[:min(3, len(ids))] }
