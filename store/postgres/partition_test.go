@@ -1,0 +1,379 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/benchdata"
+	"github.com/masker-dev/sessions/internal/pgtest"
+	"github.com/masker-dev/sessions/store/storetest"
+	"github.com/oklog/ulid/v2"
+)
+
+// The tests of this file run the SQL of docs/postgres.md: the fenced blocks whose first line is
+// "-- recipe: NAME", so that the recipes of the document are the ones tested.
+
+const recipeDoc = "../../docs/postgres.md"
+
+// recipe returns the SQL block of docs/postgres.md named name.
+func recipe(tb testing.TB, name string) string {
+	tb.Helper()
+	doc, err := os.ReadFile(recipeDoc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	blocks := strings.Split(string(doc), "```sql\n")
+	for _, b := range blocks[1:] {
+		body, _, ok := strings.Cut(b, "\n```")
+		if !ok {
+			tb.Fatalf("%s: an unterminated sql block", recipeDoc)
+		}
+		if first, _, _ := strings.Cut(body, "\n"); first == "-- recipe: "+name {
+			return body
+		}
+	}
+	tb.Fatalf("%s has no sql block starting with -- recipe: %s", recipeDoc, name)
+	return ""
+}
+
+// partition runs the functions and the migration of the partitioning recipe on the store's
+// schema, then VACUUM (ANALYZE), as the document says.
+func partition(tb testing.TB, s *Store) {
+	tb.Helper()
+	ctx := context.Background()
+	for _, sql := range []string{recipe(tb, "functions"), recipe(tb, "migrate"), "VACUUM (ANALYZE) sessions"} {
+		if _, err := s.pool.Exec(ctx, sql); err != nil {
+			tb.Fatalf("%v\n%s", err, sql)
+		}
+	}
+}
+
+// TestPartitionedStore runs the conformance suite on a store whose sessions table was partitioned
+// by the recipe right after New: the store works on that layout unchanged.
+func TestPartitionedStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) sessions.Store {
+		s := newTestStore(t)
+		partition(t, s)
+		return s
+	})
+}
+
+// TestPartitionRecipe partitions a table of 20,000 sessions (benchdata: 90 days, over four
+// months) with the recipe, and checks the partitions, the lists, their plans, and retention.
+func TestPartitionRecipe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: writes 20,000 sessions")
+	}
+	ctx := context.Background()
+	s := newTestStore(t)
+	benchdata.Load(t, s, 20_000, 10_000)
+	busy := benchdata.AgentList()[0]
+	filters := []sessions.Filter{
+		{AccountID: benchdata.Account},
+		{AccountID: benchdata.Account, AgentID: busy.ID},
+		{AccountID: benchdata.Account, AgentID: busy.ID, Status: sessions.StatusError, MinRedactions: 3},
+		{AccountID: benchdata.Account, Since: benchdata.End.Add(-40 * 24 * time.Hour), Until: benchdata.End.Add(-20 * 24 * time.Hour)},
+	}
+	var before [][]sessions.Session
+	for _, f := range filters {
+		before = append(before, walk(t, s, f))
+	}
+
+	partition(t, s)
+
+	var partitioned bool
+	if err := s.pool.QueryRow(ctx, partitionedSQL).Scan(&partitioned); err != nil || !partitioned {
+		t.Fatalf("sessions partitioned = %v, %v; want true", partitioned, err)
+	}
+	t.Run("each session in the partition of its ID's month", func(t *testing.T) {
+		rows, err := s.pool.Query(ctx, "SELECT tableoid::regclass::text, id FROM sessions")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			var part, id string
+			if err := rows.Scan(&part, &id); err != nil {
+				t.Fatal(err)
+			}
+			if want := monthPartition(t, id); part != want {
+				t.Errorf("session %s is in %s, want %s", id, part, want)
+			}
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if n != 20_000 {
+			t.Errorf("%d sessions after the migration, want 20000", n)
+		}
+	})
+	t.Run("sessions_id_bound", func(t *testing.T) {
+		for _, tm := range []time.Time{
+			time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), benchdata.End, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
+			time.Date(2031, 2, 28, 23, 59, 59, 999e6, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
+		} {
+			var got string
+			if err := s.pool.QueryRow(ctx, "SELECT sessions_id_bound($1)", tm).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if want := sessions.NewSessionID(tm)[:15] + strings.Repeat("0", 16); got != want {
+				t.Errorf("sessions_id_bound(%v) = %s, want %s", tm, got, want)
+			}
+		}
+	})
+	t.Run("same lists", func(t *testing.T) {
+		for i, f := range filters {
+			if diff := cmp.Diff(before[i], walk(t, s, f)); diff != "" {
+				t.Errorf("filter %+v: the list changed (-before +after):\n%s", f, diff)
+			}
+		}
+	})
+	t.Run("plans", func(t *testing.T) {
+		// Empty partitions (the months ahead, the default one) may be read with a sequential scan
+		// and a sort of nothing; any partition that holds sessions must be read in index order.
+		rows, err := s.pool.Query(ctx, "SELECT DISTINCT tableoid::regclass::text FROM sessions")
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := map[string]bool{}
+		for _, n := range names {
+			full[n] = true
+		}
+		for i, f := range filters {
+			for _, deep := range []bool{false, true} {
+				f := f
+				f.Limit = 25
+				if deep { // half way down the filter's own list (at 90%, a short tail of a rare filter may rightly be sorted)
+					all := before[i]
+					c := all[len(all)/2].Cursor()
+					f.After = &c
+				}
+				query, args := listQuery(f.Normalize())
+				plan := explain(t, s, query, args)
+				walkPlan(plan, func(n planNode) {
+					if !strings.Contains(n.NodeType, "Sort") && n.NodeType != "Seq Scan" {
+						return
+					}
+					walkPlan(n, func(m planNode) {
+						if full[m.RelationName] {
+							t.Errorf("filter %+v, deep %v: a %s node over %q, which holds sessions\n%s", f, deep, n.NodeType, m.RelationName, plan.raw)
+						}
+					})
+				})
+			}
+		}
+	})
+	t.Run("writes", func(t *testing.T) {
+		late := benchdata.End.Add(time.Hour)
+		x := sessions.Session{ID: sessions.NewSessionID(late), AccountID: benchdata.Account, AgentID: busy.ID,
+			StartedAt: late, EndedAt: late.Add(time.Minute), Status: sessions.StatusOK, RedactionsByKind: map[string]int{}}
+		if err := s.PutSessions(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		// A correction of its start time, into another month: an update in place.
+		x.StartedAt = late.Add(-60 * 24 * time.Hour)
+		if err := s.PutSessions(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		var part string
+		var started time.Time
+		if err := s.pool.QueryRow(ctx, "SELECT tableoid::regclass::text, started_at FROM sessions WHERE id = $1", x.ID).Scan(&part, &started); err != nil {
+			t.Fatal(err)
+		}
+		if part != monthPartition(t, x.ID) || !started.Equal(x.StartedAt) {
+			t.Errorf("after the correction: in %s, started %v; want %s, %v", part, started, monthPartition(t, x.ID), x.StartedAt)
+		}
+		other := benchdata.AgentList()[1]
+		y := x
+		y.AgentID = other.ID
+		if err := s.PutSessions(ctx, y); !errors.Is(err, sessions.ErrConflict) {
+			t.Errorf("the ID for another agent: %v, want ErrConflict", err)
+		}
+		z := sessions.Session{ID: sessions.NewSessionID(late), AccountID: "acct-other", AgentID: busy.ID,
+			StartedAt: late, EndedAt: late, Status: sessions.StatusOK}
+		if err := s.PutSessions(ctx, z); !errors.Is(err, sessions.ErrAgentNotFound) {
+			t.Errorf("an agent of another account: %v, want ErrAgentNotFound", err)
+		}
+		if _, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE id = $1", x.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("purge", func(t *testing.T) {
+		// PurgeSessions on the partitioned table deletes exactly what started before its time:
+		// here part of the oldest month, while the other months hold rows at the same physical
+		// addresses (which a delete by ctid would hit too).
+		purgeAt := benchdata.End.Add(-75 * 24 * time.Hour)
+		n, err := s.PurgeSessions(ctx, purgeAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []sessions.Session
+		for _, x := range before[0] {
+			if !x.StartedAt.Before(purgeAt) {
+				kept = append(kept, x)
+			}
+		}
+		if int(n) != len(before[0])-len(kept) {
+			t.Errorf("PurgeSessions deleted %d, want %d", n, len(before[0])-len(kept))
+		}
+		if diff := cmp.Diff(kept, walk(t, s, filters[0])); diff != "" {
+			t.Errorf("after PurgeSessions (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("maintain and retention", func(t *testing.T) {
+		if _, err := s.pool.Exec(ctx, recipe(t, "maintain")); err != nil {
+			t.Fatal(err)
+		}
+		// The months of the data set end at benchdata.End (November 2026): drop August and
+		// September.
+		cut := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+		rows, err := s.pool.Query(ctx, "SELECT sessions_drop_months_before($1)", cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dropped, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"sessions_y2026m08", "sessions_y2026m09"}; !cmp.Equal(dropped, want) {
+			t.Errorf("dropped %v, want %v", dropped, want)
+		}
+		var want []sessions.Session
+		for _, x := range before[0] {
+			if id, _ := ulid.Parse(strings.TrimPrefix(x.ID, sessions.SessionIDPrefix)); !ulid.Time(id.Time()).Before(cut) {
+				want = append(want, x)
+			}
+		}
+		if diff := cmp.Diff(want, walk(t, s, filters[0])); diff != "" {
+			t.Errorf("after the drop (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// monthPartition returns the name of the monthly partition of a session ID.
+func monthPartition(tb testing.TB, id string) string {
+	tb.Helper()
+	u, err := ulid.Parse(strings.TrimPrefix(id, sessions.SessionIDPrefix))
+	if err != nil {
+		tb.Fatalf("session ID %q: %v", id, err)
+	}
+	return ulid.Time(u.Time()).UTC().Format("sessions_y2006m01")
+}
+
+// walk returns every session that f lists, walking pages of 100.
+func walk(tb testing.TB, s *Store, f sessions.Filter) []sessions.Session {
+	tb.Helper()
+	f.Limit = sessions.MaxLimit
+	var all []sessions.Session
+	for {
+		p, err := s.ListSessions(context.Background(), f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		all = append(all, p.Sessions...)
+		if p.Next == nil {
+			return all
+		}
+		f.After = p.Next
+	}
+}
+
+// TestRolesRecipe runs the roles recipe with random role and schema names and the test
+// database: the owner role migrates the schema, and the application role, which may not create
+// tables, opens it, writes (with COPY's temporary table), lists and purges.
+func TestRolesRecipe(t *testing.T) {
+	base := pgtest.ServerURL(t)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(ctx) }) // after the cleanup below, which uses it
+	random := make([]byte, 6)
+	if _, err := rand.Read(random); err != nil {
+		t.Fatal(err)
+	}
+	suffix := hex.EncodeToString(random)
+	owner, app, schema := "sessions_owner_"+suffix, "sessions_app_"+suffix, "sessions_roles_"+suffix
+	var db string
+	if err := admin.QueryRow(ctx, "SELECT current_database()").Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	sql := strings.NewReplacer(
+		"sessions_owner", owner, "sessions_app", app,
+		"SCHEMA sessions", "SCHEMA "+schema, "search_path = sessions", "search_path = "+schema,
+		"DATABASE app", "DATABASE "+pgx.Identifier{db}.Sanitize(),
+	).Replace(recipe(t, "roles"))
+	t.Cleanup(func() {
+		for _, q := range []string{
+			"DROP SCHEMA IF EXISTS " + schema + " CASCADE",
+			"DROP OWNED BY " + owner + ", " + app,
+			"DROP ROLE IF EXISTS " + app, "DROP ROLE IF EXISTS " + owner,
+		} {
+			if _, err := admin.Exec(ctx, q); err != nil {
+				t.Errorf("%s: %v", q, err)
+			}
+		}
+	})
+	if _, err := admin.Exec(ctx, sql); err != nil {
+		t.Fatalf("%v\n%s", err, sql)
+	}
+	as := func(role string) string {
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.User(role)
+		return u.String()
+	}
+
+	ownerStore, err := Open(ctx, as(owner))
+	if err != nil {
+		t.Fatalf("Open as the owner: %v", err)
+	}
+	ownerStore.Close()
+
+	s, err := Open(ctx, as(app))
+	if err != nil {
+		t.Fatalf("Open as the application: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.pool.Exec(ctx, "CREATE TABLE nope (x int)"); err == nil {
+		t.Error("the application role can create tables in the schema")
+	}
+	a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acct-1", Name: "one"}
+	if err := s.PutAgent(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)
+	batch := make([]sessions.Session, 2*copyThreshold)
+	for i := range batch {
+		start := t0.Add(time.Duration(i) * time.Second)
+		batch[i] = sessions.Session{ID: sessions.NewSessionID(start), AccountID: a.AccountID, AgentID: a.ID,
+			StartedAt: start, EndedAt: start.Add(time.Second), Status: sessions.StatusOK}
+	}
+	if err := s.PutSessions(ctx, batch...); err != nil {
+		t.Fatalf("PutSessions as the application: %v", err)
+	}
+	if got := walk(t, s, sessions.Filter{AccountID: a.AccountID}); len(got) != len(batch) {
+		t.Errorf("listed %d sessions, want %d", len(got), len(batch))
+	}
+	if n, err := s.PurgeSessions(ctx, t0.Add(time.Minute)); err != nil || n != 60 {
+		t.Errorf("PurgeSessions = %d, %v; want 60, nil", n, err)
+	}
+}
