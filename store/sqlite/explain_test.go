@@ -21,7 +21,7 @@ import (
 func TestExplain(t *testing.T) {
 	ctx := context.Background()
 	s := newTestStore(t)
-	d := writeDataset(t, s, 20_000)
+	d := writeDataset(t, s, 10_000)
 
 	scopes := []struct {
 		name  string

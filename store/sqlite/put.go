@@ -51,8 +51,8 @@ func appendSession(b []byte, x sessions.Session) ([]byte, error) {
 }
 
 // PutSessions writes every session, or none of them, in one immediate transaction, with a
-// prepared statement that takes up to 1,000 sessions at a time. A session ID is an upsert key within its account and agent: writing it
-// again replaces the session. AgentName is ignored. It returns a *sessions.ValidationError
+// prepared statement that takes up to 1,000 sessions at a time. A session ID is an upsert key
+// within its account and agent: writing it again replaces the session. AgentName is ignored. It returns a *sessions.ValidationError
 // naming the first invalid session, sessions.ErrAgentNotFound when a session's agent was not put
 // in the session's account, sessions.ErrConflict when a session ID belongs to another account or
 // agent, and the context and database errors of the package. When it returns nil, the sessions
