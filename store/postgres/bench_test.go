@@ -197,9 +197,9 @@ func scanSessions(ctx context.Context, pool *pgxpool.Pool, query string, args ..
 // BenchmarkPostgresBare measures the library's overhead: for a few queries of benchdata.Cases,
 // "library/<case>" is ListSessions and "bare/<case>" the very SQL that ListSessions runs for it
 // (from listQuery), run raw through pgx in the same query mode on the same pool, with its rows
-// scanned into plain variables (jsonb as raw bytes). The ratio library/bare is the cost of
-// validation, normalization, the decoding of redactions_by_kind into a map, the sessions and
-// the page.
+// scanned into plain variables (jsonb as raw bytes); "paired/<case>" runs the two alternately
+// and reports the ratio library/bare, which is the cost of validation, normalization, the
+// decoding of redactions_by_kind into a map, the sessions and the page.
 func BenchmarkPostgresBare(b *testing.B) {
 	s := benchStore(b)
 	ctx := context.Background()
@@ -222,27 +222,57 @@ func BenchmarkPostgresBare(b *testing.B) {
 		})
 		query, args := listQuery(c.Filter.Normalize())
 		args = append([]any{s.listMode}, args...)
-		b.Run("bare/"+c.Name, func(b *testing.B) {
-			b.ReportAllocs()
+		bare := func() error {
 			var (
 				id, account, agent, status, model, name string
 				started, ended                          time.Time
 				kinds                                   []byte
 			)
+			rows, err := s.read.Query(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				if err := rows.Scan(&id, &account, &agent, &started, &ended, &status, &kinds, &model, &name); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		}
+		b.Run("bare/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
 			for b.Loop() {
-				rows, err := s.read.Query(ctx, query, args...)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for rows.Next() {
-					if err := rows.Scan(&id, &account, &agent, &started, &ended, &status, &kinds, &model, &name); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := rows.Err(); err != nil {
+				if err := bare(); err != nil {
 					b.Fatal(err)
 				}
 			}
+		})
+		// The two, alternately in one loop, so that both see the same load of a shared machine:
+		// it reports each one's mean and the ratio library/bare.
+		b.Run("paired/"+c.Name, func(b *testing.B) {
+			var lib, raw time.Duration
+			i := 0
+			for b.Loop() {
+				for k := range 2 {
+					begin := time.Now()
+					if (i+k)%2 == 0 {
+						if _, err := s.ListSessions(ctx, c.Filter); err != nil {
+							b.Fatal(err)
+						}
+						lib += time.Since(begin)
+					} else {
+						if err := bare(); err != nil {
+							b.Fatal(err)
+						}
+						raw += time.Since(begin)
+					}
+				}
+				i++
+			}
+			b.ReportMetric(float64(lib.Microseconds())/float64(b.N), "library-us/op")
+			b.ReportMetric(float64(raw.Microseconds())/float64(b.N), "bare-us/op")
+			b.ReportMetric(float64(lib)/float64(raw), "library/bare")
 		})
 	}
 }
