@@ -42,6 +42,10 @@
 // foreign key (ErrAgentNotFound). PurgeSessions deletes in batches of at most 5,000 sessions,
 // each its own short transaction, oldest first.
 //
+// docs/postgres.md in the repository says how to run the store on a managed server and on read
+// replicas, and how to partition the sessions table by month (by the time in the session IDs),
+// which the store then uses unchanged and which turns retention into dropping partitions.
+//
 // # Errors
 //
 // Driver errors are mapped in one place: a connection that cannot be made or is lost, a server
