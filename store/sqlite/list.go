@@ -2,12 +2,13 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
 // The fragments of the keyset query, the only SQL that listQuery puts together. Values are
@@ -118,16 +119,17 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 	for rows.Next() {
 		x := sessions.Session{AccountID: f.AccountID}
 		var started, ended int64
-		var status, kinds string
+		var status string
+		var kinds sql.RawBytes // the driver's bytes, valid until the next call of Next: parsed at once
 		if err := rows.Scan(&x.ID, &x.AgentID, &started, &ended, &status, &kinds, &x.UpstreamModel, &x.AgentName); err != nil {
 			return sessions.Page{}, mapError(ctx, err)
 		}
 		x.StartedAt = time.UnixMilli(started).UTC()
 		x.EndedAt = time.UnixMilli(ended).UTC()
 		x.Status = sessions.Status(status)
-		x.RedactionsByKind = map[string]int{}
-		if err := json.Unmarshal([]byte(kinds), &x.RedactionsByKind); err != nil {
-			return sessions.Page{}, fmt.Errorf("sqlite: session %s: redactions_by_kind: %w", x.ID, err)
+		var err error
+		if x.RedactionsByKind, err = kindsjson.Parse(kinds); err != nil {
+			return sessions.Page{}, fmt.Errorf("sqlite: session %s: %w", x.ID, err)
 		}
 		ss = append(ss, x)
 	}
