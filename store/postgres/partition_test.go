@@ -47,11 +47,13 @@ func recipe(tb testing.TB, name string) string {
 }
 
 // partition runs the functions and the migration of the partitioning recipe on the store's
-// schema, then VACUUM (ANALYZE), as the document says.
+// schema, then VACUUM (ANALYZE), as the document says. The migration runs in a session whose
+// TimeZone is not UTC (and east of it), which must not shift the months.
 func partition(tb testing.TB, s *Store) {
 	tb.Helper()
 	ctx := context.Background()
-	for _, sql := range []string{recipe(tb, "functions"), recipe(tb, "migrate"), "VACUUM (ANALYZE) sessions"} {
+	migrate := "SET TimeZone = 'Asia/Tokyo';\n" + recipe(tb, "migrate") + "\nRESET TimeZone;"
+	for _, sql := range []string{recipe(tb, "functions"), migrate, "VACUUM (ANALYZE) sessions"} {
 		if _, err := s.pool.Exec(ctx, sql); err != nil {
 			tb.Fatalf("%v\n%s", err, sql)
 		}
@@ -95,6 +97,26 @@ func TestPartitionRecipe(t *testing.T) {
 	if err := s.pool.QueryRow(ctx, partitionedSQL).Scan(&partitioned); err != nil || !partitioned {
 		t.Fatalf("sessions partitioned = %v, %v; want true", partitioned, err)
 	}
+	t.Run("months", func(t *testing.T) {
+		rows, err := s.pool.Query(ctx, `SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+			WHERE i.inhparent = 'sessions'::regclass ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// From the oldest session's month (August 2026) to three months after now.
+		want := []string{"sessions_default"}
+		now := time.Now().UTC()
+		for m := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC); !m.After(time.Date(now.Year(), now.Month()+3, 1, 0, 0, 0, 0, time.UTC)); m = m.AddDate(0, 1, 0) {
+			want = append(want, m.Format("sessions_y2006m01"))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("partitions (-want +got):\n%s", diff)
+		}
+	})
 	t.Run("each session in the partition of its ID's month", func(t *testing.T) {
 		rows, err := s.pool.Query(ctx, "SELECT tableoid::regclass::text, id FROM sessions")
 		if err != nil {
