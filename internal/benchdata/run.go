@@ -152,7 +152,7 @@ func RunList(b *testing.B, store sessions.Store) {
 }
 
 // RunIngest measures PutSessions in batches of each size, on sessions newer than the data set
-// so that they do not collide with it, reporting sessions/s. open returns the store to write to.
+// so that they do not collide with it, reporting sessions/s.
 func RunIngest(b *testing.B, store sessions.Store, sizes ...int) {
 	ctx := context.Background()
 	agents := AgentList()
