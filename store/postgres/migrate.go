@@ -5,14 +5,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/masker-dev/sessions/internal/schema"
 )
 
 // The schema's versions: migrations/NNNN_name.sql is version NNNN, applied in order from 1.
@@ -20,40 +16,8 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in order. It panics when they are not numbered
-// 1, 2, 3...: that is a bug of this package, caught by its tests.
-func migrations() []migration {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		panic(err)
-	}
-	var ms []migration
-	for _, name := range names {
-		prefix, _, _ := strings.Cut(path.Base(name), "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil {
-			panic(fmt.Sprintf("postgres: migration %s: no version number", name))
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			panic(err)
-		}
-		ms = append(ms, migration{version: v, name: path.Base(name), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			panic(fmt.Sprintf("postgres: migration %s: want version %d", m.name, i+1))
-		}
-	}
-	return ms
-}
+// migrations returns the embedded migrations in order.
+func migrations() []schema.Migration { return schema.MustLoad(migrationFiles, "postgres") }
 
 // SchemaVersion is the version of the schema that this package creates and uses: the number of
 // its embedded migrations.
@@ -112,10 +76,10 @@ func migrateTx(ctx context.Context, tx pgx.Tx) error {
 			ErrSchemaTooNew, *schema, version, len(ms))
 	}
 	for _, m := range ms[version:] {
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("applying %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("applying %s: %w", m.Name, err)
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO sessions_schema (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO sessions_schema (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
 			return err
 		}
 	}

@@ -57,7 +57,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	}
 	var want []int
 	for _, m := range migrations() {
-		want = append(want, m.version)
+		want = append(want, m.Version)
 	}
 	if diff := cmp.Diff(want, applied); diff != "" {
 		t.Errorf("applied versions (-want +got):\n%s", diff)
@@ -106,8 +106,8 @@ func TestMigrationsNumbered(t *testing.T) {
 		t.Fatalf("%d migrations, SchemaVersion %d", len(ms), SchemaVersion)
 	}
 	for _, m := range ms {
-		if strings.TrimSpace(m.sql) == "" {
-			t.Errorf("migration %s is empty", m.name)
+		if strings.TrimSpace(m.SQL) == "" {
+			t.Errorf("migration %s is empty", m.Name)
 		}
 	}
 }

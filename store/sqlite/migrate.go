@@ -5,12 +5,9 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/masker-dev/sessions/internal/schema"
 )
 
 // The schema's versions: migrations/NNNN_name.sql is version NNNN, applied in order from 1.
@@ -18,40 +15,8 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in order. It panics when they are not numbered
-// 1, 2, 3...: that is a bug of this package, caught by its tests.
-func migrations() []migration {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		panic(err)
-	}
-	var ms []migration
-	for _, name := range names {
-		prefix, _, _ := strings.Cut(path.Base(name), "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil {
-			panic(fmt.Sprintf("sqlite: migration %s: no version number", name))
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			panic(err)
-		}
-		ms = append(ms, migration{version: v, name: path.Base(name), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			panic(fmt.Sprintf("sqlite: migration %s: want version %d", m.name, i+1))
-		}
-	}
-	return ms
-}
+// migrations returns the embedded migrations in order.
+func migrations() []schema.Migration { return schema.MustLoad(migrationFiles, "sqlite") }
 
 // SchemaVersion is the version of the schema that this package creates and uses: the number of
 // its embedded migrations.
@@ -104,11 +69,11 @@ func migrateTx(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	for _, m := range migrations()[current:] {
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 		_, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-			m.version, m.name, time.Now().UnixMilli())
+			m.Version, m.Name, time.Now().UnixMilli())
 		if err != nil {
 			return err
 		}

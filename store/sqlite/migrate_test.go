@@ -39,7 +39,7 @@ func TestMigrate(t *testing.T) {
 		}
 		var want []int
 		for _, m := range migrations() {
-			want = append(want, m.version)
+			want = append(want, m.Version)
 		}
 		if diff := cmp.Diff(want, versions); diff != "" {
 			t.Errorf("schema_version (-want +got):\n%s", diff)
