@@ -3,9 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/masker-dev/sessions"
 )
@@ -39,15 +39,47 @@ const upsertSQL = `INSERT INTO sessions
 // upsertChunk is the most sessions of one statement, which bounds the size of its parameter.
 const upsertChunk = 1000
 
-// appendSession appends x as the JSON array that upsertSQL reads.
-func appendSession(b []byte, x sessions.Session) ([]byte, error) {
-	row, err := json.Marshal([]any{x.ID, x.AccountID, x.AgentID,
-		x.StartedAt.UnixMilli(), x.EndedAt.UnixMilli(), string(x.Status),
-		x.RedactionsByKind, x.RedactionCount(), x.UpstreamModel})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: session %s: %w", x.ID, err)
+// appendSession appends x, which sessions.PrepareBatch validated, as the JSON array that
+// upsertSQL reads. It writes the JSON by hand: encoding/json with reflection was a tenth of the
+// time of a batch.
+func appendSession(b []byte, x sessions.Session) []byte {
+	b = append(b, '[')
+	for _, s := range []string{x.ID, x.AccountID, x.AgentID} {
+		b = append(appendJSONString(b, s), ',')
 	}
-	return append(b, row...), nil
+	b = strconv.AppendInt(b, x.StartedAt.UnixMilli(), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, x.EndedAt.UnixMilli(), 10)
+	b = append(appendJSONString(append(b, ','), string(x.Status)), ',', '{')
+	first := true
+	for kind, n := range x.RedactionsByKind {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(appendJSONString(b, kind), ':')
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	b = append(b, '}', ',')
+	b = strconv.AppendInt(b, int64(x.RedactionCount()), 10)
+	return append(appendJSONString(append(b, ','), x.UpstreamModel), ']')
+}
+
+// appendJSONString appends s, valid UTF-8, as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // PutSessions writes every session, or none of them, in one immediate transaction, with a
@@ -87,9 +119,7 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 			if i > 0 {
 				batch = append(batch, ',')
 			}
-			if batch, err = appendSession(batch, x); err != nil {
-				return err
-			}
+			batch = appendSession(batch, x)
 		}
 		batch = append(batch, ']')
 		res, err := stmt.ExecContext(ctx, string(batch))
