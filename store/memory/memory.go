@@ -26,14 +26,16 @@ type Store struct {
 	sessions  map[string]*record // by session ID
 	byAccount map[string]*index  // account ID -> its sessions
 	byAgent   map[string]*index  // agent ID -> its sessions
-	strings   map[string]string  // interned kinds and upstream models
+	names     []string           // interned kinds and upstream models, by number
+	nameIDs   map[string]uint32  // the number of each interned name
 }
 
 type agent struct {
 	id, accountID, name string
 }
 
-// record is a stored session, kept small: times in Unix milliseconds, kinds in a slice.
+// record is a stored session, kept small and with few pointers for the garbage collector to
+// follow: times in Unix milliseconds, kinds and model as numbers of interned names.
 type record struct {
 	id       string
 	agent    *agent
@@ -41,13 +43,13 @@ type record struct {
 	ended    int64
 	count    int
 	status   sessions.Status
-	kinds    []kindCount
-	upstream string
+	kinds    []kindCount // no pointers: the collector does not scan it
+	upstream uint32      // interned name
 }
 
 type kindCount struct {
-	kind string
-	n    int
+	kind uint32 // interned name
+	n    int32  // at most sessions.MaxKindCount
 }
 
 // position is a place in list order, as in sessions.Cursor.
@@ -65,7 +67,7 @@ func New() *Store {
 		sessions:  map[string]*record{},
 		byAccount: map[string]*index{},
 		byAgent:   map[string]*index{},
-		strings:   map[string]string{},
+		nameIDs:   map[string]uint32{},
 	}
 }
 
@@ -167,18 +169,22 @@ func (s *Store) newRecord(in sessions.Session, a *agent) *record {
 	if len(in.RedactionsByKind) > 0 {
 		r.kinds = make([]kindCount, 0, len(in.RedactionsByKind))
 		for k, n := range in.RedactionsByKind {
-			r.kinds = append(r.kinds, kindCount{s.intern(k), n})
+			r.kinds = append(r.kinds, kindCount{s.intern(k), int32(n)})
 		}
 	}
 	return r
 }
 
-func (s *Store) intern(v string) string {
-	if w, ok := s.strings[v]; ok {
-		return w
+// intern returns the number of the name v, adding it when it is new. The caller holds s.mu
+// for writing.
+func (s *Store) intern(v string) uint32 {
+	if id, ok := s.nameIDs[v]; ok {
+		return id
 	}
-	s.strings[v] = v
-	return v
+	id := uint32(len(s.names))
+	s.names = append(s.names, v)
+	s.nameIDs[v] = id
+	return id
 }
 
 func (s *Store) indexOf(m map[string]*index, key string) *index {
@@ -254,7 +260,7 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 			if (f.Status != "" && r.status != f.Status) || r.count < f.MinRedactions {
 				continue
 			}
-			out = append(out, r.session())
+			out = append(out, s.session(r))
 			if len(out) > f.Limit {
 				return sessions.NewPage(out, f.Limit), nil
 			}
@@ -268,10 +274,11 @@ var (
 	maxMillis = sessions.MaxTime.UnixMilli()
 )
 
-func (r *record) session() sessions.Session {
+// session returns r as a Session. The caller holds s.mu.
+func (s *Store) session(r *record) sessions.Session {
 	kinds := make(map[string]int, len(r.kinds))
 	for _, kc := range r.kinds {
-		kinds[kc.kind] = kc.n
+		kinds[s.names[kc.kind]] = int(kc.n)
 	}
 	return sessions.Session{
 		ID:               r.id,
@@ -281,7 +288,7 @@ func (r *record) session() sessions.Session {
 		EndedAt:          time.UnixMilli(r.ended).UTC(),
 		Status:           r.status,
 		RedactionsByKind: kinds,
-		UpstreamModel:    r.upstream,
+		UpstreamModel:    s.names[r.upstream],
 		AgentName:        r.agent.name,
 	}
 }
@@ -337,6 +344,6 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.agents, s.sessions, s.byAccount, s.byAgent, s.strings = nil, nil, nil, nil, nil
+	s.agents, s.sessions, s.byAccount, s.byAgent, s.names, s.nameIDs = nil, nil, nil, nil, nil, nil
 	return nil
 }
