@@ -116,17 +116,28 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 	}
 	defer rows.Close()
 	ss := make([]sessions.Session, 0, f.Limit+1)
+	// The driver's bytes, valid until the next call of Next. Agents, models and names repeat
+	// within a page: each distinct value becomes a string once.
+	var agentID, status, kinds, model, name sql.RawBytes
+	seen := map[string]string{}
+	str := func(b []byte) string {
+		if v, ok := seen[string(b)]; ok {
+			return v
+		}
+		v := string(b)
+		seen[v] = v
+		return v
+	}
 	for rows.Next() {
 		x := sessions.Session{AccountID: f.AccountID}
 		var started, ended int64
-		var status string
-		var kinds sql.RawBytes // the driver's bytes, valid until the next call of Next: parsed at once
-		if err := rows.Scan(&x.ID, &x.AgentID, &started, &ended, &status, &kinds, &x.UpstreamModel, &x.AgentName); err != nil {
+		if err := rows.Scan(&x.ID, &agentID, &started, &ended, &status, &kinds, &model, &name); err != nil {
 			return sessions.Page{}, mapError(ctx, err)
 		}
+		x.AgentID, x.UpstreamModel, x.AgentName = str(agentID), str(model), str(name)
+		x.Status = sessions.Status(str(status))
 		x.StartedAt = time.UnixMilli(started).UTC()
 		x.EndedAt = time.UnixMilli(ended).UTC()
-		x.Status = sessions.Status(status)
 		var err error
 		if x.RedactionsByKind, err = kindsjson.Parse(kinds); err != nil {
 			return sessions.Page{}, fmt.Errorf("sqlite: session %s: %w", x.ID, err)
