@@ -3,13 +3,12 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/plandata"
 )
 
 // TestExplain checks that every shape of the list query (agent or account; each filter; first or
@@ -22,7 +21,7 @@ func TestExplain(t *testing.T) {
 	}
 	ctx := context.Background()
 	s := newTestStore(t)
-	d := writeDataset(t, s, 60_000)
+	d := plandata.Write(t, s, 60_000, 100, 10_000)
 	// As autovacuum leaves an insert-mostly table (the migration tunes it to): statistics, and a
 	// visibility map that lets an index-only scan skip the table. With statistics alone, every
 	// index-only scan is costed as if it read the table too, and for a selective filter over a
@@ -39,8 +38,8 @@ func TestExplain(t *testing.T) {
 		agent string
 		index string
 	}{
-		{"busy agent", d.busy.ID, "sessions_agent_list"},
-		{"quiet agent", d.quiet.ID, "sessions_agent_list"},
+		{"busy agent", d.Busy.ID, "sessions_agent_list"},
+		{"quiet agent", d.Quiet.ID, "sessions_agent_list"},
 		{"account", "", "sessions_account_list"},
 	}
 	filters := []struct {
@@ -48,12 +47,12 @@ func TestExplain(t *testing.T) {
 		f    sessions.Filter
 	}{
 		{"all", sessions.Filter{}},
-		{"last 24h", sessions.Filter{Since: d.now.Add(-24 * time.Hour)}},
-		{"window", sessions.Filter{Since: d.now.Add(-20 * 24 * time.Hour), Until: d.now.Add(-10 * 24 * time.Hour)}},
+		{"last 24h", sessions.Filter{Since: d.Now.Add(-24 * time.Hour)}},
+		{"window", sessions.Filter{Since: d.Now.Add(-20 * 24 * time.Hour), Until: d.Now.Add(-10 * 24 * time.Hour)}},
 		{"status=error", sessions.Filter{Status: sessions.StatusError}},
 		{"min_redactions=5", sessions.Filter{MinRedactions: 5}},
 		{"status=error min_redactions=5", sessions.Filter{Status: sessions.StatusError, MinRedactions: 5}},
-		{"status=partial since limit=100", sessions.Filter{Status: sessions.StatusPartial, Since: d.now.Add(-7 * 24 * time.Hour), Limit: 100}},
+		{"status=partial since limit=100", sessions.Filter{Status: sessions.StatusPartial, Since: d.Now.Add(-7 * 24 * time.Hour), Limit: 100}},
 	}
 	t.Run("purge", func(t *testing.T) { testExplainPurge(t, s, d) })
 	for _, scope := range scopes {
@@ -61,10 +60,10 @@ func TestExplain(t *testing.T) {
 			for _, page := range []string{"first page", "deep page"} {
 				t.Run(scope.name+"/"+fc.name+"/"+page, func(t *testing.T) {
 					f := fc.f
-					f.AccountID, f.AgentID = d.account, scope.agent
+					f.AccountID, f.AgentID = d.Account, scope.agent
 					if page == "deep page" {
 						// 90% down the unfiltered list of the scope.
-						f.After = d.position(t, s, f.AccountID, f.AgentID, 0.9)
+						f.After = position(t, s, f.AccountID, f.AgentID, 0.9)
 					}
 					if err := f.Validate(); err != nil {
 						t.Fatal(err)
@@ -99,13 +98,13 @@ func TestExplain(t *testing.T) {
 // testExplainPurge checks that a batch of PurgeSessions finds its sessions with an ordered index
 // scan, account by account, and neither scans the table nor collects a bitmap of every old
 // session of an account.
-func testExplainPurge(t *testing.T, s *Store, d dataset) {
+func testExplainPurge(t *testing.T, s *Store, d plandata.Dataset) {
 	ctx := context.Background()
 	// Retention: the oldest day of the 30 goes. (To delete most of a table, a bitmap scan is as
 	// good, and the planner may rightly choose it.)
 	for _, age := range []time.Duration{29 * 24 * time.Hour, 29*24*time.Hour + 12*time.Hour} {
 		var raw []byte
-		err := s.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+purgeBatchSQL, s.purgeMode, d.now.Add(-age), defaultPurgeBatch).Scan(&raw)
+		err := s.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+purgeBatchSQL, s.purgeMode, d.Now.Add(-age), defaultPurgeBatch).Scan(&raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,75 +123,9 @@ func testExplainPurge(t *testing.T, s *Store, d dataset) {
 	}
 }
 
-// dataset is what writeDataset wrote: one account with a busy agent (half of the account's
-// sessions), a quiet one, and 18 others; and 99 other accounts of 20 agents each.
-type dataset struct {
-	account     string
-	busy, quiet sessions.Agent
-	now         time.Time
-}
-
-// writeDataset writes n sessions over the 30 days before now, in batches of 10,000 (COPY): two
-// thirds in the dataset's account, the rest in the others. Statuses are 85% ok, 10% partial, 5%
-// error; redaction counts run from 0 to 9.
-func writeDataset(tb testing.TB, s *Store, n int) dataset {
-	tb.Helper()
-	ctx := context.Background()
-	rnd := rand.New(rand.NewPCG(1, 2))
-	d := dataset{account: "acct-main", now: time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)}
-	var agents []sessions.Agent
-	for k := range 100 {
-		account := d.account
-		if k > 0 {
-			account = fmt.Sprintf("acct-%d", k)
-		}
-		for i := range 20 {
-			a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: account, Name: fmt.Sprintf("agent %d", i)}
-			if err := s.PutAgent(ctx, a); err != nil {
-				tb.Fatal(err)
-			}
-			agents = append(agents, a)
-		}
-	}
-	d.busy, d.quiet = agents[0], agents[1]
-	batch := make([]sessions.Session, 0, 10_000)
-	for i := range n {
-		var a sessions.Agent
-		switch r := rnd.IntN(6); {
-		case r < 2:
-			a = d.busy
-		case r < 4:
-			a = agents[1+rnd.IntN(19)]
-		default:
-			a = agents[20+rnd.IntN(len(agents)-20)]
-		}
-		start := d.now.Add(-time.Duration(rnd.Int64N(int64(30 * 24 * time.Hour)))).Truncate(time.Millisecond)
-		status := sessions.StatusOK
-		switch r := rnd.IntN(100); {
-		case r < 5:
-			status = sessions.StatusError
-		case r < 15:
-			status = sessions.StatusPartial
-		}
-		batch = append(batch, sessions.Session{
-			ID: sessions.NewSessionID(start), AccountID: a.AccountID, AgentID: a.ID,
-			StartedAt: start, EndedAt: start.Add(time.Duration(rnd.IntN(600_000)) * time.Millisecond),
-			Status: status, RedactionsByKind: map[string]int{"PHONE": rnd.IntN(5), "NAME": rnd.IntN(5)},
-			UpstreamModel: "gpt-4o-mini",
-		})
-		if len(batch) == cap(batch) || i == n-1 {
-			if err := s.PutSessions(ctx, batch...); err != nil {
-				tb.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
-	return d
-}
-
 // position returns the cursor at the fraction frac of the unfiltered list of an account, or of
 // one of its agents.
-func (d dataset) position(tb testing.TB, s *Store, account, agent string, frac float64) *sessions.Cursor {
+func position(tb testing.TB, s *Store, account, agent string, frac float64) *sessions.Cursor {
 	tb.Helper()
 	var c sessions.Cursor
 	err := s.pool.QueryRow(context.Background(), `SELECT started_at, id FROM sessions

@@ -2,14 +2,13 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/plandata"
 )
 
 // TestExplain checks that every shape of the list query (agent or account; each filter and
@@ -21,7 +20,7 @@ import (
 func TestExplain(t *testing.T) {
 	ctx := context.Background()
 	s := newTestStore(t)
-	d := writeDataset(t, s, 10_000)
+	d := plandata.Write(t, s, 10_000, 20, 1000)
 
 	scopes := []struct {
 		name  string
@@ -29,8 +28,8 @@ func TestExplain(t *testing.T) {
 		index string
 		eq    string // the equality constraints of the SEARCH
 	}{
-		{"busy agent", d.busy.ID, "sessions_agent_list", "account_id=? AND agent_id=?"},
-		{"quiet agent", d.quiet.ID, "sessions_agent_list", "account_id=? AND agent_id=?"},
+		{"busy agent", d.Busy.ID, "sessions_agent_list", "account_id=? AND agent_id=?"},
+		{"quiet agent", d.Quiet.ID, "sessions_agent_list", "account_id=? AND agent_id=?"},
 		{"account", "", "sessions_account_list", "account_id=?"},
 	}
 	filters := []struct {
@@ -38,16 +37,16 @@ func TestExplain(t *testing.T) {
 		f    sessions.Filter
 	}{
 		{"all", sessions.Filter{}},
-		{"since", sessions.Filter{Since: d.now.Add(-24 * time.Hour)}},
-		{"until", sessions.Filter{Until: d.now.Add(-10 * 24 * time.Hour)}},
-		{"window", sessions.Filter{Since: d.now.Add(-20 * 24 * time.Hour), Until: d.now.Add(-10 * 24 * time.Hour)}},
+		{"since", sessions.Filter{Since: d.Now.Add(-24 * time.Hour)}},
+		{"until", sessions.Filter{Until: d.Now.Add(-10 * 24 * time.Hour)}},
+		{"window", sessions.Filter{Since: d.Now.Add(-20 * 24 * time.Hour), Until: d.Now.Add(-10 * 24 * time.Hour)}},
 		{"status=error", sessions.Filter{Status: sessions.StatusError}},
 		{"min_redactions=5", sessions.Filter{MinRedactions: 5}},
 		{"status=error min_redactions=5", sessions.Filter{Status: sessions.StatusError, MinRedactions: 5}},
-		{"everything limit=100", sessions.Filter{Since: d.now.Add(-20 * 24 * time.Hour), Until: d.now.Add(-time.Hour),
+		{"everything limit=100", sessions.Filter{Since: d.Now.Add(-20 * 24 * time.Hour), Until: d.Now.Add(-time.Hour),
 			Status: sessions.StatusPartial, MinRedactions: 2, Limit: 100}},
 	}
-	cursor := &sessions.Cursor{StartedAt: d.now.Add(-15 * 24 * time.Hour), ID: sessions.NewSessionID(d.now.Add(-15 * 24 * time.Hour))}
+	cursor := &sessions.Cursor{StartedAt: d.Now.Add(-15 * 24 * time.Hour), ID: sessions.NewSessionID(d.Now.Add(-15 * 24 * time.Hour))}
 	for _, stats := range []string{"no statistics", "after ANALYZE"} {
 		if stats == "after ANALYZE" {
 			if _, err := s.write.ExecContext(ctx, "ANALYZE"); err != nil {
@@ -55,7 +54,7 @@ func TestExplain(t *testing.T) {
 			}
 		}
 		t.Run(stats+"/purge", func(t *testing.T) {
-			plan := explain(t, s, purgeBatchSQL, []any{d.account, d.now.UnixMilli(), 1000})
+			plan := explain(t, s, purgeBatchSQL, []any{d.Account, d.Now.UnixMilli(), 1000})
 			checkPlan(t, plan, "sessions_account_list", "account_id=? AND started_at<?")
 		})
 		for _, scope := range scopes {
@@ -63,7 +62,7 @@ func TestExplain(t *testing.T) {
 				for _, page := range []string{"first page", "after a cursor"} {
 					t.Run(stats+"/"+scope.name+"/"+fc.name+"/"+page, func(t *testing.T) {
 						f := fc.f
-						f.AccountID, f.AgentID = d.account, scope.agent
+						f.AccountID, f.AgentID = d.Account, scope.agent
 						if page == "after a cursor" {
 							f.After = cursor
 						}
@@ -145,70 +144,4 @@ func explain(tb testing.TB, s *Store, query string, args []any) []string {
 		tb.Fatal(err)
 	}
 	return plan
-}
-
-// dataset is what writeDataset wrote: one account with a busy agent (a third of the account's
-// sessions), a quiet one, and 18 others; and 19 other accounts of 20 agents each.
-type dataset struct {
-	account     string
-	busy, quiet sessions.Agent
-	now         time.Time
-}
-
-// writeDataset writes n sessions over the 30 days before now, in batches of 1,000: two thirds
-// in the dataset's account, the rest in the others. Statuses are 85% ok, 10% partial, 5% error;
-// redaction counts run from 0 to 8.
-func writeDataset(tb testing.TB, s *Store, n int) dataset {
-	tb.Helper()
-	ctx := context.Background()
-	rnd := rand.New(rand.NewPCG(1, 2))
-	d := dataset{account: "acct-main", now: time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)}
-	var agents []sessions.Agent
-	for k := range 20 {
-		account := d.account
-		if k > 0 {
-			account = fmt.Sprintf("acct-%d", k)
-		}
-		for i := range 20 {
-			a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: account, Name: fmt.Sprintf("agent %d", i)}
-			if err := s.PutAgent(ctx, a); err != nil {
-				tb.Fatal(err)
-			}
-			agents = append(agents, a)
-		}
-	}
-	d.busy, d.quiet = agents[0], agents[1]
-	batch := make([]sessions.Session, 0, 1000)
-	for i := range n {
-		var a sessions.Agent
-		switch r := rnd.IntN(6); {
-		case r < 2:
-			a = d.busy
-		case r < 4:
-			a = agents[1+rnd.IntN(19)]
-		default:
-			a = agents[20+rnd.IntN(len(agents)-20)]
-		}
-		start := d.now.Add(-time.Duration(rnd.Int64N(int64(30 * 24 * time.Hour)))).Truncate(time.Millisecond)
-		status := sessions.StatusOK
-		switch r := rnd.IntN(100); {
-		case r < 5:
-			status = sessions.StatusError
-		case r < 15:
-			status = sessions.StatusPartial
-		}
-		batch = append(batch, sessions.Session{
-			ID: sessions.NewSessionID(start), AccountID: a.AccountID, AgentID: a.ID,
-			StartedAt: start, EndedAt: start.Add(time.Duration(rnd.IntN(600_000)) * time.Millisecond),
-			Status: status, RedactionsByKind: map[string]int{"PHONE": rnd.IntN(5), "NAME": rnd.IntN(5)},
-			UpstreamModel: "gpt-4o-mini",
-		})
-		if len(batch) == cap(batch) || i == n-1 {
-			if err := s.PutSessions(ctx, batch...); err != nil {
-				tb.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
-	return d
 }
