@@ -47,8 +47,9 @@ const (
 var tokenEncoding = base64.RawURLEncoding.Strict()
 
 // Encode returns the token as an opaque, URL-safe string signed with key. The filter is
-// normalized first (see Filter.Normalize), and its Limit is left out. It is safe for concurrent
-// use.
+// normalized first (see Filter.Normalize), and its Limit is left out. A token of a valid filter
+// and a Scope of up to 256 bytes is shorter than MaxTokenLen; DecodeToken refuses a longer one.
+// It is safe for concurrent use.
 func (t Token) Encode(key []byte) string {
 	payload := t.payload()
 	return tokenEncoding.EncodeToString(append(payload, sign(key, payload)...))

@@ -2,6 +2,7 @@ package sessions_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,13 @@ func FuzzTokenRoundTrip(f *testing.F) {
 		}
 		s := tok.Encode(testKey)
 		got, err := sessions.DecodeToken(s, testKey)
+		if len(s) > sessions.MaxTokenLen {
+			// Only a Scope of hundreds of bytes makes such a token: refused, as documented.
+			if err == nil {
+				t.Fatalf("DecodeToken accepted a token of %d characters", len(s))
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("DecodeToken(Encode(%+v)): %v", tok, err)
 		}
@@ -139,4 +147,20 @@ func FuzzTokenRoundTrip(f *testing.F) {
 			t.Fatalf("round trip (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestTokenFitsMaxLen checks the longest token of a valid filter with a Scope of 256 bytes.
+func TestTokenFitsMaxLen(t *testing.T) {
+	tok := sampleToken()
+	tok.Scope = strings.Repeat("s", 256)
+	tok.Filter.AccountID = strings.Repeat("a", sessions.MaxAccountIDLen)
+	tok.Filter.Status = sessions.StatusPartial
+	tok.Filter.MinRedactions = math.MaxInt
+	s := tok.Encode(testKey)
+	if len(s) > sessions.MaxTokenLen {
+		t.Fatalf("token of %d characters, over MaxTokenLen", len(s))
+	}
+	if _, err := sessions.DecodeToken(s, testKey); err != nil {
+		t.Fatal(err)
+	}
 }
