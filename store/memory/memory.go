@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/oklog/ulid/v2"
 )
 
 // purgeBatch is the most sessions PurgeSessions deletes while it holds the lock.
@@ -22,56 +23,36 @@ const purgeBatch = 1000
 type Store struct {
 	mu        sync.RWMutex
 	closed    bool
-	agents    map[string]*agent  // by agent ID
-	sessions  map[string]*record // by session ID
-	byAccount map[string]*index  // account ID -> its sessions
-	byAgent   map[string]*index  // agent ID -> its sessions
-	names     []string           // interned kinds and upstream models, by number
-	nameIDs   map[string]uint32  // the number of each interned name
+	agents    []agent             // by number
+	agentNums map[string]uint32   // agent ID -> number
+	byAccount map[string]*index   // account ID -> its sessions
+	records   table               // the sessions, by number
+	ids       map[ulid.ULID]ref   // the ULID of each session ID -> its record
+	moreKinds map[ref][]kindCount // the kinds of records with more than inlineKinds of them
+	names     []string            // interned kinds and upstream models, by number
+	nameIDs   map[string]uint32   // the number of each interned name
 }
 
 type agent struct {
 	id, accountID, name string
+	sessions            *index
 }
-
-// record is a stored session, kept small and with few pointers for the garbage collector to
-// follow: times in Unix milliseconds, kinds and model as numbers of interned names.
-type record struct {
-	id       string
-	agent    *agent
-	started  int64
-	ended    int64
-	count    int
-	status   sessions.Status
-	kinds    []kindCount // no pointers: the collector does not scan it
-	upstream uint32      // interned name
-}
-
-type kindCount struct {
-	kind uint32 // interned name
-	n    int32  // at most sessions.MaxKindCount
-}
-
-// position is a place in list order, as in sessions.Cursor.
-type position struct {
-	started int64
-	id      string
-}
-
-func (r *record) position() position { return position{r.started, r.id} }
 
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
-		agents:    map[string]*agent{},
-		sessions:  map[string]*record{},
+		agentNums: map[string]uint32{},
 		byAccount: map[string]*index{},
-		byAgent:   map[string]*index{},
+		ids:       map[ulid.ULID]ref{},
+		moreKinds: map[ref][]kindCount{},
 		nameIDs:   map[string]uint32{},
 	}
 }
 
-var errClosed = fmt.Errorf("%w: memory: store is closed", sessions.ErrUnavailable)
+var (
+	errClosed = fmt.Errorf("%w: memory: store is closed", sessions.ErrUnavailable)
+	errFull   = fmt.Errorf("%w: memory: store is full", sessions.ErrUnavailable)
+)
 
 // check returns the error of a cancelled context or a closed store. The caller holds s.mu.
 func (s *Store) check(ctx context.Context) error {
@@ -96,15 +77,23 @@ func (s *Store) PutAgent(ctx context.Context, a sessions.Agent) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if old, ok := s.agents[a.ID]; ok {
+	if n, ok := s.agentNums[a.ID]; ok {
+		old := &s.agents[n]
 		if old.accountID != a.AccountID {
 			return fmt.Errorf("%w: agent %s", sessions.ErrConflict, a.ID)
 		}
 		old.name = a.Name
 		return nil
 	}
-	s.agents[a.ID] = &agent{id: a.ID, accountID: a.AccountID, name: a.Name}
+	s.agentNums[a.ID] = uint32(len(s.agents))
+	s.agents = append(s.agents, agent{id: a.ID, accountID: a.AccountID, name: a.Name, sessions: newIndex(&s.records)})
 	return nil
+}
+
+// agent returns the number of the agent with this ID in this account.
+func (s *Store) agent(accountID, agentID string) (uint32, bool) {
+	n, ok := s.agentNums[agentID]
+	return n, ok && s.agents[n].accountID == accountID
 }
 
 // GetAgent returns the agent with this ID in this account, or sessions.ErrAgentNotFound.
@@ -114,10 +103,11 @@ func (s *Store) GetAgent(ctx context.Context, accountID, agentID string) (sessio
 	if err := s.check(ctx); err != nil {
 		return sessions.Agent{}, err
 	}
-	a, ok := s.agents[agentID]
-	if !ok || a.accountID != accountID {
+	n, ok := s.agent(accountID, agentID)
+	if !ok {
 		return sessions.Agent{}, sessions.ErrAgentNotFound
 	}
+	a := s.agents[n]
 	return sessions.Agent{ID: a.id, AccountID: a.accountID, Name: a.name}, nil
 }
 
@@ -133,46 +123,78 @@ func (s *Store) PutSessions(ctx context.Context, ss ...sessions.Session) error {
 		return err
 	}
 	// Check the whole batch before changing anything.
-	agents := make([]*agent, len(batch))
+	agents := make([]uint32, len(batch))
+	ids := make([]ulid.ULID, len(batch))
+	added := 0
 	for i, in := range batch {
-		a, ok := s.agents[in.AgentID]
-		if !ok || a.accountID != in.AccountID {
+		a, ok := s.agent(in.AccountID, in.AgentID)
+		if !ok {
 			return fmt.Errorf("%w: session %s: agent %s", sessions.ErrAgentNotFound, in.ID, in.AgentID)
 		}
-		if old, ok := s.sessions[in.ID]; ok && old.agent != a {
+		ids[i] = ulidOf(in.ID)
+		if r, ok := s.ids[ids[i]]; !ok {
+			added++
+		} else if s.records.at(r).agent != a {
 			return fmt.Errorf("%w: session %s", sessions.ErrConflict, in.ID)
 		}
 		agents[i] = a
 	}
+	if s.records.full(added) {
+		return errFull
+	}
 	for i, in := range batch {
-		if old, ok := s.sessions[in.ID]; ok {
-			s.unindex(old)
+		r, ok := s.ids[ids[i]]
+		if ok {
+			s.unindex(r)
+		} else {
+			r = s.records.add()
+			s.ids[ids[i]] = r
 		}
-		r := s.newRecord(in, agents[i])
-		s.sessions[r.id] = r
-		s.indexOf(s.byAccount, r.agent.accountID).insert(r)
-		s.indexOf(s.byAgent, r.agent.id).insert(r)
+		s.fill(r, ids[i], agents[i], in)
+		s.index(r)
 	}
 	return nil
 }
 
-func (s *Store) newRecord(in sessions.Session, a *agent) *record {
-	r := &record{
-		id:       in.ID,
-		agent:    a,
+// ulidOf returns the ULID of a validated session ID.
+func ulidOf(sessionID string) ulid.ULID {
+	return ulid.MustParseStrict(sessionID[len(sessions.SessionIDPrefix):])
+}
+
+// fill writes the session in, of the agent numbered a, into the record r.
+func (s *Store) fill(r ref, id ulid.ULID, a uint32, in sessions.Session) {
+	rec := s.records.at(r)
+	*rec = record{
+		id:       id,
 		started:  in.StartedAt.UnixMilli(),
 		ended:    in.EndedAt.UnixMilli(),
-		count:    in.RedactionCount(),
-		status:   in.Status,
+		count:    int64(in.RedactionCount()),
+		agent:    a,
 		upstream: s.intern(in.UpstreamModel),
+		status:   statusOf(in.Status),
+		nKinds:   uint8(len(in.RedactionsByKind)),
 	}
-	if len(in.RedactionsByKind) > 0 {
-		r.kinds = make([]kindCount, 0, len(in.RedactionsByKind))
-		for k, n := range in.RedactionsByKind {
-			r.kinds = append(r.kinds, kindCount{s.intern(k), int32(n)})
-		}
+	kinds := rec.inline[:0]
+	if len(in.RedactionsByKind) > inlineKinds {
+		kinds = make([]kindCount, 0, len(in.RedactionsByKind))
 	}
-	return r
+	for k, n := range in.RedactionsByKind {
+		kinds = append(kinds, kindCount{s.intern(k), int32(n)})
+	}
+	if len(kinds) > inlineKinds {
+		s.moreKinds[r] = kinds
+	} else {
+		delete(s.moreKinds, r)
+	}
+}
+
+// kinds returns the kinds of the record r.
+func (s *Store) kinds(r ref) []kindCount {
+	rec := s.records.at(r)
+	if int(rec.nKinds) > inlineKinds {
+		return s.moreKinds[r]
+	}
+	return rec.inline[:rec.nKinds]
 }
 
 // intern returns the number of the name v, adding it when it is new. The caller holds s.mu
@@ -187,28 +209,36 @@ func (s *Store) intern(v string) uint32 {
 	return id
 }
 
-func (s *Store) indexOf(m map[string]*index, key string) *index {
-	x, ok := m[key]
+// index adds the record r to the indexes of its agent and its account.
+func (s *Store) index(r ref) {
+	a := &s.agents[s.records.at(r).agent]
+	a.sessions.insert(r)
+	x, ok := s.byAccount[a.accountID]
 	if !ok {
-		x = &index{}
-		m[key] = x
+		x = newIndex(&s.records)
+		s.byAccount[a.accountID] = x
 	}
-	return x
+	x.insert(r)
 }
 
-// unindex removes r from the ID map and from both indexes, dropping an index left empty.
-func (s *Store) unindex(r *record) {
-	delete(s.sessions, r.id)
-	removeFrom(s.byAccount, r.agent.accountID, r)
-	removeFrom(s.byAgent, r.agent.id, r)
-}
-
-func removeFrom(m map[string]*index, key string, r *record) {
-	x := m[key]
+// unindex removes the record r from the indexes of its agent and its account, dropping an
+// account's index left empty.
+func (s *Store) unindex(r ref) {
+	a := &s.agents[s.records.at(r).agent]
+	a.sessions.remove(r)
+	x := s.byAccount[a.accountID]
 	x.remove(r)
 	if x.n == 0 {
-		delete(m, key)
+		delete(s.byAccount, a.accountID)
 	}
+}
+
+// delete removes the record r from the store.
+func (s *Store) delete(r ref) {
+	s.unindex(r)
+	delete(s.ids, s.records.at(r).id)
+	delete(s.moreKinds, r)
+	s.records.release(r)
 }
 
 // ListSessions returns one page of the sessions that match f, as sessions.Store documents. It
@@ -225,8 +255,8 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 	}
 	var x *index
 	if f.AgentID != "" {
-		if a, ok := s.agents[f.AgentID]; ok && a.accountID == f.AccountID {
-			x = s.byAgent[f.AgentID]
+		if a, ok := s.agent(f.AccountID, f.AgentID); ok {
+			x = s.agents[a].sessions
 		}
 	} else {
 		x = s.byAccount[f.AccountID]
@@ -234,14 +264,23 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 	if x == nil {
 		return sessions.NewPage(nil, f.Limit), nil
 	}
+	return sessions.NewPage(s.sessions(s.match(x, f)), f.Limit), nil
+}
 
-	// Start after the cursor or at Until, whichever comes later in list order.
+// match returns the records of x that match f, up to f.Limit+1 of them. The caller holds s.mu.
+func (s *Store) match(x *index, f sessions.Filter) []ref {
+	// Start after the cursor or at Until, whichever comes later in list order. An empty cursor
+	// ID comes after every ID, as the zero ULID does.
 	start := position{started: maxMillis + 1}
 	if !f.Until.IsZero() {
 		start = position{started: f.Until.UnixMilli()}
 	}
 	if c := f.After; c != nil {
-		if p := (position{c.StartedAt.UnixMilli(), c.ID}); p.started < start.started || p.started == start.started && p.id < start.id {
+		p := position{started: c.StartedAt.UnixMilli()}
+		if c.ID != "" {
+			p.id = ulidOf(c.ID)
+		}
+		if p.started < start.started || p.started == start.started && p.id.Compare(start.id) < 0 {
 			start = p
 		}
 	}
@@ -249,24 +288,30 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 	if !f.Since.IsZero() {
 		since = f.Since.UnixMilli()
 	}
+	st := status(0)
+	if f.Status != "" {
+		st = statusOf(f.Status)
+	}
+	minCount := int64(f.MinRedactions)
 
-	out := make([]sessions.Session, 0, f.Limit+1)
+	out := make([]ref, 0, f.Limit+1)
 	b, i := x.seek(start)
 	for ; b < len(x.blocks); b, i = b+1, 0 {
 		for _, r := range x.blocks[b][i:] {
-			if r.started < since {
-				return sessions.NewPage(out, f.Limit), nil
+			rec := s.records.at(r)
+			if rec.started < since {
+				return out
 			}
-			if (f.Status != "" && r.status != f.Status) || r.count < f.MinRedactions {
+			if (f.Status != "" && rec.status != st) || rec.count < minCount {
 				continue
 			}
-			out = append(out, s.session(r))
+			out = append(out, r)
 			if len(out) > f.Limit {
-				return sessions.NewPage(out, f.Limit), nil
+				return out
 			}
 		}
 	}
-	return sessions.NewPage(out, f.Limit), nil
+	return out
 }
 
 var (
@@ -274,23 +319,41 @@ var (
 	maxMillis = sessions.MaxTime.UnixMilli()
 )
 
-// session returns r as a Session. The caller holds s.mu.
-func (s *Store) session(r *record) sessions.Session {
-	kinds := make(map[string]int, len(r.kinds))
-	for _, kc := range r.kinds {
-		kinds[s.names[kc.kind]] = int(kc.n)
+// sessionIDLen is the length of a session ID: its prefix and a ULID.
+const sessionIDLen = len(sessions.SessionIDPrefix) + ulid.EncodedSize
+
+// sessions returns the records rs as Sessions. Their IDs share one string, made in one
+// allocation. The caller holds s.mu.
+func (s *Store) sessions(rs []ref) []sessions.Session {
+	buf := make([]byte, len(rs)*sessionIDLen)
+	for i, r := range rs {
+		id := buf[i*sessionIDLen : (i+1)*sessionIDLen]
+		copy(id, sessions.SessionIDPrefix)
+		_ = s.records.at(r).id.MarshalTextTo(id[len(sessions.SessionIDPrefix):]) // the size is right
 	}
-	return sessions.Session{
-		ID:               r.id,
-		AccountID:        r.agent.accountID,
-		AgentID:          r.agent.id,
-		StartedAt:        time.UnixMilli(r.started).UTC(),
-		EndedAt:          time.UnixMilli(r.ended).UTC(),
-		Status:           r.status,
-		RedactionsByKind: kinds,
-		UpstreamModel:    s.names[r.upstream],
-		AgentName:        r.agent.name,
+	ids := string(buf)
+	out := make([]sessions.Session, len(rs))
+	for i, r := range rs {
+		rec := s.records.at(r)
+		a := &s.agents[rec.agent]
+		kinds := s.kinds(r)
+		m := make(map[string]int, len(kinds))
+		for _, kc := range kinds {
+			m[s.names[kc.kind]] = int(kc.n)
+		}
+		out[i] = sessions.Session{
+			ID:               ids[i*sessionIDLen : (i+1)*sessionIDLen],
+			AccountID:        a.accountID,
+			AgentID:          a.id,
+			StartedAt:        time.UnixMilli(rec.started).UTC(),
+			EndedAt:          time.UnixMilli(rec.ended).UTC(),
+			Status:           statuses[rec.status],
+			RedactionsByKind: m,
+			UpstreamModel:    s.names[rec.upstream],
+			AgentName:        a.name,
+		}
 	}
+	return out
 }
 
 // PurgeSessions deletes the sessions of every account that started before the given time, at
@@ -324,11 +387,11 @@ func (s *Store) purgeBatch(ctx context.Context, limit int64) (int, error) {
 	n := 0
 	for _, x := range s.byAccount {
 		for n < purgeBatch {
-			r := x.last()
-			if r == nil || r.started >= limit {
+			r, ok := x.last()
+			if !ok || s.records.at(r).started >= limit {
 				break
 			}
-			s.unindex(r)
+			s.delete(r)
 			n++
 		}
 		if n == purgeBatch {
@@ -344,6 +407,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.agents, s.sessions, s.byAccount, s.byAgent, s.names, s.nameIDs = nil, nil, nil, nil, nil, nil
+	s.agents, s.agentNums, s.byAccount, s.ids, s.moreKinds, s.names, s.nameIDs = nil, nil, nil, nil, nil, nil, nil
+	s.records = table{}
 	return nil
 }
