@@ -36,10 +36,12 @@
 // # Writes and retention
 //
 // PutSessions writes a batch in one transaction: up to 100 sessions as arrays in one statement,
-// more through COPY into a temporary table and one INSERT ... ON CONFLICT from it. The upsert
-// rules are enforced in SQL: a session ID owned by another account or agent is not updated (and
-// the batch fails with ErrConflict), and a session whose agent is not in its account breaks the
-// foreign key (ErrAgentNotFound). PurgeSessions deletes in batches of at most 5,000 sessions,
+// more through COPY. A larger batch is first copied straight into sessions, in a savepoint, as
+// if all its sessions were new; if one of its IDs is already there, the savepoint is undone and
+// the batch goes through COPY into a temporary table and one INSERT ... ON CONFLICT from it. The
+// upsert rules are enforced in SQL: a session ID owned by another account or agent is not
+// updated (and the batch fails with ErrConflict), and a session whose agent is not in its
+// account breaks the foreign key (ErrAgentNotFound). PurgeSessions deletes in batches of at most 5,000 sessions,
 // each its own short transaction, oldest first.
 //
 // docs/postgres.md in the repository says how to run the store on a managed server and on read

@@ -71,6 +71,83 @@ func TestTerminatedBackends(t *testing.T) {
 	}
 }
 
+// TestTerminatedDuringCopy terminates the store's backends while a large PutSessions is copying
+// its batch into sessions. The store retries on another connection: the call succeeds, or fails
+// with ErrUnavailable, and either way the batch is stored whole or not at all; writing it again
+// then stores each session exactly once.
+func TestTerminatedDuringCopy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: writes 60,000 sessions")
+	}
+	ctx := context.Background()
+	f := newFixture(t)
+	app := f.store.pool.Config().ConnConfig.RuntimeParams["application_name"]
+	const n = 20_000
+	count := func(batch []sessions.Session) int {
+		ids := make([]string, len(batch))
+		for i, x := range batch {
+			ids[i] = x.ID
+		}
+		var c int
+		if err := f.store.pool.QueryRow(ctx, "SELECT count(*) FROM sessions WHERE id = ANY($1)", ids).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for round := range 3 {
+		batch := make([]sessions.Session, n)
+		for i := range batch {
+			batch[i] = f.session(f.a1, (round+1)*n+i)
+		}
+		done := make(chan error, 1)
+		go func() { done <- f.store.PutSessions(ctx, batch...) }()
+		terminated := terminateCopy(t, app, done)
+		err := <-done
+		if err != nil && !errors.Is(err, sessions.ErrUnavailable) {
+			t.Fatalf("round %d: PutSessions with its backend terminated (%v) = %v, want nil or ErrUnavailable", round, terminated, err)
+		}
+		t.Logf("round %d: PutSessions with its backend terminated (%v): %v", round, terminated, err)
+		if c := count(batch); (err == nil && c != n) || (err != nil && c != 0 && c != n) {
+			t.Fatalf("round %d: PutSessions = %v, and %d of %d sessions stored", round, err, c, n)
+		}
+		if err := f.store.PutSessions(ctx, batch...); err != nil {
+			t.Fatalf("round %d: PutSessions again: %v", round, err)
+		}
+		if c := count(batch); c != n {
+			t.Fatalf("round %d: after PutSessions again, %d of %d sessions stored", round, c, n)
+		}
+	}
+	var total int
+	if err := f.store.pool.QueryRow(ctx, "SELECT count(*) FROM sessions").Scan(&total); err != nil || total != 3*n {
+		t.Errorf("%d sessions stored (%v), want %d", total, err, 3*n)
+	}
+}
+
+// terminateCopy waits until a backend with this application_name runs a COPY, and terminates it.
+// It reports whether it did: it gives up when done is ready first, or after ten seconds.
+func terminateCopy(tb testing.TB, app string, done <-chan error) bool {
+	tb.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, pgtest.ServerURL(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(done) == 0; {
+		var n int
+		err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity
+			WHERE application_name = $1 AND state = 'active' AND query ILIKE 'copy%'`, app).Scan(&n)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if n > 0 {
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return false
+}
+
 // holdConns makes the pool open at least n connections, and returns them to it.
 func holdConns(tb testing.TB, pool *pgxpool.Pool, n int) {
 	tb.Helper()

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -111,57 +113,70 @@ func TestAgents(t *testing.T) {
 	}
 }
 
-// TestPutSessions checks the two ways of writing (arrays and COPY) alike: a round trip, an
-// upsert, and the errors that write nothing.
+// TestPutSessions checks the ways of writing alike (arrays; COPY straight into sessions for new
+// sessions, and through the temporary table otherwise), on the store's table and on the
+// partitioned table of docs/postgres.md: a round trip, an upsert, and the errors that write
+// nothing, in batches that hold sessions already written and in batches of new sessions only.
 func TestPutSessions(t *testing.T) {
-	for _, n := range []int{3, copyThreshold + 50} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			ctx := context.Background()
-			f := newFixture(t)
-			ss := make([]sessions.Session, n)
-			for i := range ss {
-				ss[i] = f.session(f.a1, i)
-			}
-			ss[0].StartedAt = ss[0].StartedAt.Add(123456789 * time.Nanosecond).In(time.FixedZone("x", 3600))
-			ss[0].RedactionsByKind = map[string]int{"PHONE": 0}
-			if err := f.store.PutSessions(ctx, ss...); err != nil {
-				t.Fatal(err)
-			}
-			// A correction of the first session (an upsert), in a batch of the same size.
-			ss[0].Status = sessions.StatusError
-			ss[0].RedactionsByKind = map[string]int{"DOB": 7}
-			if err := f.store.PutSessions(ctx, ss...); err != nil {
-				t.Fatal(err)
-			}
-			want := listAll(t, f.store, sessions.Filter{AccountID: f.account})
-
-			fresh := f.session(f.a1, n+1)
-			errorCases := []struct {
-				name    string
-				bad     sessions.Session
-				wantErr error
-			}{
-				{"other agent", withAgent(ss[1], f.a2), sessions.ErrConflict},
-				{"other account", withAccount(ss[1], f.other, f.a1.ID), sessions.ErrConflict},
-				{"unknown agent", withAgent(fresh, sessions.Agent{ID: sessions.NewAgentID(), AccountID: f.account}), sessions.ErrAgentNotFound},
-				{"agent of another account", withAccount(fresh, f.other, f.a1.ID), sessions.ErrAgentNotFound},
-			}
-			for _, tc := range errorCases {
-				batch := append([]sessions.Session{f.session(f.a2, n+2)}, ss[2:]...)
-				batch = append(batch, tc.bad)
-				if err := f.store.PutSessions(ctx, batch...); !errors.Is(err, tc.wantErr) {
-					t.Errorf("%s: PutSessions = %v, want %v", tc.name, err, tc.wantErr)
+	for _, layout := range []string{"table", "partitioned"} {
+		for _, n := range []int{3, copyThreshold + 50} {
+			t.Run(fmt.Sprint(layout, "/", n), func(t *testing.T) {
+				ctx := context.Background()
+				f := newFixture(t)
+				if layout == "partitioned" {
+					partition(t, f.store)
 				}
-			}
-			got := listAll(t, f.store, sessions.Filter{AccountID: f.account})
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("after failed batches, sessions changed (-want +got):\n%s", diff)
-			}
-			if len(got) != n || got[n-1].Status != sessions.StatusError || got[n-1].RedactionCount() != 7 ||
-				!got[n-1].StartedAt.Equal(f.t0.Add(123*time.Millisecond)) {
-				t.Errorf("stored %d sessions, the first as %+v", len(got), got[n-1])
-			}
-		})
+				ss := make([]sessions.Session, n)
+				for i := range ss {
+					ss[i] = f.session(f.a1, i)
+				}
+				ss[0].StartedAt = ss[0].StartedAt.Add(123456789 * time.Nanosecond).In(time.FixedZone("x", 3600))
+				ss[0].RedactionsByKind = map[string]int{"PHONE": 0}
+				if err := f.store.PutSessions(ctx, ss...); err != nil {
+					t.Fatal(err)
+				}
+				// A correction of the first session (an upsert), in a batch of the same size.
+				ss[0].Status = sessions.StatusError
+				ss[0].RedactionsByKind = map[string]int{"DOB": 7}
+				if err := f.store.PutSessions(ctx, ss...); err != nil {
+					t.Fatal(err)
+				}
+				want := listAll(t, f.store, sessions.Filter{AccountID: f.account})
+
+				fresh := f.session(f.a1, 2*n+1)
+				errorCases := []struct {
+					name    string
+					bad     sessions.Session
+					wantErr error
+				}{
+					{"other agent", withAgent(ss[1], f.a2), sessions.ErrConflict},
+					{"other account", withAccount(ss[1], f.other, f.a1.ID), sessions.ErrConflict},
+					{"unknown agent", withAgent(fresh, sessions.Agent{ID: sessions.NewAgentID(), AccountID: f.account}), sessions.ErrAgentNotFound},
+					{"agent of another account", withAccount(fresh, f.other, f.a1.ID), sessions.ErrAgentNotFound},
+				}
+				rewrites := append([]sessions.Session{f.session(f.a2, n+2)}, ss[2:]...)
+				news := make([]sessions.Session, n)
+				for i := range news {
+					news[i] = f.session(f.a2, n+2+i)
+				}
+				for _, tc := range errorCases {
+					for name, good := range map[string][]sessions.Session{"with rewrites": rewrites, "with new sessions": news} {
+						batch := append(slices.Clip(good), tc.bad)
+						if err := f.store.PutSessions(ctx, batch...); !errors.Is(err, tc.wantErr) {
+							t.Errorf("%s %s: PutSessions = %v, want %v", tc.name, name, err, tc.wantErr)
+						}
+					}
+				}
+				got := listAll(t, f.store, sessions.Filter{AccountID: f.account})
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("after failed batches, sessions changed (-want +got):\n%s", diff)
+				}
+				if len(got) != n || got[n-1].Status != sessions.StatusError || got[n-1].RedactionCount() != 7 ||
+					!got[n-1].StartedAt.Equal(f.t0.Add(123*time.Millisecond)) {
+					t.Errorf("stored %d sessions, the first as %+v", len(got), got[n-1])
+				}
+			})
+		}
 	}
 }
 
@@ -423,7 +438,9 @@ func (c *countingTracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ 
 
 func (c *countingTracer) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
 
-// TestPutSessionsRoundTrips checks that a batch costs a few statements whatever its size.
+// TestPutSessionsRoundTrips checks that a batch costs a few statements whatever its size, and
+// which way a large batch takes: new sessions straight into sessions, a batch that rewrites
+// sessions through the temporary table.
 func TestPutSessionsRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	pool, _ := pgtest.NewSchema(t)
@@ -444,23 +461,87 @@ func TestPutSessionsRoundTrips(t *testing.T) {
 	if err := s.PutAgent(ctx, f.a1); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []int{1, copyThreshold, copyThreshold + 1, 10_000} {
+	for i, n := range []int{1, copyThreshold, copyThreshold + 1, 10_000} {
 		batch := make([]sessions.Session, n)
-		for i := range batch {
-			batch[i] = f.session(f.a1, i)
+		for j := range batch {
+			batch[j] = f.session(f.a1, i*100_000+j)
 		}
-		before := tracer.n.Load()
-		if err := s.PutSessions(ctx, batch...); err != nil {
-			t.Fatal(err)
-		}
-		// BEGIN, the upsert, COMMIT; and for COPY, the temporary table and COPY itself (whose
-		// column types pgx reads with one more statement, not traced).
-		want := int64(3)
+		// Arrays: BEGIN, the upsert, COMMIT. New sessions: BEGIN, SAVEPOINT, COPY, RELEASE,
+		// COMMIT. The same sessions again: BEGIN, SAVEPOINT, the COPY that fails, ROLLBACK TO,
+		// the temporary table, COPY into it, the upsert, COMMIT. (pgx reads the column types of
+		// each COPY's table with one more statement, once per connection, not traced.)
+		want := map[string]int64{"new": 3, "again": 3}
 		if n > copyThreshold {
-			want = 5
+			want = map[string]int64{"new": 5, "again": 8}
 		}
-		if got := tracer.n.Load() - before; got != want {
-			t.Errorf("PutSessions(%d sessions) sent %d statements, want %d", n, got, want)
+		for _, round := range []string{"new", "again"} {
+			before := tracer.n.Load()
+			if err := s.PutSessions(ctx, batch...); err != nil {
+				t.Fatal(err)
+			}
+			if got := tracer.n.Load() - before; got != want[round] {
+				t.Errorf("PutSessions(%d sessions, %s) sent %d statements, want %d", n, round, got, want[round])
+			}
+		}
+	}
+	var count int
+	if err := traced.QueryRow(ctx, "SELECT count(*) FROM sessions").Scan(&count); err != nil || count != 1+2*copyThreshold+1+10_000 {
+		t.Errorf("%d sessions stored (%v), want %d", count, err, 1+2*copyThreshold+1+10_000)
+	}
+}
+
+// TestPutSessionsConcurrentCopies writes large batches that share IDs from two goroutines at once:
+// the copy of one waits for the other's transaction, then takes the upsert. Batches of the same
+// agent both succeed; batches of two agents give one success and one ErrConflict, and only the
+// winner's sessions are stored. No round may deadlock.
+func TestPutSessionsConcurrentCopies(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	const n = 3 * copyThreshold
+	for round := range 6 {
+		ids := make([]sessions.Session, n+copyThreshold)
+		for i := range ids {
+			ids[i] = f.session(f.a1, round*10_000+i)
+		}
+		// Two overlapping windows of the same IDs: the first n, and the last n.
+		batches := [2][]sessions.Session{slices.Clone(ids[:n]), slices.Clone(ids[copyThreshold:])}
+		sameAgent := round%2 == 0
+		if !sameAgent {
+			for i := range batches[1] {
+				batches[1][i] = withAgent(batches[1][i], f.a2)
+			}
+		}
+		var errs [2]error
+		var wg sync.WaitGroup
+		for k := range batches {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[k] = f.store.PutSessions(ctx, batches[k]...)
+			}()
+		}
+		wg.Wait()
+		var want []sessions.Session
+		switch {
+		case sameAgent && errs[0] == nil && errs[1] == nil:
+			want = ids
+		case !sameAgent && errs[0] == nil && errors.Is(errs[1], sessions.ErrConflict):
+			want = batches[0]
+		case !sameAgent && errs[1] == nil && errors.Is(errs[0], sessions.ErrConflict):
+			want = batches[1]
+		default:
+			t.Fatalf("round %d (same agent: %v): PutSessions returned %v and %v", round, sameAgent, errs[0], errs[1])
+		}
+		got := listAll(t, f.store, sessions.Filter{AccountID: f.account, Since: ids[0].StartedAt, Until: ids[len(ids)-1].StartedAt.Add(time.Second)})
+		names := map[string]string{f.a1.ID: f.a1.Name, f.a2.ID: f.a2.Name}
+		wantListed := make([]sessions.Session, len(want))
+		for i, x := range want {
+			wantListed[i] = x.Normalize()
+			wantListed[i].AgentName = names[x.AgentID]
+		}
+		sortList(wantListed)
+		if diff := cmp.Diff(wantListed, got); diff != "" {
+			t.Fatalf("round %d (same agent: %v): stored sessions (-want +got):\n%s", round, sameAgent, diff)
 		}
 	}
 }
