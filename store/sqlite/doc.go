@@ -55,11 +55,13 @@
 //
 // # Writes and retention
 //
-// PutSessions writes a call's sessions in one transaction, with one prepared statement that
-// takes up to 1,000 sessions as a JSON parameter. The rules are enforced in SQL: an ID owned by
-// another account or agent is not updated, and the call fails with [sessions.ErrConflict]; a
-// session whose agent is not in its account breaks the foreign key, [sessions.ErrAgentNotFound].
-// Either way nothing of the call is written. PurgeSessions deletes account by account, in
+// PutSessions writes a call's sessions with one statement that takes up to 10,000 sessions as a
+// JSON parameter, which SQLite runs as its own transaction (a larger call is one transaction of
+// such statements). The rules are enforced in SQL: an ID owned by another account or agent
+// makes the statement fail, [sessions.ErrConflict]; a session whose agent is not in its account
+// breaks the foreign key, [sessions.ErrAgentNotFound]. Either way nothing of the call is
+// written. The writer checkpoints the WAL every 10,000 pages rather than every 1,000, so that a
+// run of batches over many agents copies their index pages back once, not after every batch. PurgeSessions deletes account by account, in
 // batches of at most 2,000 sessions, each its own short transaction.
 //
 // # Errors

@@ -70,6 +70,15 @@ func mapError(ctx context.Context, err error) error {
 	return fmt.Errorf("sqlite: %w", err)
 }
 
+// isOwnerConflict reports whether err is the failure by which upsertSQL refuses a session ID of
+// another account or agent: its DO UPDATE sets started_at to NULL for that row, and the NOT NULL
+// constraint of the column fails. No other write of the package can break a NOT NULL
+// constraint: every value it writes is bound from Go strings and integers.
+func isOwnerConflict(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_NOTNULL
+}
+
 func unavailable(err error) error {
 	return fmt.Errorf("%w: sqlite: %w", sessions.ErrUnavailable, err)
 }

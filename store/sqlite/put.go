@@ -13,31 +13,39 @@ import (
 // upsertSQL writes the sessions of its one parameter: a JSON array with one array per session,
 // made by appendSession. The upsert rules are enforced in SQL:
 //   - a session ID of the same account and agent is replaced;
-//   - a session ID of another account or agent is left alone by the WHERE of DO UPDATE, so that
-//     row counts as no change, which PutSessions reports as sessions.ErrConflict;
+//   - a session ID of another account or agent makes the whole statement fail: DO UPDATE sets
+//     its started_at to NULL, which the NOT NULL constraint refuses (SQLite has RAISE only in
+//     triggers), and PutSessions reports sessions.ErrConflict (see isOwnerConflict);
 //   - a session whose agent is not in its account breaks the foreign key
 //     (account_id, agent_id) -> agents (account_id, id): sessions.ErrAgentNotFound.
 //
-// A whole chunk of sessions goes in one parameter because the driver prepares a statement again
-// each time it runs it: one short statement per chunk is parsed once, where a statement per
-// session spent half of an ingest in the parser, and a statement with a VALUES row per session
-// spent it allocating and freeing its long program. ("WHERE true" is the documented way to
-// tell the parser that ON CONFLICT belongs to the INSERT and not to a join of the SELECT.)
+// So a statement never succeeds in part, and a batch that fits in one statement needs no
+// transaction around it. That matters: in a transaction, a statement that can fail halfway (an
+// upsert, a foreign key) keeps a statement journal, a copy of every page before it changes it,
+// which cost a fifth of an ingest of 1,000 sessions over 1,000 agents (one index page each).
+//
+// A whole batch goes in one parameter because the driver prepares a statement again each time it
+// runs it: one short statement per batch is parsed once, where a statement per session spent half
+// of an ingest in the parser, and a statement with a VALUES row per session spent it allocating
+// and freeing its long program. ("WHERE true" is the documented way to tell the parser that ON
+// CONFLICT belongs to the INSERT and not to a join of the SELECT.)
 const upsertSQL = `INSERT INTO sessions
 	(id, account_id, agent_id, started_at, ended_at, status, redactions_by_kind, redaction_count, upstream_model)
 	SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->6, value->>7, value->>8
 	FROM json_each(?) WHERE true
 	ON CONFLICT (id) DO UPDATE SET
-		started_at = excluded.started_at,
+		started_at = CASE WHEN sessions.account_id = excluded.account_id AND sessions.agent_id = excluded.agent_id
+			THEN excluded.started_at END,
 		ended_at = excluded.ended_at,
 		status = excluded.status,
 		redactions_by_kind = excluded.redactions_by_kind,
 		redaction_count = excluded.redaction_count,
-		upstream_model = excluded.upstream_model
-	WHERE sessions.account_id = excluded.account_id AND sessions.agent_id = excluded.agent_id`
+		upstream_model = excluded.upstream_model`
 
-// upsertChunk is the most sessions of one statement, which bounds the size of its parameter.
-const upsertChunk = 1000
+// defaultPutChunk is the most sessions of one upsert statement: about 1.7 MB of JSON. A call
+// with more is written in a transaction of several statements, which is slower (see upsertSQL)
+// but bounds the size of the parameter.
+const defaultPutChunk = 10_000
 
 // appendSession appends x, which sessions.PrepareBatch validated, as the JSON array that
 // upsertSQL reads. It writes the JSON by hand: encoding/json with reflection was a tenth of the
@@ -82,13 +90,14 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// PutSessions writes every session, or none of them, in one immediate transaction, with a
-// prepared statement that takes up to 1,000 sessions at a time. A session ID is an upsert key
-// within its account and agent: writing it again replaces the session. AgentName is ignored. It returns a *sessions.ValidationError
-// naming the first invalid session, sessions.ErrAgentNotFound when a session's agent was not put
-// in the session's account, sessions.ErrConflict when a session ID belongs to another account or
-// agent, and the context and database errors of the package. When it returns nil, the sessions
-// are on disk (see the package documentation on durability).
+// PutSessions writes every session, or none of them: up to 10,000 sessions in one statement,
+// which SQLite runs as its own transaction, and more in one immediate transaction of statements
+// of 10,000. A session ID is an upsert key within its account and agent: writing it again
+// replaces the session. AgentName is ignored. It returns a *sessions.ValidationError naming the
+// first invalid session, sessions.ErrAgentNotFound when a session's agent was not put in the
+// session's account, sessions.ErrConflict when a session ID belongs to another account or agent,
+// and the context and database errors of the package. When it returns nil, the sessions are on
+// disk (see the package documentation on durability).
 func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 	ss, err := sessions.PrepareBatch(in)
 	if err != nil {
@@ -100,49 +109,64 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 	if len(ss) == 0 {
 		return nil
 	}
+	if len(ss) <= s.putChunk {
+		_, err := s.write.ExecContext(ctx, upsertSQL, batchJSON(nil, ss))
+		return putError(ctx, s.write, ss, err)
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return mapError(ctx, err)
 	}
 	defer tx.Rollback() // after Commit, a no-op
-	stmt, err := tx.PrepareContext(ctx, upsertSQL)
-	if err != nil {
-		return mapError(ctx, err)
-	}
-	defer stmt.Close()
 	var batch []byte
 	for len(ss) > 0 {
-		chunk := ss[:min(upsertChunk, len(ss))]
+		chunk := ss[:min(s.putChunk, len(ss))]
 		ss = ss[len(chunk):]
-		batch = append(batch[:0], '[')
-		for i, x := range chunk {
-			if i > 0 {
-				batch = append(batch, ',')
-			}
-			batch = appendSession(batch, x)
-		}
-		batch = append(batch, ']')
-		res, err := stmt.ExecContext(ctx, string(batch))
-		if err != nil {
-			return mapError(ctx, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return mapError(ctx, err)
-		}
-		if n != int64(len(chunk)) {
-			return conflict(ctx, tx, chunk)
+		batch = batchJSON(batch[:0], chunk)
+		if _, err := tx.ExecContext(ctx, upsertSQL, string(batch)); err != nil {
+			return putError(ctx, tx, chunk, err)
 		}
 	}
 	return mapError(ctx, tx.Commit())
 }
 
-// conflict returns the sessions.ErrConflict of a chunk that changed fewer rows than it has
-// sessions, naming the first session whose ID belongs to another account or agent.
-func conflict(ctx context.Context, tx *sql.Tx, chunk []sessions.Session) error {
+// batchJSON appends the parameter of upsertSQL for ss to b.
+func batchJSON(b []byte, ss []sessions.Session) []byte {
+	b = append(b, '[')
+	for i, x := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendSession(b, x)
+	}
+	return append(b, ']')
+}
+
+// putError returns the error of PutSessions for err, the error of upsertSQL on chunk: an
+// sessions.ErrConflict that names the session when err is the statement's conflict, and mapped
+// errors otherwise. It returns nil for nil.
+func putError(ctx context.Context, q querier, chunk []sessions.Session, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isOwnerConflict(err) {
+		return conflict(ctx, q, chunk)
+	}
+	return mapError(ctx, err)
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// conflict returns the sessions.ErrConflict of a chunk whose upsert failed on a session ID of
+// another account or agent, naming the first such session. (sessions.PrepareBatch has refused
+// an ID given twice for different agents, so the clash is with a stored session.)
+func conflict(ctx context.Context, q querier, chunk []sessions.Session) error {
 	for _, x := range chunk {
 		var owned bool
-		err := tx.QueryRowContext(ctx, "SELECT account_id <> ? OR agent_id <> ? FROM sessions WHERE id = ?",
+		err := q.QueryRowContext(ctx, "SELECT account_id <> ? OR agent_id <> ? FROM sessions WHERE id = ?",
 			x.AccountID, x.AgentID, x.ID).Scan(&owned)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return mapError(ctx, err)

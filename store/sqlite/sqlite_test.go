@@ -27,3 +27,14 @@ func newTestStore(tb testing.TB) *Store {
 	})
 	return s
 }
+
+// TestConformanceChunked runs the conformance suite with PutSessions writing at most 7
+// sessions per statement, so that its transaction of several statements, which calls of more
+// than 10,000 sessions take, meets every case too.
+func TestConformanceChunked(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) sessions.Store {
+		s := newTestStore(t)
+		s.putChunk = 7
+		return s
+	})
+}
