@@ -117,7 +117,7 @@ func Cases(tb testing.TB, store sessions.Store) []Case {
 
 func deepAccountCursor(tb testing.TB, store sessions.Store, f sessions.Filter, limit, page int) *sessions.Cursor {
 	tb.Helper()
-	f.Limit = sessions.MaxLimit
+	f.Limit = limit
 	var last *sessions.Cursor
 	for i := 1; i < page; i++ {
 		res, err := store.ListSessions(context.Background(), f)
@@ -208,4 +208,27 @@ func RunKeysetDepth(b *testing.B, store sessions.Store) {
 			}
 		})
 	}
+}
+
+// RunPaired runs library and bare alternately in one loop, so that both see the same load of a
+// shared machine, and reports each one's mean time and the ratio library/bare: the cost of a
+// store's own code around its query.
+func RunPaired(b *testing.B, library, bare func() error) {
+	var lib, raw time.Duration
+	for i := 0; b.Loop(); i++ {
+		for k := range 2 {
+			run, total := library, &lib
+			if (i+k)%2 == 1 {
+				run, total = bare, &raw
+			}
+			begin := time.Now()
+			if err := run(); err != nil {
+				b.Fatal(err)
+			}
+			*total += time.Since(begin)
+		}
+	}
+	b.ReportMetric(float64(lib.Microseconds())/float64(b.N), "library-us/op")
+	b.ReportMetric(float64(raw.Microseconds())/float64(b.N), "bare-us/op")
+	b.ReportMetric(float64(lib)/float64(raw), "library/bare")
 }

@@ -248,31 +248,11 @@ func BenchmarkPostgresBare(b *testing.B) {
 				}
 			}
 		})
-		// The two, alternately in one loop, so that both see the same load of a shared machine:
-		// it reports each one's mean and the ratio library/bare.
 		b.Run("paired/"+c.Name, func(b *testing.B) {
-			var lib, raw time.Duration
-			i := 0
-			for b.Loop() {
-				for k := range 2 {
-					begin := time.Now()
-					if (i+k)%2 == 0 {
-						if _, err := s.ListSessions(ctx, c.Filter); err != nil {
-							b.Fatal(err)
-						}
-						lib += time.Since(begin)
-					} else {
-						if err := bare(); err != nil {
-							b.Fatal(err)
-						}
-						raw += time.Since(begin)
-					}
-				}
-				i++
-			}
-			b.ReportMetric(float64(lib.Microseconds())/float64(b.N), "library-us/op")
-			b.ReportMetric(float64(raw.Microseconds())/float64(b.N), "bare-us/op")
-			b.ReportMetric(float64(lib)/float64(raw), "library/bare")
+			benchdata.RunPaired(b, func() error {
+				_, err := s.ListSessions(ctx, c.Filter)
+				return err
+			}, bare)
 		})
 	}
 }

@@ -87,7 +87,8 @@ func BenchmarkSQLiteDepth(b *testing.B) {
 
 // BenchmarkSQLiteBare compares ListSessions with its own SQL run raw through database/sql and
 // scanned into plain variables: the ratio is the library's overhead (validation, JSON of the
-// kinds, building Sessions and the Page).
+// kinds, building Sessions and the Page); "paired/<case>" runs the two alternately and reports
+// the ratio library/bare.
 func BenchmarkSQLiteBare(b *testing.B) {
 	s := loadedStore(b)
 	ctx := context.Background()
@@ -112,24 +113,35 @@ func BenchmarkSQLiteBare(b *testing.B) {
 			}
 		})
 		query, args := listQuery(c.f.Normalize())
+		bare := func() error {
+			rows, err := s.read.QueryContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			var id, agentID, status, kinds, model string
+			var name *string
+			var started, ended int64
+			for rows.Next() {
+				if err := rows.Scan(&id, &agentID, &started, &ended, &status, &kinds, &model, &name); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		}
 		b.Run("bare/"+c.name, func(b *testing.B) {
 			for b.Loop() {
-				rows, err := s.read.QueryContext(ctx, query, args...)
-				if err != nil {
-					b.Fatal(err)
-				}
-				var id, agentID, status, kinds, model string
-				var name *string
-				var started, ended int64
-				for rows.Next() {
-					if err := rows.Scan(&id, &agentID, &started, &ended, &status, &kinds, &model, &name); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := rows.Close(); err != nil {
+				if err := bare(); err != nil {
 					b.Fatal(err)
 				}
 			}
+		})
+		// The two, alternately in one loop, so that both see the same load of a shared machine.
+		b.Run("paired/"+c.name, func(b *testing.B) {
+			benchdata.RunPaired(b, func() error {
+				_, err := s.ListSessions(ctx, c.f)
+				return err
+			}, bare)
 		})
 	}
 }
