@@ -17,11 +17,24 @@ import (
 var (
 	benchOnce  sync.Once
 	benchStore *Store
+	benchDir   string // the directory of benchStore's file, removed by TestMain
 )
 
+// TestMain removes the benchmark database, if a benchmark made one, after the run: at 10M
+// sessions it takes gigabytes.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchStore != nil {
+		benchStore.Close()
+	}
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
 // loadedStore returns a store holding the benchmark data set (benchdata.Size() sessions), loaded
-// once per process into a file under the system's temporary directory, which the process
-// leaves behind for the system to clean.
+// once per process into a file under the system's temporary directory.
 func loadedStore(b *testing.B) *Store {
 	b.Helper()
 	benchOnce.Do(func() {
@@ -33,11 +46,12 @@ func loadedStore(b *testing.B) *Store {
 		if err != nil {
 			b.Fatal(err)
 		}
+		benchDir = dir
 		s, err := Open(context.Background(), filepath.Join(dir, "bench.db"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchdata.Load(b, s, n, 1000)
+		benchdata.Load(b, s, n, 10_000)
 		if _, err := s.write.Exec("ANALYZE"); err != nil {
 			b.Fatal(err)
 		}
