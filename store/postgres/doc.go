@@ -41,8 +41,8 @@
 // the batch goes through COPY into a temporary table and one INSERT ... ON CONFLICT from it. The
 // upsert rules are enforced in SQL: a session ID owned by another account or agent is not
 // updated (and the batch fails with ErrConflict), and a session whose agent is not in its
-// account breaks the foreign key (ErrAgentNotFound). PurgeSessions deletes in batches of at most 5,000 sessions,
-// each its own short transaction, oldest first.
+// account breaks the foreign key (ErrAgentNotFound). PurgeSessions deletes in batches of at
+// most 5,000 sessions, each its own short transaction, oldest first.
 //
 // docs/postgres.md in the repository says how to run the store on a managed server and on read
 // replicas, and how to partition the sessions table by month (by the time in the session IDs),

@@ -15,8 +15,8 @@ import (
 	"github.com/masker-dev/sessions"
 )
 
-// copyThreshold is the size from which a PutSessions batch goes through COPY into a temporary
-// table; smaller batches are sent as arrays in one statement.
+// copyThreshold is the size from which a PutSessions batch goes through COPY (copySessions);
+// smaller batches are sent as arrays in one statement.
 const copyThreshold = 100
 
 // sessionColumns are the columns that PutSessions writes, in the order of row.
