@@ -55,3 +55,15 @@ func ExampleSession_Validate() {
 	// RedactionsByKind["phone"]
 	// sessions: session sess_01HYZ3N5TV0QW3Y0B7VQ6J3RFB: RedactionsByKind["phone"]: want a kind like PHONE, matching ^[A-Z][A-Z0-9_]{0,31}$
 }
+
+// A voice pipeline that knows only the platform's call ID records the call under the same
+// session ID from any process, so that recording it again is an upsert. The output is fixed: the
+// derivation never changes, or a call recorded by an older version would be recorded twice.
+func ExampleSessionIDFor() {
+	id := sessions.SessionIDFor("acct_1", "CA5f0e4a1c2b3d4e5f60718293a4b5c6d7")
+	fmt.Println(id, sessions.IsSessionID(id))
+	fmt.Println(id == sessions.SessionIDFor("acct_1", "CA5f0e4a1c2b3d4e5f60718293a4b5c6d7"))
+	// Output:
+	// sess_7CXBC9X4BV8B4PVFFGTX2WTDVC true
+	// true
+}

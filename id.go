@@ -2,6 +2,8 @@ package sessions
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +30,25 @@ func NewAgentID() string { return AgentIDPrefix + newULID(time.Now()) }
 // StartedAt). IDs made for the same millisecond by one process sort in the order they were made.
 // It is safe for concurrent use.
 func NewSessionID(t time.Time) string { return SessionIDPrefix + newULID(t) }
+
+// SessionIDFor returns the session ID of a call that the voice platform already names, such as a
+// Twilio CallSid or a Vapi or Retell call ID: "sess_" and a ULID derived from the two arguments
+// alone (their SHA-256 hash), so that recording the same call again, from any process, is an
+// idempotent upsert. The result satisfies IsSessionID; different accounts, or different external
+// IDs, give different IDs (short of a collision of 128 bits of SHA-256). Unlike NewSessionID,
+// the ULID's time part carries no time: it sorts nowhere in particular, which the list order,
+// by StartedAt first, does not mind. It is safe for concurrent use.
+func SessionIDFor(accountID, externalID string) string {
+	h := sha256.New()
+	h.Write([]byte("sessions.SessionIDFor\x00"))
+	var n [binary.MaxVarintLen64]byte
+	h.Write(n[:binary.PutUvarint(n[:], uint64(len(accountID)))])
+	h.Write([]byte(accountID))
+	h.Write([]byte(externalID))
+	var id ulid.ULID
+	copy(id[:], h.Sum(nil))
+	return SessionIDPrefix + id.String()
+}
 
 func newULID(t time.Time) string {
 	ms := ulid.Timestamp(t)

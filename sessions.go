@@ -90,6 +90,11 @@ type Store interface {
 	// for an unknown ID, a malformed ID, and an agent of another account.
 	GetAgent(ctx context.Context, accountID, agentID string) (Agent, error)
 
+	// GetSession returns the session with this ID in this account, with AgentName filled from
+	// its agent's current name. It returns ErrSessionNotFound alike for an unknown ID, a
+	// malformed ID, and a session of another account.
+	GetSession(ctx context.Context, accountID, sessionID string) (Session, error)
+
 	// PutSessions writes every session, or none of them. A session ID is an upsert key within its
 	// account and agent: writing it again replaces the session. AgentName is ignored.
 	// It returns a *ValidationError naming the first invalid session, ErrAgentNotFound when a
@@ -122,6 +127,10 @@ var (
 	// ErrAgentNotFound means that the agent does not exist in the account: it may not exist at
 	// all, or belong to another account, or its ID may be malformed. Callers cannot tell which.
 	ErrAgentNotFound = errors.New("sessions: agent not found")
+
+	// ErrSessionNotFound means that the session does not exist in the account: it may not exist
+	// at all, or belong to another account, or its ID may be malformed. Callers cannot tell which.
+	ErrSessionNotFound = errors.New("sessions: session not found")
 
 	// ErrConflict means that an ID already belongs to another account or agent.
 	ErrConflict = errors.New("sessions: ID belongs to another account or agent")

@@ -46,6 +46,8 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 		{"Context", testContext},
 		{"TenantIsolation", testTenantIsolation},
 		{"Differential", testDifferential},
+		{"GetSession", testGetSession},
+		{"All", testAll},
 	}
 	for _, rule := range rules {
 		t.Run(rule.name, func(t *testing.T) {

@@ -53,6 +53,7 @@ var mutants = []struct{ bug, rule string }{
 	{"account compared without case", "TenantIsolation"},
 	{"32-bit redaction count", "SessionValidation"},
 	{"Until inclusive", "Differential"},
+	{"GetSession ignores account", "GetSession"},
 }
 
 // TestMutants checks that the suite catches each mutant: it runs the test binary again, with
