@@ -335,3 +335,18 @@ func TestFromContextError(t *testing.T) {
 		t.Errorf("live context: %v", err)
 	}
 }
+
+// TestValidateEndedAtRequired checks that a call still in progress (no EndedAt) is refused with a
+// message that says what to do, not that its end is before its start.
+func TestValidateEndedAtRequired(t *testing.T) {
+	start := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
+	s := sessions.Session{ID: sessions.NewSessionID(start), AccountID: "acme", AgentID: sessions.NewAgentID(),
+		StartedAt: start, Status: sessions.StatusOK}
+	var verr *sessions.ValidationError
+	if err := s.Validate(); !errors.As(err, &verr) {
+		t.Fatalf("Validate() = %v; want a *ValidationError", err)
+	}
+	if want := "is required: record a session when its call has ended"; verr.Field != "EndedAt" || verr.Reason != want {
+		t.Errorf("Validate() = %v; want EndedAt: %s", verr, want)
+	}
+}

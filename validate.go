@@ -74,6 +74,8 @@ func (s Session) Validate() error {
 		return invalid(subject, "StartedAt", "required")
 	case s.StartedAt.Before(MinTime) || s.StartedAt.After(MaxTime):
 		return invalid(subject, "StartedAt", "want a time from %s to %s", MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
+	case s.EndedAt.IsZero():
+		return invalid(subject, "EndedAt", "is required: record a session when its call has ended")
 	case s.EndedAt.Before(s.StartedAt):
 		return invalid(subject, "EndedAt", "is before StartedAt")
 	case s.EndedAt.After(MaxTime):

@@ -67,7 +67,9 @@ func demoSession(rng *rand.Rand, now time.Time) sessions.Session {
 	if rng.Intn(2) == 0 {
 		agent = demoAgents[1+rng.Intn(len(demoAgents)-1)]
 	}
-	started := now.Add(-time.Duration(rng.Int63n(int64(30 * 24 * time.Hour))))
+	// Every demo call has ended by now: its end, not its start, is drawn from the last 30 days.
+	duration := time.Duration(3_000+rng.Intn(600_000)) * time.Millisecond
+	started := now.Add(-time.Duration(rng.Int63n(int64(30*24*time.Hour))) - duration)
 	status := sessions.StatusOK
 	switch p := rng.Intn(100); {
 	case p >= 97:
@@ -86,7 +88,7 @@ func demoSession(rng *rand.Rand, now time.Time) sessions.Session {
 		AccountID:        demoAccount,
 		AgentID:          agent.ID,
 		StartedAt:        started,
-		EndedAt:          started.Add(time.Duration(3_000+rng.Intn(600_000)) * time.Millisecond),
+		EndedAt:          started.Add(duration),
 		Status:           status,
 		RedactionsByKind: kinds,
 		UpstreamModel:    demoModels[rng.Intn(len(demoModels))],

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,15 +50,25 @@ func recipe(tb testing.TB, name string) string {
 // partition runs the functions and the migration of the partitioning recipe on the store's
 // schema, then VACUUM (ANALYZE), as the document says. The migration runs in a session whose
 // TimeZone is not UTC (and east of it), which must not shift the months.
-func partition(tb testing.TB, s *Store) {
+func partition(tb testing.TB, s *Store, now time.Time) {
 	tb.Helper()
 	ctx := context.Background()
 	migrate := "SET TimeZone = 'Asia/Tokyo';\n" + recipe(tb, "migrate") + "\nRESET TimeZone;"
-	for _, sql := range []string{recipe(tb, "functions"), migrate, "VACUUM (ANALYZE) sessions"} {
+	for _, sql := range []string{recipe(tb, "functions"), at(now, migrate), "VACUUM (ANALYZE) sessions"} {
 		if _, err := s.pool.Exec(ctx, sql); err != nil {
 			tb.Fatalf("%v\n%s", err, sql)
 		}
 	}
+}
+
+// recipeNow is the "now" at which the tests that need a partitioned table run the recipe: a
+// fixed time near the sessions they write.
+var recipeNow = time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
+
+// at returns the SQL of a recipe run with sessions_now() at now, in one session that resets the
+// setting after it: the recipes never read the test machine's calendar.
+func at(now time.Time, sql string) string {
+	return "SET sessions.now = '" + now.UTC().Format(time.RFC3339Nano) + "';\n" + sql + "\nRESET sessions.now;"
 }
 
 // TestPartitionedStore runs the conformance suite on a store whose sessions table was partitioned
@@ -65,7 +76,7 @@ func partition(tb testing.TB, s *Store) {
 func TestPartitionedStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) sessions.Store {
 		s := newTestStore(t)
-		partition(t, s)
+		partition(t, s, recipeNow)
 		return s
 	})
 }
@@ -91,7 +102,9 @@ func TestPartitionRecipe(t *testing.T) {
 		before = append(before, walk(t, s, f))
 	}
 
-	partition(t, s)
+	// The recipe runs on the last day of the data set, whatever the test machine's date.
+	now := benchdata.End
+	partition(t, s, now)
 
 	var partitioned bool
 	if err := s.pool.QueryRow(ctx, partitionedSQL).Scan(&partitioned); err != nil || !partitioned {
@@ -108,11 +121,7 @@ func TestPartitionRecipe(t *testing.T) {
 			t.Fatal(err)
 		}
 		// From the oldest session's month (August 2026) to three months after now.
-		want := []string{"sessions_default"}
-		now := time.Now().UTC()
-		for m := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC); !m.After(time.Date(now.Year(), now.Month()+3, 1, 0, 0, 0, 0, time.UTC)); m = m.AddDate(0, 1, 0) {
-			want = append(want, m.Format("sessions_y2006m01"))
-		}
+		want := append([]string{"sessions_default"}, monthsFrom(time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), 6)...)
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("partitions (-want +got):\n%s", diff)
 		}
@@ -258,11 +267,14 @@ func TestPartitionRecipe(t *testing.T) {
 		}
 	})
 	t.Run("maintain and retention", func(t *testing.T) {
-		if _, err := s.pool.Exec(ctx, recipe(t, "maintain")); err != nil {
+		// Maintenance at the data set's end (1 November 2026) keeps every month: August ended
+		// fewer than 90 days before. Then an explicit cut drops August and September.
+		if _, err := s.pool.Exec(ctx, at(now, recipe(t, "maintain"))); err != nil {
 			t.Fatal(err)
 		}
-		// The months of the data set end at benchdata.End (November 2026): drop August and
-		// September.
+		if got, want := months(t, s), monthsFrom(time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), 6); !cmp.Equal(got, want) {
+			t.Errorf("after maintenance at %s: partitions %v, want %v", now.Format(time.RFC3339Nano), got, want)
+		}
 		cut := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 		rows, err := s.pool.Query(ctx, "SELECT sessions_drop_months_before($1)", cut)
 		if err != nil {
@@ -285,6 +297,76 @@ func TestPartitionRecipe(t *testing.T) {
 			t.Errorf("after the drop (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestPartitionMaintenanceDates runs the migration and then the maintenance of the recipe at
+// dates chosen to be hard, in a session TimeZone with daylight saving time: the months it
+// creates and drops follow the recipe's "now", never the test machine's calendar.
+func TestPartitionMaintenanceDates(t *testing.T) {
+	ctx := context.Background()
+	for _, now := range []time.Time{
+		time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC),                 // the first instant of a month, 90 days after 1 December
+		time.Date(2027, 4, 30, 23, 59, 59, 999e6, time.UTC),         // the last instant of a month
+		time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC),               // a leap day
+		time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC),             // the turn of a year
+		time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Hour), // New Year in New York, not yet in UTC
+	} {
+		t.Run(now.Format(time.RFC3339Nano), func(t *testing.T) {
+			t.Parallel()
+			s := newTestStore(t)
+			start := time.Date(now.Year(), now.Month()-5, 1, 0, 0, 0, 0, time.UTC)
+			partition(t, s, start)
+			maintain := "SET TimeZone = 'America/New_York';\n" + recipe(t, "maintain") + "\nRESET TimeZone;"
+			if _, err := s.pool.Exec(ctx, at(now, maintain)); err != nil {
+				t.Fatal(err)
+			}
+			// The migration made start's month and three more; maintenance adds now's month and
+			// three more, and drops every month that ended 2160 hours (90 days) before now or
+			// earlier.
+			var want []string
+			cut := now.Add(-90 * 24 * time.Hour)
+			for _, name := range slices.Concat(monthsFrom(start, 3), monthsFrom(now, 3)) {
+				m, err := time.Parse("sessions_y2006m01", name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.AddDate(0, 1, 0).After(cut) && !slices.Contains(want, name) {
+					want = append(want, name)
+				}
+			}
+			slices.Sort(want)
+			if got := months(t, s); !cmp.Equal(got, want) {
+				t.Errorf("partitions %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// months returns the names of the monthly partitions of sessions, sorted.
+func months(tb testing.TB, s *Store) []string {
+	tb.Helper()
+	rows, err := s.pool.Query(context.Background(), `SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'sessions'::regclass AND c.relname <> 'sessions_default' ORDER BY 1`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return names
+}
+
+// monthsFrom returns the names of the monthly partitions of the UTC month of t and the n months
+// after it. (Months are counted from the first of the month: time.AddDate would make 30 February
+// into 2 March.)
+func monthsFrom(t time.Time, n int) []string {
+	var names []string
+	t = t.UTC()
+	for i := range n + 1 {
+		names = append(names, time.Date(t.Year(), t.Month()+time.Month(i), 1, 0, 0, 0, 0, time.UTC).Format("sessions_y2006m01"))
+	}
+	return names
 }
 
 // monthPartition returns the name of the monthly partition of a session ID.

@@ -124,7 +124,7 @@ func TestPutSessions(t *testing.T) {
 				ctx := context.Background()
 				f := newFixture(t)
 				if layout == "partitioned" {
-					partition(t, f.store)
+					partition(t, f.store, recipeNow)
 				}
 				ss := make([]sessions.Session, n)
 				for i := range ss {

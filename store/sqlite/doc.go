@@ -60,8 +60,11 @@
 // such statements). The rules are enforced in SQL: an ID owned by another account or agent
 // makes the statement fail, [sessions.ErrConflict]; a session whose agent is not in its account
 // breaks the foreign key, [sessions.ErrAgentNotFound]. Either way nothing of the call is
-// written. The writer checkpoints the WAL every 10,000 pages rather than every 1,000, so that a
-// run of batches over many agents copies their index pages back once, not after every batch. PurgeSessions deletes account by account, in
+// written. The writer checkpoints the WAL every 10,000 pages (40 MiB) rather than every 1,000, so
+// that a run of batches over many agents copies their index pages back once, not after every
+// batch. The WAL file can outgrow 40 MiB while a large batch is written, or while long reads
+// keep a checkpoint from finishing; the writer truncates it back to 40 MiB when it next starts
+// the log over (journal_size_limit). PurgeSessions deletes account by account, in
 // batches of at most 2,000 sessions, each its own short transaction.
 //
 // # Errors

@@ -48,6 +48,11 @@ func TestMigrate(t *testing.T) {
 		if err := s.read.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 			t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 		}
+		// The bound of the WAL file that the package documents.
+		var limit int64
+		if err := s.write.QueryRowContext(ctx, "PRAGMA journal_size_limit").Scan(&limit); err != nil || limit != 40<<20 {
+			t.Errorf("journal_size_limit = %d, %v; want %d", limit, err, 40<<20)
+		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
