@@ -61,6 +61,11 @@ type Config struct {
 	// AgentID returns the agent ID of a request to the agent endpoint, for routers that keep path
 	// parameters elsewhere than http.Request.PathValue. Default: r.PathValue("agent_id").
 	AgentID func(r *http.Request) string
+
+	// SessionID returns the session ID of a request to GET /api/v1/sessions/{session_id}, for
+	// routers that keep path parameters elsewhere than http.Request.PathValue.
+	// Default: r.PathValue("session_id").
+	SessionID func(r *http.Request) string
 }
 
 // ErrUnauthenticated is the error that Authenticate returns, or wraps, for a request without a
@@ -99,6 +104,7 @@ type settings struct {
 	logger       *slog.Logger
 	timeout      time.Duration
 	agentID      func(*http.Request) string
+	sessionID    func(*http.Request) string
 }
 
 // check validates cfg and fills in the defaults.
@@ -110,6 +116,7 @@ func (cfg Config) check() (settings, error) {
 		logger:       cfg.Logger,
 		timeout:      cfg.Timeout,
 		agentID:      cfg.AgentID,
+		sessionID:    cfg.SessionID,
 	}
 	switch {
 	case cfg.Store == nil:
@@ -137,6 +144,9 @@ func (cfg Config) check() (settings, error) {
 	}
 	if s.agentID == nil {
 		s.agentID = func(r *http.Request) string { return r.PathValue("agent_id") }
+	}
+	if s.sessionID == nil {
+		s.sessionID = func(r *http.Request) string { return r.PathValue("session_id") }
 	}
 	if cfg.CursorKey == nil {
 		key := make([]byte, MinCursorKeyLen)

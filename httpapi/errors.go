@@ -17,6 +17,7 @@ const (
 	codeValidationFailed = "validation_failed"
 	codeUnauthenticated  = "unauthenticated"
 	codeAgentNotFound    = "agent_not_found"
+	codeSessionNotFound  = "session_not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeUnavailable      = "unavailable"
 	codeInternalError    = "internal_error"
@@ -69,6 +70,8 @@ func classify(err error) response {
 		return response{http.StatusUnauthorized, codeUnauthenticated, "A valid masker_session credential is required.", nil}
 	case errors.Is(err, sessions.ErrAgentNotFound):
 		return response{http.StatusNotFound, codeAgentNotFound, "No agent with this ID exists in your account.", nil}
+	case errors.Is(err, sessions.ErrSessionNotFound):
+		return response{http.StatusNotFound, codeSessionNotFound, "No session with this ID exists in your account.", nil}
 	case errors.Is(err, errMethodNotAllowed):
 		return response{http.StatusMethodNotAllowed, codeMethodNotAllowed, "This endpoint accepts GET and HEAD only.", nil}
 	case errors.Is(err, sessions.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):

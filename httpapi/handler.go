@@ -26,6 +26,7 @@ const allowedMethods = "GET, HEAD"
 //
 //	GET /api/v1/agents/{agent_id}/sessions  the sessions of one agent (the seed's endpoint)
 //	GET /api/v1/sessions                    the sessions of every agent of the account
+//	GET /api/v1/sessions/{session_id}       one session of the account
 //	GET /api/v1/openapi.yaml                the OpenAPI 3.1 document of both
 //
 // HEAD is served like GET without a body; other methods get 405 with Allow. Other paths get
@@ -35,6 +36,7 @@ type Handler struct {
 	mux      *http.ServeMux
 	agent    http.Handler
 	account  http.Handler
+	session  http.Handler
 	document http.Handler
 }
 
@@ -50,9 +52,11 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{s: s, mux: http.NewServeMux()}
 	h.agent = lister{h, agentEndpoint}
 	h.account = lister{h, accountEndpoint}
+	h.session = sessionGetter{h}
 	h.document = http.HandlerFunc(h.serveOpenAPI)
 	h.mux.Handle(routeAgentSessions, h.agent)
 	h.mux.Handle(routeSessions, h.account)
+	h.mux.Handle(routeSession, h.session)
 	h.mux.Handle(routeOpenAPI, h.document)
 	return h, nil
 }

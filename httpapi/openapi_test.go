@@ -165,23 +165,30 @@ func asList(v any) []string {
 // a path under a prefix matches too), or "".
 func specPath(path string) string {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
+	best, bestLiterals := "", -1
 	for tmpl := range spec()["paths"].(map[string]any) {
 		t := strings.Split(strings.Trim(tmpl, "/"), "/")
 		if len(t) > len(segs) {
 			continue
 		}
 		tail := segs[len(segs)-len(t):]
-		match := true
+		match, literals := true, 0
 		for i := range t {
-			if !strings.HasPrefix(t[i], "{") && t[i] != tail[i] {
+			switch {
+			case strings.HasPrefix(t[i], "{"):
+			case t[i] == tail[i]:
+				literals++
+			default:
 				match = false
 			}
 		}
-		if match {
-			return tmpl
+		// The most literal template wins, as in ServeMux: /sessions/summary over
+		// /sessions/{session_id}.
+		if match && (literals > bestLiterals || literals == bestLiterals && len(t) > len(strings.Split(strings.Trim(best, "/"), "/"))) {
+			best, bestLiterals = tmpl, literals
 		}
 	}
-	return ""
+	return best
 }
 
 // checkResponse checks a response against the document: its status is documented for the path,

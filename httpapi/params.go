@@ -57,7 +57,11 @@ func newEndpoint(name string, agentPath, listing bool, params ...param) *endpoin
 	for i, p := range params {
 		names[i] = paramNames[p]
 	}
-	return &endpoint{name: name, agentPath: agentPath, params: params, accepted: strings.Join(names, ", "), listing: listing}
+	accepted := strings.Join(names, ", ")
+	if accepted == "" {
+		accepted = "no parameter"
+	}
+	return &endpoint{name: name, agentPath: agentPath, params: params, accepted: accepted, listing: listing}
 }
 
 func (ep *endpoint) lookup(name string) (param, bool) {

@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/masker-dev/sessions"
+)
+
+// routeSession is the route of one session.
+const routeSession = "/api/v1/sessions/{session_id}"
+
+// sessionEndpoint is GET /api/v1/sessions/{session_id}: no query parameter, and the item of the
+// account-wide list (with agent_name and upstream_model).
+var sessionEndpoint = newEndpoint("session", false, true)
+
+// Session returns the handler of GET /api/v1/sessions/{session_id} alone, to mount in a router of
+// another shape; it takes the session ID from Config.SessionID (by default
+// r.PathValue("session_id")) and ignores the path otherwise.
+func (h *Handler) Session() http.Handler { return h.session }
+
+// sessionGetter serves one session.
+type sessionGetter struct{ h *Handler }
+
+func (g sessionGetter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := g.h
+	id := startResponse(w, r, "no-store")
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.writeError(w, r, id, errPanic{v, debug.Stack()})
+		}
+	}()
+	if err := h.getSession(w, r); err != nil {
+		h.writeError(w, r, id, err)
+	}
+}
+
+// getSession runs the pipeline of a request for one session: method, authentication, parameters
+// (none is accepted), store, response. It writes the response when it returns nil. An unknown
+// session, a malformed ID and a session of another account give the same 404.
+func (h *Handler) getSession(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return errMethodNotAllowed
+	}
+	account, err := h.s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if account == "" {
+		return ErrUnauthenticated
+	}
+	if _, err := parseQuery(r.URL.RawQuery, sessionEndpoint, h.s.now()); err != nil {
+		return err
+	}
+	sessionID := h.s.sessionID(r)
+	if !sessions.IsSessionID(sessionID) {
+		return sessions.ErrSessionNotFound // malformed or missing: the same 404 as unknown
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.s.timeout)
+	defer cancel()
+	var s sessions.Session
+	err = call(ctx, func(ctx context.Context) error {
+		var err error
+		s, err = h.s.store.GetSession(ctx, account, sessionID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	e := getPageEncoder()
+	defer putPageEncoder(e)
+	b := append(e.buf[:0], `{"session":`...)
+	b = e.appendSession(b, sessionEndpoint, &s)
+	b = append(b, '}')
+	e.buf = b
+	writeBody(w, r, http.StatusOK, "application/json", b)
+	return nil
+}
