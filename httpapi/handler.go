@@ -124,7 +124,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 	if ep.agentPath {
 		pathAgent = h.s.agentID(r)
 	}
-	f, scope, err := q.filter(ep, account, pathAgent, h.s.keys)
+	f, tok, err := q.filter(ep, account, pathAgent, h.s.keys)
 	if err != nil {
 		return err
 	}
@@ -154,8 +154,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 
 	next := ""
 	if page.Next != nil {
-		f.After = page.Next
-		next = sessions.Token{Scope: scope, Filter: f}.Encode(h.s.keys[0])
+		next = tok.after(*page.Next).encode(h.s.keys[0])
 		w.Header().Set("Link", "<"+nextLink(r, q.raw, next)+`>; rel="next"`)
 	}
 	e := getPageEncoder()
