@@ -24,7 +24,7 @@ const allowedMethods = "GET, HEAD"
 
 // Handler serves the session list endpoints of a Store:
 //
-//	GET /api/v1/agents/{agent_id}/sessions  the sessions of one agent (the seed's endpoint)
+//	GET /api/v1/agents/{agent_id}/sessions  the sessions of one agent (the documented endpoint)
 //	GET /api/v1/sessions                    the sessions of every agent of the account
 //	GET /api/v1/openapi.yaml                the OpenAPI 3.1 document of both
 //

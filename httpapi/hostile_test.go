@@ -33,7 +33,7 @@ import (
 // The tests below send each hostile request to the handler in-process (where no server limit
 // helps), and the large ones over a real http.Server too.
 
-// hostileEnv is an env with two sessions of agent A1 in the seed's window and a store that
+// hostileEnv is an env with two sessions of agent A1 in the default 24h window and a store that
 // counts its calls.
 func hostileEnv(tb testing.TB) (*env, *atomic.Int64) {
 	tb.Helper()
