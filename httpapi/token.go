@@ -12,8 +12,9 @@ import (
 )
 
 // The handler hands out signed, opaque tokens that a client gives back later: the list's cursors
-// (cursorToken, in cursor.go), and the stream's resume tokens. This file holds what every kind
-// shares: the format, the signature, the checks, and the encoding of fields.
+// (cursorToken, in cursor.go), and the stream's resume tokens (resumeToken, in resume.go). This
+// file holds what every kind shares: the format, the signature, the checks, and the encoding of
+// fields.
 //
 // A token is the URL-safe base64 (no padding) of
 //
@@ -27,12 +28,13 @@ import (
 // string next to a sessions.Filter; version 2 refuses its tokens (as made by an incompatible
 // version), so cursors handed out before the change fail once, with 422 naming cursor.
 //
-// To add a kind (the stream's resume token, say): give it a tokenKind constant and a kindInfo
-// in tokenKinds, and write a struct with its typed fields that implements tokenFields, as
-// cursorToken does. Then encodeToken signs it with the current key, and decodeToken checks a
-// token against every accepted key (Config.CursorKey, then Config.PreviousCursorKeys) and
-// returns invalidParams naming the kind's parameter. Each decode function then checks what only
-// its kind knows (a valid filter, the request's account and route).
+// To add a kind: give it a tokenKind constant (never reuse a number) and a kindInfo in
+// tokenKinds, and write a struct with its typed fields that implements tokenFields, as
+// cursorToken and resumeToken do, with an encode method and a decode function. encodeToken signs
+// with the current key (settings.keys[0]); decodeToken checks a token against every accepted key
+// (Config.CursorKey, then Config.PreviousCursorKeys) and returns invalidParams naming the kind's
+// parameter. The decode function then checks what only its kind knows (a valid filter), and the
+// route checks that the token belongs to the request (account, route, agent, filters).
 
 const (
 	// tokenVersion is the first byte of every token: the format above.
@@ -51,7 +53,7 @@ type tokenKind byte
 
 const (
 	kindCursor tokenKind = 1 // a list cursor: cursorToken
-	kindResume tokenKind = 2 // reserved for the stream's resume token (Last-Event-ID)
+	kindResume tokenKind = 2 // a stream's resume token (Last-Event-ID): resumeToken
 )
 
 // kindInfo is what a refusal says of a kind: the parameter it names and the noun of its messages.

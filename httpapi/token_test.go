@@ -36,6 +36,15 @@ func signedToken(payload []byte, key []byte) string {
 	return tokenEncoding.EncodeToString(append(payload, sign(key, payload)...))
 }
 
+// truncated returns token s without its last n bytes, still valid base64.
+func truncated(s string, n int) string {
+	raw, err := tokenEncoding.DecodeString(s)
+	if err != nil || n > len(raw) {
+		panic("truncated: not a token of n bytes or more")
+	}
+	return tokenEncoding.EncodeToString(raw[:len(raw)-n])
+}
+
 func TestCursorTokenRoundTrip(t *testing.T) {
 	key := testKey('k')
 	for _, tok := range []cursorToken{
@@ -108,8 +117,8 @@ func TestDecodeCursorRejects(t *testing.T) {
 		{"padded", good + "=", notCursor},
 		{"line break", good[:10] + "\n" + good[10:], notCursor},
 		{"truncated", good[:len(good)-1], ""}, // base64 or not, depending on the length
-		{"truncated by 3 bytes", good[:len(good)-4], altered},
-		{"truncated to half", good[:len(good)/8*4], altered},
+		{"truncated by a byte", truncated(good, 1), altered},
+		{"truncated to half", truncated(good, len(good)*3/8), altered},
 		{"extended", good + "AA", ""},
 		{"extended by 3 bytes", good + "AAAA", altered},
 		{"altered start", flip(good, 0), altered},
