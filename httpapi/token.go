@@ -21,7 +21,7 @@ import (
 //	version (1 byte) | kind (1 byte) | the kind's fields | HMAC-SHA256(key, everything before)
 //
 // The kind is signed with the rest, so that a token of one kind is never taken for another. The
-// fields use the tokenWriter encodings below. A token that verifies must also parse back to
+// fields use the appendToken encodings below. A token that verifies must also parse back to
 // exactly its own bytes, so that each token has one spelling.
 //
 // Version 1 had no kind byte, and carried the list's query as a "ENDPOINT;since=PIN;until=PIN"
@@ -71,7 +71,7 @@ var tokenKinds = map[tokenKind]kindInfo{
 type tokenFields interface {
 	// kind returns the kind of the token.
 	kind() tokenKind
-	// appendFields appends the fields to b with the tokenWriter functions, and returns b.
+	// appendFields appends the fields to b with the appendToken functions, and returns b.
 	appendFields(b []byte) []byte
 	// readFields reads what appendFields wrote. An error is kept in r.
 	readFields(r *tokenReader)
@@ -135,8 +135,8 @@ func sign(key, payload []byte) []byte {
 	return m.Sum(nil)
 }
 
-// The field encodings of tokenFields.appendFields, each read back by the tokenReader method of
-// the same name.
+// The field encodings of tokenFields.appendFields: appendTokenString, appendTokenVarint and
+// appendTokenTime are read back by tokenReader's string, varint and time.
 
 func appendTokenString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
