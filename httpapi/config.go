@@ -30,7 +30,8 @@ type Config struct {
 	// matches ErrUnauthenticated for a missing or bad credential, which gives 401. Any other
 	// error goes through the same table as the store's errors: one that matches
 	// sessions.ErrUnavailable gives 503, anything else 500. An empty account ID with a nil error
-	// is taken as unauthenticated. Required; see CookieAuth for the product's cookie.
+	// is taken as unauthenticated. The 401 message says "A valid credential is required.", or
+	// names the credential for CookieAuth. Required; see CookieAuth for the product's cookie.
 	Authenticate func(r *http.Request) (accountID string, err error)
 
 	// Now returns the current time, against which relative since and until values such as
@@ -77,19 +78,24 @@ var ErrUnauthenticated = errors.New("httpapi: unauthenticated")
 // ID. A missing or empty cookie gives ErrUnauthenticated without calling verify. Verify returns
 // an error matching ErrUnauthenticated for an invalid or expired value; any other error from
 // verify means that the credential could not be checked, and is passed on as it is (see
-// Config.Authenticate). The returned function is safe for concurrent use when verify is.
+// Config.Authenticate). The 401 response names the cookie ("A valid masker_session cookie is
+// required."). The returned function is safe for concurrent use when verify is.
 func CookieAuth(name string, verify func(ctx context.Context, value string) (accountID string, err error)) func(*http.Request) (string, error) {
+	credential := name + " cookie"
 	return func(r *http.Request) (string, error) {
 		c, err := r.Cookie(name)
 		if err != nil || c.Value == "" {
-			return "", fmt.Errorf("%w: no %s cookie", ErrUnauthenticated, name)
+			return "", &credentialError{credential, fmt.Errorf("%w: no %s", ErrUnauthenticated, credential)}
 		}
 		account, err := verify(r.Context(), c.Value)
+		if errors.Is(err, ErrUnauthenticated) {
+			return "", &credentialError{credential, err}
+		}
 		if err != nil {
 			return "", err
 		}
 		if account == "" {
-			return "", fmt.Errorf("%w: %s cookie names no account", ErrUnauthenticated, name)
+			return "", &credentialError{credential, fmt.Errorf("%w: %s names no account", ErrUnauthenticated, credential)}
 		}
 		return account, nil
 	}

@@ -138,9 +138,11 @@ func TestCursorPinsTheQuery(t *testing.T) {
 	otherKey := newEnv(t, func(cfg *Config) { cfg.CursorKey = testKey('o') })
 	otherKey.put(t, session(accountA, e.agentA1, time.Hour), session(accountA, e.agentA1, 2*time.Hour))
 	foreignKey := otherKey.do(t, "GET", "/api/v1/sessions?limit=1", e.cookieA).page(t).NextCursor
-	forged := sessions.Token{Scope: "agent;since=24h0m0s;until=", Filter: sessions.Filter{AccountID: accountA, AgentID: e.agentA1, Since: now.Add(-24 * time.Hour),
-		After: &sessions.Cursor{StartedAt: now}}}.Encode(testKey('o'))
-	noScope := sessions.Token{Scope: "agent", Filter: sessions.Filter{AccountID: accountA, AgentID: e.agentA1, After: &sessions.Cursor{StartedAt: now}}}.Encode(testKey('k'))
+	forged := cursorToken{endpoint: "agent", sinceAgo: 24 * time.Hour, account: accountA, agent: e.agentA1, since: now.Add(-24 * time.Hour),
+		position: sessions.Cursor{StartedAt: now}}.encode(testKey('o'))
+	forgedFields := cursorToken{endpoint: "agent", account: accountA, agent: e.agentA1, position: sessions.Cursor{StartedAt: now}}.appendFields(nil)
+	version1 := signedToken(append([]byte{1, byte(kindCursor)}, forgedFields...), testKey('k'))
+	otherKind := signedToken(append([]byte{tokenVersion, byte(kindResume)}, forgedFields...), testKey('k'))
 
 	flip := func(s string) string { // change one character in the middle
 		b := []byte(s)
@@ -193,11 +195,12 @@ func TestCursorPinsTheQuery(t *testing.T) {
 		{"altered", agentPath + "?cursor=" + flip(agentDefault), "", false},
 		{"truncated", agentPath + "?cursor=" + agentDefault[:len(agentDefault)-4], "", false},
 		{"extended", agentPath + "?cursor=" + agentDefault + "AAAA", "", false},
-		{"oversized", agentPath + "?cursor=" + strings.Repeat("A", sessions.MaxTokenLen+1), "", false},
+		{"oversized", agentPath + "?cursor=" + strings.Repeat("A", maxTokenLen+1), "", false},
 		{"not base64", agentPath + "?cursor=" + "!!!!", "", false},
 		{"another key", "/api/v1/sessions?cursor=" + foreignKey, "", false},
 		{"forged with another key", agentPath + "?cursor=" + forged, "", false},
-		{"scope of another format", agentPath + "?cursor=" + noScope, "", false},
+		{"token of another version", agentPath + "?cursor=" + version1, "", false},
+		{"token of another kind", agentPath + "?cursor=" + otherKind, "", false},
 	} {
 		cookie := tc.cookie
 		if cookie == "" {
@@ -309,7 +312,7 @@ func TestKeyRotation(t *testing.T) {
 	if next == "" {
 		t.Fatal("no next cursor")
 	}
-	if _, err := sessions.DecodeToken(next, testKey('2')); err != nil {
+	if _, err := decodeCursor(next, [][]byte{testKey('2')}); err != nil {
 		t.Errorf("a new cursor is not signed with the current key: %v", err)
 	}
 	dropped := newEnv(t, over, func(cfg *Config) { cfg.CursorKey = testKey('2') })

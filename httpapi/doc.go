@@ -15,11 +15,11 @@
 // their cause, never shown.
 //
 // Input is bounded before it is parsed: a query string of more than 8 KiB or 32 parameters gets
-// 422 with one detail naming "query"; a cursor longer than sessions.MaxTokenLen gets 422 naming
-// cursor; an agent ID that is not "agt_" and a ULID gets the 404 of an unknown agent without a
-// store call. min_redactions goes up to 1,000,000,000.
+// 422 with one detail naming "query"; a cursor longer than 1,024 bytes gets 422 naming cursor;
+// an agent ID that is not "agt_" and a ULID gets the 404 of an unknown agent without a store
+// call. min_redactions goes up to 1,000,000,000.
 //
-// Cursor tokens are sessions.Token values signed with Config.CursorKey. They pin the query of
+// Cursor tokens are opaque, signed with Config.CursorKey (HMAC-SHA256). They pin the query of
 // their first page (account, agent, endpoint, resolved since and until, status, min_redactions):
 // a later page may leave those parameters out or repeat them, with an omitted since counting as
 // since=24h; only limit may change.

@@ -63,7 +63,8 @@ type env struct {
 	cookieA, cookieB          string
 }
 
-// now is the clock of every env when it starts: 14h45m28s after the seed's example session.
+// now is the clock of every env when it starts: 14h45m28s after the example session of the API
+// documentation.
 var now = time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
 
 // newEnv returns an env with agents and no sessions; opts change the config.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/masker-dev/sessions"
 )
@@ -50,6 +51,34 @@ type errPanic struct {
 
 func (e errPanic) Error() string { return fmt.Sprintf("httpapi: panic: %v", e.value) }
 
+// credentialError is an error matching ErrUnauthenticated from an Authenticate function of this
+// package (CookieAuth; a bearer token's would be another), which knows its credential: the 401
+// response names it. Its text is not shown.
+type credentialError struct {
+	credential string // what the request lacks, from the Config and never from the request: "masker_session cookie"
+	err        error  // the cause, which matches ErrUnauthenticated
+}
+
+func (e *credentialError) Error() string { return e.err.Error() }
+func (e *credentialError) Unwrap() error { return e.err }
+
+// unauthenticatedMessage returns the message of the 401 response to err: it names the credential
+// of a credentialError when that name is short and plain, and is generic otherwise, so that no
+// text of an Authenticate function reaches the client.
+func unauthenticatedMessage(err error) string {
+	const generic = "A valid credential is required."
+	var c *credentialError
+	if !errors.As(err, &c) || len(c.credential) > 64 {
+		return generic
+	}
+	for _, r := range c.credential {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(" -_.", r)) {
+			return generic
+		}
+	}
+	return "A valid " + c.credential + " is required."
+}
+
 // response is what an error becomes: the one table from errors to statuses and codes.
 type response struct {
 	status  int
@@ -67,7 +96,7 @@ func classify(err error) response {
 	case errors.As(err, &params):
 		return response{http.StatusUnprocessableEntity, codeValidationFailed, "The request has invalid parameters; see details.", params}
 	case errors.Is(err, ErrUnauthenticated):
-		return response{http.StatusUnauthorized, codeUnauthenticated, "A valid masker_session credential is required.", nil}
+		return response{http.StatusUnauthorized, codeUnauthenticated, unauthenticatedMessage(err), nil}
 	case errors.Is(err, sessions.ErrAgentNotFound):
 		return response{http.StatusNotFound, codeAgentNotFound, "No agent with this ID exists in your account.", nil}
 	case errors.Is(err, sessions.ErrSessionNotFound):

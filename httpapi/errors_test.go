@@ -445,3 +445,38 @@ func TestNewWithoutKey(t *testing.T) {
 		t.Errorf("another random key's cursor: status %d: %s", res.status, res.body)
 	}
 }
+
+// TestUnauthenticatedMessage checks that the 401 message names the credential that CookieAuth
+// checks, and that any other Authenticate gets a generic message, whatever its error says.
+func TestUnauthenticatedMessage(t *testing.T) {
+	const generic = "A valid credential is required."
+	verify := func(context.Context, string) (string, error) {
+		return "", fmt.Errorf("%w: session 3f0c expired", ErrUnauthenticated)
+	}
+	for _, tc := range []struct {
+		name   string
+		auth   func(*http.Request) (string, error)
+		cookie string
+		want   string
+	}{
+		{"no cookie", CookieAuth("masker_session", verify), "", "A valid masker_session cookie is required."},
+		{"cookie refused", CookieAuth("masker_session", verify), "masker_session=x", "A valid masker_session cookie is required."},
+		{"another cookie name", CookieAuth("__Host-sid", verify), "", "A valid __Host-sid cookie is required."},
+		{"a cookie name not to quote", CookieAuth("sid<script>", verify), "", generic},
+		{"a long cookie name", CookieAuth(strings.Repeat("s", 100), verify), "", generic},
+		{"another Authenticate", func(*http.Request) (string, error) {
+			return "", fmt.Errorf("%w: token 3f0c expired", ErrUnauthenticated)
+		}, "", generic},
+		{"no account", func(*http.Request) (string, error) { return "", nil }, "", generic},
+	} {
+		e := newEnv(t, func(cfg *Config) { cfg.Authenticate = tc.auth })
+		res := e.do(t, "GET", "/api/v1/sessions", tc.cookie)
+		if res.status != http.StatusUnauthorized {
+			t.Errorf("%s: status %d", tc.name, res.status)
+			continue
+		}
+		if got := res.envelope(t).Message; got != tc.want {
+			t.Errorf("%s: message %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

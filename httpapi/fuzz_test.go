@@ -43,7 +43,7 @@ func FuzzQuery(f *testing.F) {
 			checkProblems(t, err)
 			return
 		}
-		fl, scope, err := q.filter(ep, accountA, pathAgent, keys)
+		fl, tok, err := q.filter(ep, accountA, pathAgent, keys)
 		if err != nil {
 			checkProblems(t, err)
 			return
@@ -61,8 +61,8 @@ func FuzzQuery(f *testing.F) {
 			// A zero Until reads as no upper bound: a given until must never widen the query.
 			t.Fatalf("accepted query %q (now %s): until given, but the filter has no upper bound", rawQuery, clock)
 		}
-		if !strings.HasPrefix(scope, ep.name+";") {
-			t.Fatalf("scope %q of endpoint %q", scope, ep.name)
+		if tok.endpoint != ep.name {
+			t.Fatalf("cursor token of endpoint %q on endpoint %q", tok.endpoint, ep.name)
 		}
 		if fl.AgentID != "" && !sessions.IsAgentID(fl.AgentID) {
 			return // the handler answers 404 before Validate (TestAgentNotFoundIsIdentical)

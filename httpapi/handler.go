@@ -24,7 +24,7 @@ const allowedMethods = "GET, HEAD"
 
 // Handler serves the session list endpoints of a Store:
 //
-//	GET /api/v1/agents/{agent_id}/sessions  the sessions of one agent (the seed's endpoint)
+//	GET /api/v1/agents/{agent_id}/sessions  the sessions of one agent (the documented endpoint)
 //	GET /api/v1/sessions                    the sessions of every agent of the account
 //	GET /api/v1/sessions/{session_id}       one session of the account
 //	GET /api/v1/openapi.yaml                the OpenAPI 3.1 document of both
@@ -128,7 +128,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 	if ep.agentPath {
 		pathAgent = h.s.agentID(r)
 	}
-	f, scope, err := q.filter(ep, account, pathAgent, h.s.keys)
+	f, tok, err := q.filter(ep, account, pathAgent, h.s.keys)
 	if err != nil {
 		return err
 	}
@@ -158,8 +158,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 
 	next := ""
 	if page.Next != nil {
-		f.After = page.Next
-		next = sessions.Token{Scope: scope, Filter: f}.Encode(h.s.keys[0])
+		next = tok.after(*page.Next).encode(h.s.keys[0])
 		w.Header().Set("Link", "<"+nextLink(r, q.raw, next)+`>; rel="next"`)
 	}
 	e := getPageEncoder()

@@ -10,8 +10,9 @@ import (
 	"github.com/masker-dev/sessions"
 )
 
-// seedSession is the session of the seed's example response.
-func seedSession(e *env) sessions.Session {
+// documentedSession is the session of the example response in the API documentation of
+// GET /api/v1/agents/{agent_id}/sessions.
+func documentedSession(e *env) sessions.Session {
 	return sessions.Session{
 		ID:               "sess_01HYZ3N5TV0QW3Y0B7VQ6J3RFA",
 		AccountID:        accountA,
@@ -24,10 +25,11 @@ func seedSession(e *env) sessions.Session {
 	}
 }
 
-// TestSeedExample checks the seed's example response field by field, in the seed's order.
-func TestSeedExample(t *testing.T) {
+// TestDocumentedExample checks the example response of the API documentation field by field,
+// in the documentation's order.
+func TestDocumentedExample(t *testing.T) {
 	e := newEnv(t)
-	e.put(t, seedSession(e))
+	e.put(t, documentedSession(e))
 	res := e.do(t, "GET", "/api/v1/agents/"+e.agentA1+"/sessions?since=7d&limit=100", e.cookieA)
 	want := `{"data":[{` +
 		`"id":"sess_01HYZ3N5TV0QW3Y0B7VQ6J3RFA",` +
@@ -54,8 +56,8 @@ func TestSeedExample(t *testing.T) {
 // upstream_model last, null when unknown.
 func TestSessionsEndpointFields(t *testing.T) {
 	e := newEnv(t)
-	s1 := seedSession(e)
-	s2 := seedSession(e)
+	s1 := documentedSession(e)
+	s2 := documentedSession(e)
 	s2.ID = "sess_01HYZ3N5TV0QW3Y0B7VQ6J3RFB"
 	s2.AgentID = e.agentA2
 	s2.UpstreamModel = ""

@@ -33,7 +33,7 @@ import (
 // The tests below send each hostile request to the handler in-process (where no server limit
 // helps), and the large ones over a real http.Server too.
 
-// hostileEnv is an env with two sessions of agent A1 in the seed's window and a store that
+// hostileEnv is an env with two sessions of agent A1 in the default 24h window and a store that
 // counts its calls.
 func hostileEnv(tb testing.TB) (*env, *atomic.Int64) {
 	tb.Helper()
@@ -115,7 +115,7 @@ func TestHostileSizes(t *testing.T) {
 		maxAlloc uint64
 	}{
 		// Without the length bound, the 1 MiB value would be decoded into a copy (and the
-		// cursor's own MaxTokenLen would name cursor, not query).
+		// cursor's own maxTokenLen would name cursor, not query).
 		{"1 MiB query", "/api/v1/sessions?cursor=" + strings.Repeat("A", 1<<20), 422, "query", 64 << 10},
 		{"1 MiB of one unknown name", "/api/v1/sessions?" + strings.Repeat("x", 1<<20), 422, "query", 64 << 10},
 		// 10,000 pairs are more than 8 KiB: the length bound refuses them first.

@@ -40,7 +40,7 @@ var paramNames = [numParams]string{"limit", "cursor", "since", "until", "status"
 
 // endpoint describes one of the two list endpoints.
 type endpoint struct {
-	name      string  // the endpoint in a cursor's scope: "agent" or "account"
+	name      string  // the endpoint in a cursor token: "agent" or "account"
 	agentPath bool    // the agent comes from the path (Config.AgentID), not from agent_id
 	params    []param // the query parameters it accepts
 	accepted  string  // the same, for messages
@@ -77,15 +77,6 @@ func (ep *endpoint) lookup(name string) (param, bool) {
 type bound struct {
 	ago time.Duration // > 0 for a relative bound such as 24h, whose resolution is pinned by a cursor
 	at  time.Time     // the bound resolved against the request's clock; zero: none
-}
-
-// pin returns what a cursor's scope keeps of the bound: the relative duration in canonical form,
-// or "" for a timestamp (whose time the cursor's filter keeps) or no bound.
-func (b bound) pin() string {
-	if b.ago > 0 {
-		return b.ago.String()
-	}
-	return ""
 }
 
 // query is the parsed query string of a list request.

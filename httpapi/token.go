@@ -1,127 +1,207 @@
 package httpapi
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"time"
-
-	"github.com/masker-dev/sessions"
 )
 
-// A cursor token (sessions.Token) pins the query of its first page. Its Filter carries the
-// account, the agent, the resolved since and until, the status and min_redactions; its Scope
-// carries what the filter cannot:
+// The handler hands out signed, opaque tokens that a client gives back later: the list's cursors
+// (cursorToken, in cursor.go), and the stream's resume tokens (resumeToken, in resume.go). This
+// file holds what every kind shares: the format, the signature, the checks, and the encoding of
+// fields.
 //
-//	ENDPOINT;since=PIN;until=PIN
+// A token is the URL-safe base64 (no padding) of
 //
-// ENDPOINT is "agent" or "account" (the endpoint's name, not its path, so that a token stays
-// valid under any prefix or router), and each PIN is a relative bound in canonical form
-// ("24h0m0s" for since=24h or since=1d) or "" for a timestamp or no bound. A later page that
-// repeats since=24h thus repeats the pinned window, resolved once on the first page, however
-// the clock moved, while since=7d, or a timestamp, is a change.
+//	version (1 byte) | kind (1 byte) | the kind's fields | HMAC-SHA256(key, everything before)
+//
+// The kind is signed with the rest, so that a token of one kind is never taken for another. The
+// fields use the appendToken encodings below. A token that verifies must also parse back to
+// exactly its own bytes, so that each token has one spelling.
+//
+// Version 1 had no kind byte, and carried the list's query as a "ENDPOINT;since=PIN;until=PIN"
+// string next to a sessions.Filter; version 2 refuses its tokens (as made by an incompatible
+// version), so cursors handed out before the change fail once, with 422 naming cursor.
+//
+// To add a kind: give it a tokenKind constant (never reuse a number) and a kindInfo in
+// tokenKinds, and write a struct with its typed fields that implements tokenFields, as
+// cursorToken and resumeToken do, with an encode method and a decode function. encodeToken signs
+// with the current key (settings.keys[0]); decodeToken checks a token against every accepted key
+// (Config.CursorKey, then Config.PreviousCursorKeys) and returns invalidParams naming the kind's
+// parameter. The decode function then checks what only its kind knows (a valid filter), and the
+// route checks that the token belongs to the request (account, route, agent, filters).
 
-// scopeOf returns the scope of a first page of ep with these bounds.
-func scopeOf(ep *endpoint, since, until bound) string {
-	return ep.name + ";since=" + since.pin() + ";until=" + until.pin()
+const (
+	// tokenVersion is the first byte of every token: the format above.
+	tokenVersion = 2
+
+	// maxTokenLen is the length of the longest token string that decodeToken accepts. Every
+	// token of a valid request fits (TestTokenFitsMaxLen), and a longer string is refused before
+	// it is decoded.
+	maxTokenLen = 1024
+
+	tokenMACLen = sha256.Size
+)
+
+// tokenKind is the second byte of a token: what it is for.
+type tokenKind byte
+
+const (
+	kindCursor tokenKind = 1 // a list cursor: cursorToken
+	kindResume tokenKind = 2 // a stream's resume token (Last-Event-ID): resumeToken
+)
+
+// kindInfo is what a refusal says of a kind: the parameter it names and the noun of its messages.
+type kindInfo struct {
+	param string // "cursor"
+	noun  string // "cursor", as in "not a cursor from this API"
 }
 
-// parseScope splits a scope made by scopeOf.
-func parseScope(scope string) (name, since, until string, ok bool) {
-	name, rest, ok1 := strings.Cut(scope, ";since=")
-	since, until, ok2 := strings.Cut(rest, ";until=")
-	return name, since, until, ok1 && ok2
+var tokenKinds = map[tokenKind]kindInfo{
+	kindCursor: {param: paramNames[paramCursor], noun: "cursor"},
+	kindResume: {param: "Last-Event-ID", noun: "stream position"},
 }
 
-// cursorProblem is a request whose cursor does not belong to it.
-func cursorProblem(msg string) error {
-	return invalidParams{{Param: "cursor", Message: msg}}
+// tokenFields is the typed content of one kind of token.
+type tokenFields interface {
+	// kind returns the kind of the token.
+	kind() tokenKind
+	// appendFields appends the fields to b with the appendToken functions, and returns b.
+	appendFields(b []byte) []byte
+	// readFields reads what appendFields wrote. An error is kept in r.
+	readFields(r *tokenReader)
 }
 
-// filter returns the filter and the cursor scope of a request of account to ep, for the parsed
-// query q and the agent of the path (agent endpoint only). Without a cursor, the query gives the
-// filter; with one, the token does, and every parameter the request gives but limit must equal
-// the token's. It returns invalidParams naming cursor for a token that is altered, truncated,
-// oversized, signed with an unknown key, or made for another endpoint, account, agent or query.
-func (q *query) filter(ep *endpoint, account, pathAgent string, keys [][]byte) (sessions.Filter, string, error) {
-	agent := q.agentID
-	if ep.agentPath {
-		agent = pathAgent
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
+// encodeToken returns the token of t, signed with key. It is safe for concurrent use.
+func encodeToken(t tokenFields, key []byte) string {
+	payload := t.appendFields([]byte{tokenVersion, byte(t.kind())})
+	return tokenEncoding.EncodeToString(append(payload, sign(key, payload)...))
+}
+
+// decodeToken sets t to the token that s encodes, when encodeToken made s for t's kind with one
+// of keys. It returns invalidParams naming the kind's parameter when s is too long, not a token,
+// altered, truncated, signed with another key, of another kind, or made by another version. It
+// is safe for concurrent use.
+func decodeToken(s string, keys [][]byte, t tokenFields) error {
+	info := tokenKinds[t.kind()]
+	bad := func(msg string) error { return invalidParams{{Param: info.param, Message: msg}} }
+	if len(s) > maxTokenLen {
+		return bad("too long to be a " + info.noun + " from this API")
 	}
-	if !q.given[paramCursor] {
-		f := sessions.Filter{
-			AccountID:     account,
-			AgentID:       agent,
-			Since:         q.since.at,
-			Until:         untilOf(q.until, q.given[paramUntil]),
-			Status:        q.status,
-			MinRedactions: q.minRedactions,
-			Limit:         q.limit,
+	// The decoder skips line breaks: refuse them, so that one token has one spelling.
+	if strings.ContainsAny(s, "\r\n") {
+		return bad("not a " + info.noun + " from this API")
+	}
+	raw, err := tokenEncoding.DecodeString(s)
+	if err != nil || len(raw) < tokenMACLen+1 {
+		return bad("not a " + info.noun + " from this API")
+	}
+	payload, mac := raw[:len(raw)-tokenMACLen], raw[len(raw)-tokenMACLen:]
+	signed := false
+	for _, key := range keys {
+		if hmac.Equal(mac, sign(key, payload)) {
+			signed = true
+			break
 		}
-		return f, scopeOf(ep, q.since, q.until), nil
 	}
-
-	tok, err := sessions.DecodeToken(q.cursor, keys...)
-	if err != nil {
-		var verr *sessions.ValidationError
-		if errors.As(err, &verr) {
-			return sessions.Filter{}, "", cursorProblem(verr.Reason)
-		}
-		return sessions.Filter{}, "", cursorProblem("not a cursor from this API")
+	if !signed {
+		return bad("altered, truncated, or signed with another key")
 	}
-	name, sincePin, untilPin, ok := parseScope(tok.Scope)
-	f := tok.Filter
-	var differs []string
-	switch {
-	case !ok:
-		return sessions.Filter{}, "", cursorProblem("made by an incompatible version of this API")
-	case name != ep.name:
-		return sessions.Filter{}, "", cursorProblem("belongs to the other list endpoint")
-	case f.AccountID != account:
-		return sessions.Filter{}, "", cursorProblem("belongs to another account")
-	case ep.agentPath && f.AgentID != agent:
-		return sessions.Filter{}, "", cursorProblem("belongs to another agent")
+	if payload[0] != tokenVersion {
+		return bad("made by an incompatible version of this API")
 	}
-	if !ep.agentPath && q.given[paramAgentID] && f.AgentID != q.agentID {
-		differs = append(differs, "agent_id")
+	if len(payload) < 2 || tokenKind(payload[1]) != t.kind() {
+		return bad("not a " + info.noun + " from this API")
 	}
-	// A parameter left out takes the token's value; a parameter given must repeat it. An omitted
-	// since counts as given with its default, so since=24h repeats an omitted since.
-	if q.given[paramSince] && !sameBound(q.since, sincePin, f.Since, (sessions.Filter{Since: q.since.at}).Normalize().Since) {
-		differs = append(differs, "since")
+	r := tokenReader{b: payload[2:]}
+	t.readFields(&r)
+	// A signed token that does not parse back to itself was made by another version.
+	if r.err != nil || len(r.b) != 0 || !bytes.Equal(t.appendFields(payload[:2:2]), payload) {
+		return bad("made by an incompatible version of this API")
 	}
-	if q.given[paramUntil] && !sameBound(q.until, untilPin, f.Until, (sessions.Filter{Until: q.until.at}).Normalize().Until) {
-		differs = append(differs, "until")
-	}
-	if q.given[paramStatus] && q.status != f.Status {
-		differs = append(differs, "status")
-	}
-	if q.given[paramMinRedactions] && q.minRedactions != f.MinRedactions {
-		differs = append(differs, "min_redactions")
-	}
-	if len(differs) > 0 {
-		return sessions.Filter{}, "", cursorProblem("was made for another query (" + strings.Join(differs, ", ") +
-			" changed); only limit may change from page to page: repeat or leave out the other parameters, or start again without cursor")
-	}
-	f.Limit = q.limit
-	return f, tok.Scope, nil
+	return nil
 }
 
-// untilOf returns the Filter.Until of an until bound, given or not. A given bound at the zero time
-// (0001-01-01T00:00:00Z, given as a timestamp or resolved from a duration), which a Filter would
-// read as no upper bound at all, becomes the next nanosecond: it selects the same sessions as the
-// bound asked for, none, since every stored time is in 1970 or later.
-func untilOf(b bound, given bool) time.Time {
-	if given && b.at.IsZero() {
-		return time.Time{}.Add(time.Nanosecond)
-	}
-	return b.at
+func sign(key, payload []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(payload)
+	return m.Sum(nil)
 }
 
-// sameBound reports whether a bound given with a cursor repeats the pinned one: the same
-// relative duration, or the same timestamp (normalized, as the token keeps it).
-func sameBound(b bound, pin string, pinned, normalized time.Time) bool {
-	if b.ago > 0 {
-		return pin == b.pin()
+// The field encodings of tokenFields.appendFields: appendTokenString, appendTokenVarint and
+// appendTokenTime are read back by tokenReader's string, varint and time.
+
+func appendTokenString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+func appendTokenVarint(b []byte, v int64) []byte {
+	return binary.AppendVarint(b, v)
+}
+
+// appendTokenTime writes 0 for the zero time, and otherwise 1 and Unix milliseconds: a time with a
+// fraction of a millisecond reads back without it.
+func appendTokenTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, 0)
 	}
-	return pin == "" && pinned.Equal(normalized)
+	return binary.AppendVarint(append(b, 1), t.UnixMilli())
+}
+
+var errBadToken = errors.New("httpapi: malformed token")
+
+// tokenReader reads the fields of a token, and keeps the first error.
+type tokenReader struct {
+	b   []byte
+	err error
+}
+
+func (r *tokenReader) byte() byte {
+	if r.err != nil || len(r.b) == 0 {
+		r.err = errBadToken
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *tokenReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if r.err != nil || n <= 0 {
+		r.err = errBadToken
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *tokenReader) string() string {
+	n, k := binary.Uvarint(r.b)
+	if r.err != nil || k <= 0 || n > uint64(len(r.b)-k) {
+		r.err = errBadToken
+		return ""
+	}
+	s := string(r.b[k : k+int(n)])
+	r.b = r.b[k+int(n):]
+	return s
+}
+
+// time reads what appendTokenTime wrote, in UTC.
+func (r *tokenReader) time() time.Time {
+	switch r.byte() {
+	case 0:
+		return time.Time{}
+	case 1:
+		return time.UnixMilli(r.varint()).UTC()
+	}
+	r.err = errBadToken
+	return time.Time{}
 }
