@@ -67,19 +67,31 @@ func parseDuration(s string) (time.Duration, bool) {
 	return total, total > 0
 }
 
-// ParseSince parses the lower bound of a time window: a duration (see ParseDuration) counted back
-// from now, or a timestamp in ISO 8601 / RFC 3339 form, with or without fractional seconds and with
-// or without an offset (a time without one is UTC), or a bare date such as 2026-05-03, which means
-// midnight UTC. The result is in UTC. It returns a *ValidationError with Field "since" for
-// anything else.
+// ParseTime parses a point in time: a duration (see ParseDuration) counted back from now, or a
+// timestamp in ISO 8601 / RFC 3339 form, with or without fractional seconds and with or without
+// an offset (a time without one is UTC), or a bare date such as 2026-05-03, which means midnight
+// UTC. The result is in UTC. It returns a *ValidationError with Field "time" for anything else.
+// It parses both bounds of a time window, since and until; ParseSince is the same parse with its
+// error naming since. It is safe for concurrent use.
+func ParseTime(s string, now time.Time) (time.Time, error) {
+	return parseTime(s, now, "time")
+}
+
+// ParseSince parses the lower bound of a time window exactly as ParseTime does. It returns a
+// *ValidationError with Field "since" for what ParseTime rejects. It is safe for concurrent use.
 func ParseSince(s string, now time.Time) (time.Time, error) {
+	return parseTime(s, now, "since")
+}
+
+// parseTime is ParseTime with field as the Field of its error.
+func parseTime(s string, now time.Time, field string) (time.Time, error) {
 	if d, ok := parseDuration(s); ok {
 		return now.Add(-d).UTC(), nil
 	}
 	if t, ok := parseTimestamp(s); ok {
 		return t, nil
 	}
-	return time.Time{}, &ValidationError{Field: "since", Reason: fmt.Sprintf("%q: want a duration like 24h or 7d, or an RFC 3339 timestamp", truncate(s))}
+	return time.Time{}, &ValidationError{Field: field, Reason: fmt.Sprintf("%q: want a duration like 24h or 7d, or an RFC 3339 timestamp", truncate(s))}
 }
 
 var timestampLayouts = []string{

@@ -48,7 +48,9 @@ func TestParseDuration(t *testing.T) {
 	}
 }
 
-func TestParseSince(t *testing.T) {
+// TestParseTime checks ParseTime, and ParseSince, which parses the same way and names since in
+// its error.
+func TestParseTime(t *testing.T) {
 	now := time.Date(2026, 5, 3, 21, 14, 32, 794_000_000, time.FixedZone("CEST", 2*3600))
 	ok := []struct {
 		in   string
@@ -67,10 +69,20 @@ func TestParseSince(t *testing.T) {
 		{"2026-05-03", time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)},
 		{"0001-01-01", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
-	for _, c := range ok {
-		got, err := sessions.ParseSince(c.in, now)
-		if err != nil || !got.Equal(c.want) || got.Location() != time.UTC {
-			t.Errorf("ParseSince(%q) = %v, %v; want %v in UTC", c.in, got, err, c.want)
+	parsers := []struct {
+		name  string
+		parse func(string, time.Time) (time.Time, error)
+		field string
+	}{
+		{"ParseTime", sessions.ParseTime, "time"},
+		{"ParseSince", sessions.ParseSince, "since"},
+	}
+	for _, p := range parsers {
+		for _, c := range ok {
+			got, err := p.parse(c.in, now)
+			if err != nil || !got.Equal(c.want) || got.Location() != time.UTC {
+				t.Errorf("%s(%q) = %v, %v; want %v in UTC", p.name, c.in, got, err, c.want)
+			}
 		}
 	}
 	bad := []string{
@@ -78,16 +90,18 @@ func TestParseSince(t *testing.T) {
 		"2026-05-03T25:00:00Z", "2026-05-03 21:14:32", "2026-05-03T21:14Z", "20260503", "1714770872",
 		"2026-05-03T21:14:32+0200", "2026-05-03Z",
 	}
-	for _, in := range bad {
-		got, err := sessions.ParseSince(in, now)
-		var verr *sessions.ValidationError
-		if !errors.As(err, &verr) || verr.Field != "since" {
-			t.Errorf("ParseSince(%q) = %v, %v; want a *ValidationError for since", in, got, err)
+	for _, p := range parsers {
+		for _, in := range bad {
+			got, err := p.parse(in, now)
+			var verr *sessions.ValidationError
+			if !errors.As(err, &verr) || verr.Field != p.field {
+				t.Errorf("%s(%q) = %v, %v; want a *ValidationError for %s", p.name, in, got, err, p.field)
+			}
 		}
-	}
-	_, err := sessions.ParseSince("7x", now)
-	if want := `sessions: since: "7x": want a duration like 24h or 7d, or an RFC 3339 timestamp`; err == nil || err.Error() != want {
-		t.Errorf("ParseSince(7x) error = %v, want %s", err, want)
+		_, err := p.parse("7x", now)
+		if want := `sessions: ` + p.field + `: "7x": want a duration like 24h or 7d, or an RFC 3339 timestamp`; err == nil || err.Error() != want {
+			t.Errorf("%s(7x) error = %v, want %s", p.name, err, want)
+		}
 	}
 }
 
@@ -111,22 +125,28 @@ func FuzzParseDuration(f *testing.F) {
 	})
 }
 
-func FuzzParseSince(f *testing.F) {
+// FuzzParseTime checks that what ParseTime accepts is in UTC, parses back from its RFC 3339
+// form, and is what ParseSince gives.
+func FuzzParseTime(f *testing.F) {
 	for _, s := range []string{"24h", "7d", "2026-05-03", "2026-05-03T21:14:32Z", "2026-05-03T21:14:32.794+02:00", "2026-05-03T21:14:32", "x"} {
 		f.Add(s)
 	}
 	now := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, s string) {
-		got, err := sessions.ParseSince(s, now)
+		got, err := sessions.ParseTime(s, now)
+		since, sinceErr := sessions.ParseSince(s, now)
+		if (err == nil) != (sinceErr == nil) || !since.Equal(got) {
+			t.Fatalf("ParseTime(%q) = %v, %v; ParseSince = %v, %v", s, got, err, since, sinceErr)
+		}
 		if err != nil {
 			return
 		}
 		if got.Location() != time.UTC {
-			t.Fatalf("ParseSince(%q) = %v, not UTC", s, got)
+			t.Fatalf("ParseTime(%q) = %v, not UTC", s, got)
 		}
-		back, err := sessions.ParseSince(got.Format(time.RFC3339Nano), now)
+		back, err := sessions.ParseTime(got.Format(time.RFC3339Nano), now)
 		if err != nil || !back.Equal(got) {
-			t.Fatalf("ParseSince(%q) = %v; its RFC 3339 form parses to %v, %v", s, got, back, err)
+			t.Fatalf("ParseTime(%q) = %v; its RFC 3339 form parses to %v, %v", s, got, back, err)
 		}
 	})
 }

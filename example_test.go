@@ -34,6 +34,19 @@ func ExampleParseSince() {
 	// 2026-05-03T21:00:00Z
 }
 
+func ExampleParseTime() {
+	now := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
+	// The bounds of a window from two days ago until one hour ago.
+	since, _ := sessions.ParseTime("2d", now)
+	until, _ := sessions.ParseTime("1h", now)
+	fmt.Println(since.Format(time.RFC3339), until.Format(time.RFC3339))
+	_, err := sessions.ParseTime("yesterday", now)
+	fmt.Println(err)
+	// Output:
+	// 2026-05-01T21:14:32Z 2026-05-03T20:14:32Z
+	// sessions: time: "yesterday": want a duration like 24h or 7d, or an RFC 3339 timestamp
+}
+
 func ExampleSession_Validate() {
 	start := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
 	s := sessions.Session{

@@ -211,7 +211,7 @@ func parseBound(s string, now time.Time) (bound, string) {
 	if d, err := sessions.ParseDuration(s); err == nil {
 		return bound{ago: d, at: now.Add(-d).UTC()}, ""
 	}
-	t, err := sessions.ParseSince(s, now)
+	t, err := sessions.ParseTime(s, now)
 	if err != nil {
 		var verr *sessions.ValidationError
 		if errors.As(err, &verr) {
