@@ -11,7 +11,7 @@
 //
 // Every rule is written once, here: [Session.Validate], [Agent.Validate] and [Filter.Validate] say
 // what is accepted; [Session.Normalize] and [Filter.Normalize] say how values are stored and
-// compared (UTC, whole milliseconds, no zero counts); [Filter.Match] and [Cursor.Before] say what a
+// compared (UTC, whole milliseconds, no zero counts), and [PurgeCutoff] what a purge deletes; [Filter.Match] and [Cursor.Before] say what a
 // list holds and in which order. Stores translate these rules and do not restate them.
 package sessions
 
@@ -123,6 +123,17 @@ type Purger interface {
 	// writers or readers for long; when it returns an error, the batches already deleted stay
 	// deleted. A walk through pages that is under way goes on correctly past purged sessions.
 	PurgeSessions(ctx context.Context, before time.Time) (deleted int64, err error)
+}
+
+// PurgeCutoff returns the time that a purge compares stored start times with: a stored session
+// started before the time before exactly when its StartedAt is before cutoff. Stored times are
+// whole milliseconds in UTC, so cutoff is before rounded up to the next whole millisecond, and
+// clamped as [Filter.Normalize] clamps Since: no later than one millisecond past MaxTime, which
+// is after every stored time. ok is false when before is at or before MinTime: no stored session
+// started before it, and a purge has nothing to delete.
+func PurgeCutoff(before time.Time) (cutoff time.Time, ok bool) {
+	cutoff = clamp(ceilMillis(before))
+	return cutoff, cutoff.After(MinTime)
 }
 
 // The errors of a Store. Test them with errors.Is.

@@ -350,3 +350,44 @@ func TestValidateEndedAtRequired(t *testing.T) {
 		t.Errorf("Validate() = %v; want EndedAt: %s", verr, want)
 	}
 }
+
+func TestPurgeCutoff(t *testing.T) {
+	t0 := time.Date(2026, 5, 3, 21, 14, 32, 794e6, time.UTC)
+	cases := []struct {
+		name   string
+		before time.Time
+		cutoff time.Time
+		ok     bool
+	}{
+		{"whole millisecond", t0, t0, true},
+		{"fraction rounds up", t0.Add(time.Microsecond), t0.Add(time.Millisecond), true},
+		{"offset becomes UTC", t0.In(time.FixedZone("CEST", 2*3600)), t0, true},
+		{"after MaxTime", time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC), sessions.MaxTime.Add(time.Millisecond), true},
+		{"MaxTime", sessions.MaxTime, sessions.MaxTime, true},
+		{"just after MinTime", sessions.MinTime.Add(time.Nanosecond), sessions.MinTime.Add(time.Millisecond), true},
+		{"MinTime", sessions.MinTime, sessions.MinTime, false},
+		{"zero time", time.Time{}, sessions.MinTime, false},
+	}
+	type result struct {
+		Cutoff time.Time
+		Loc    string
+		OK     bool
+	}
+	for _, c := range cases {
+		cutoff, ok := sessions.PurgeCutoff(c.before)
+		if diff := cmp.Diff(result{c.cutoff, "UTC", c.ok}, result{cutoff, cutoff.Location().String(), ok}); diff != "" {
+			t.Errorf("%s: PurgeCutoff(%v) (-want +got):\n%s", c.name, c.before, diff)
+		}
+	}
+	// A stored time (whole milliseconds, MinTime to MaxTime) is before `before` exactly when a
+	// purge with the cutoff deletes it.
+	rng := rand.New(rand.NewSource(15))
+	for range 20000 {
+		before := t0.Add(time.Duration(rng.Int63n(int64(10*time.Millisecond))) - 5*time.Millisecond)
+		stored := t0.Add(time.Duration(rng.Intn(11)-5) * time.Millisecond)
+		cutoff, ok := sessions.PurgeCutoff(before)
+		if got, want := ok && stored.Before(cutoff), stored.Before(before); got != want {
+			t.Fatalf("PurgeCutoff(%v) = %v, %v: deletes %v: %v, want %v", before, cutoff, ok, stored, got, want)
+		}
+	}
+}

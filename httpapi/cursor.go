@@ -175,10 +175,11 @@ func (q *query) filter(ep *endpoint, account, pathAgent string, keys [][]byte) (
 	}
 	// A parameter left out takes the token's value; a parameter given must repeat it. An omitted
 	// since counts as given with its default, so since=24h repeats an omitted since.
-	if q.given[paramSince] && !sameBound(q.since, tok.sinceAgo, f.Since, (sessions.Filter{Since: q.since.at}).Normalize().Since) {
+	given := sessions.Filter{Since: q.since.at, Until: q.until.at}.Normalize() // as the token keeps them
+	if q.given[paramSince] && !sameBound(q.since, tok.sinceAgo, f.Since, given.Since) {
 		differs = append(differs, "since")
 	}
-	if q.given[paramUntil] && !sameBound(q.until, tok.untilAgo, f.Until, (sessions.Filter{Until: q.until.at}).Normalize().Until) {
+	if q.given[paramUntil] && !sameBound(q.until, tok.untilAgo, f.Until, given.Until) {
 		differs = append(differs, "until")
 	}
 	if q.given[paramStatus] && q.status != f.Status {

@@ -362,11 +362,11 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 	if err := sessions.ContextError(ctx); err != nil {
 		return 0, err
 	}
-	cut := sessions.Filter{Since: before}.Normalize().Since // rounded up to whole milliseconds
-	if cut.IsZero() {
-		return 0, nil // nothing is stored before MinTime
+	cutoff, ok := sessions.PurgeCutoff(before)
+	if !ok {
+		return 0, nil
 	}
-	limit := cut.UnixMilli()
+	limit := cutoff.UnixMilli()
 	var deleted int64
 	for {
 		n, err := s.purgeBatch(ctx, limit)

@@ -49,16 +49,8 @@ const partitionedSQL = `SELECT relkind = 'p' FROM pg_catalog.pg_class WHERE oid 
 // error, the batches already deleted stay deleted. It returns the context and connection errors
 // of the package, between batches too.
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, error) {
-	// Stored times are whole milliseconds: started_at < before exactly when started_at < before
-	// rounded up to the millisecond, and every stored time is before MaxTime + 1ms.
-	b := sessions.Millis(before)
-	if b.Before(before) {
-		b = b.Add(time.Millisecond)
-	}
-	if b.After(sessions.MaxTime) {
-		b = sessions.MaxTime.Add(time.Millisecond)
-	}
-	if !b.After(sessions.MinTime) {
+	cutoff, ok := sessions.PurgeCutoff(before)
+	if !ok {
 		return 0, sessions.ContextError(ctx)
 	}
 	// An operator may partition the table while the store runs: ask at every purge.
@@ -80,7 +72,7 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 		}
 		var n int64
 		err := s.retry(ctx, s.pool, func() error {
-			tag, err := s.pool.Exec(ctx, query, s.purgeMode, b, s.purgeBatch)
+			tag, err := s.pool.Exec(ctx, query, s.purgeMode, cutoff, s.purgeBatch)
 			n = tag.RowsAffected()
 			return err
 		})

@@ -23,10 +23,9 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 	if err := sessions.ContextError(ctx); err != nil {
 		return 0, err
 	}
-	// Stored times are whole milliseconds: u < before exactly when u < before rounded up.
-	cutoff := before.UnixMilli()
-	if time.UnixMilli(cutoff).Before(before) {
-		cutoff++
+	cutoff, ok := sessions.PurgeCutoff(before)
+	if !ok {
+		return 0, nil
 	}
 	// Every session's account has an agent (the foreign key), so the accounts of agents are
 	// all the accounts to visit; the unique index (account_id, id) of agents lists them.
@@ -53,7 +52,7 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 				return deleted, err
 			}
 			// One statement outside a transaction is its own transaction.
-			res, err := s.write.ExecContext(ctx, purgeBatchSQL, account, cutoff, s.purgeBatch)
+			res, err := s.write.ExecContext(ctx, purgeBatchSQL, account, cutoff.UnixMilli(), s.purgeBatch)
 			if err != nil {
 				return deleted, mapError(ctx, err)
 			}
