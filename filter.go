@@ -95,6 +95,28 @@ func (f Filter) Normalize() Filter {
 	return f
 }
 
+// StartAfter returns the position that the page of f starts after: every session of the page
+// comes strictly after it in list order. It is the later, in list order, of the cursor f.After
+// and the position of Until, which is (Until, ""): a session comes after that position exactly
+// when it started before Until, since every session ID is greater than "". ok is false when f
+// has neither a cursor nor Until, and the page starts at the newest session. A store that seeks
+// with one bound seeks to this position. f should be normalized (see Normalize), so that the
+// position is in the form of stored times.
+func (f Filter) StartAfter() (position Cursor, ok bool) {
+	switch {
+	case f.After == nil && f.Until.IsZero():
+		return Cursor{}, false
+	case f.After == nil:
+		return Cursor{StartedAt: f.Until}, true
+	case f.Until.IsZero():
+		return *f.After, true
+	}
+	if until := (Cursor{StartedAt: f.Until}); f.After.Before(until) {
+		return until, true
+	}
+	return *f.After, true
+}
+
 // clamp limits t to the range of stored times, with one millisecond past MaxTime, which is
 // after every stored time.
 func clamp(t time.Time) time.Time {

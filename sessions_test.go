@@ -391,3 +391,39 @@ func TestPurgeCutoff(t *testing.T) {
 		}
 	}
 }
+
+func TestFilterStartAfter(t *testing.T) {
+	t0 := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
+	at := func(d time.Duration, id string) *sessions.Cursor {
+		return &sessions.Cursor{StartedAt: t0.Add(d), ID: id}
+	}
+	type result struct {
+		Position sessions.Cursor
+		OK       bool
+	}
+	cases := []struct {
+		name  string
+		until time.Duration // from t0; 0: no Until
+		after *sessions.Cursor
+		want  result
+	}{
+		{"neither", 0, nil, result{}},
+		{"Until only", time.Second, nil, result{*at(time.Second, ""), true}},
+		{"cursor only", 0, at(time.Second, sessionID), result{*at(time.Second, sessionID), true}},
+		{"cursor before Until", 2 * time.Second, at(time.Second, sessionID), result{*at(time.Second, sessionID), true}},
+		{"cursor after Until", time.Second, at(2*time.Second, sessionID), result{*at(time.Second, ""), true}},
+		{"cursor at Until with an ID", time.Second, at(time.Second, sessionID), result{*at(time.Second, ""), true}},
+		{"cursor at Until without an ID", time.Second, at(time.Second, ""), result{*at(time.Second, ""), true}},
+	}
+	for _, c := range cases {
+		f := sessions.Filter{AccountID: "acme", After: c.after}
+		if c.until != 0 {
+			f.Until = t0.Add(c.until)
+		}
+		var got result
+		got.Position, got.OK = f.StartAfter()
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: StartAfter (-want +got):\n%s", c.name, diff)
+		}
+	}
+}

@@ -269,19 +269,12 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 
 // match returns the records of x that match f, up to f.Limit+1 of them. The caller holds s.mu.
 func (s *Store) match(x *index, f sessions.Filter) []ref {
-	// Start after the cursor or at Until, whichever comes later in list order. An empty cursor
-	// ID comes after every ID, as the zero ULID does.
+	// An empty cursor ID comes after every ID, as the zero ULID does.
 	start := position{started: maxMillis + 1}
-	if !f.Until.IsZero() {
-		start = position{started: f.Until.UnixMilli()}
-	}
-	if c := f.After; c != nil {
-		p := position{started: c.StartedAt.UnixMilli()}
+	if c, ok := f.StartAfter(); ok {
+		start = position{started: c.StartedAt.UnixMilli()}
 		if c.ID != "" {
-			p.id = ulidOf(c.ID)
-		}
-		if p.started < start.started || p.started == start.started && p.id.Compare(start.id) < 0 {
-			start = p
+			start.id = ulidOf(c.ID)
 		}
 	}
 	since := int64(minMillis - 1)

@@ -77,7 +77,7 @@ func TestExplain(t *testing.T) {
 						if !f.Since.IsZero() {
 							want += " AND started_at>?"
 						}
-						if _, ok := upperBound(f.Normalize()); ok {
+						if _, ok := f.Normalize().StartAfter(); ok {
 							want += " AND (started_at,id)<(?,?)"
 						}
 						checkPlan(t, plan, scope.index, want)

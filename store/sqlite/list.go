@@ -33,10 +33,9 @@ FROM sessions`
 	listAgentScope   = " INDEXED BY sessions_agent_list WHERE account_id = ? AND agent_id = ?"
 	listAccountScope = " INDEXED BY sessions_account_list WHERE account_id = ?"
 	listSince        = " AND started_at >= ?"
-	// listBefore is the upper bound: the cursor, or Until. Ordering by (started_at, id), "before
-	// Until" is (started_at, id) < (Until, ''), since every ID is longer than ''. The smaller
-	// of the two bounds is the one sent, so the range has one upper bound, in the row-value
-	// form that SQLite seeks with.
+	// listBefore is the upper bound: the cursor, or Until, whichever the page starts after
+	// (sessions.Filter.StartAfter), so that the range has one upper bound, in the row-value form
+	// that SQLite seeks with.
 	listBefore = " AND (started_at, id) < (?, ?)"
 	listStatus = " AND status = ?"
 	listMinRed = " AND redaction_count >= ?"
@@ -61,7 +60,7 @@ func listQuery(f sessions.Filter) (string, []any) {
 		q.WriteString(listSince)
 		args = append(args, f.Since.UnixMilli())
 	}
-	if before, ok := upperBound(f); ok {
+	if before, ok := f.StartAfter(); ok {
 		q.WriteString(listBefore)
 		args = append(args, before.StartedAt.UnixMilli(), before.ID)
 	}
@@ -76,24 +75,6 @@ func listQuery(f sessions.Filter) (string, []any) {
 	q.WriteString(listOrder)
 	args = append(args, f.Limit+1)
 	return q.String(), args
-}
-
-// upperBound returns the position that every listed session comes strictly before, in list
-// order (so strictly after it, in the descending list): the smaller of the cursor and Until.
-func upperBound(f sessions.Filter) (sessions.Cursor, bool) {
-	switch {
-	case f.After == nil && f.Until.IsZero():
-		return sessions.Cursor{}, false
-	case f.After == nil:
-		return sessions.Cursor{StartedAt: f.Until}, true
-	case f.Until.IsZero():
-		return *f.After, true
-	}
-	until := sessions.Cursor{StartedAt: f.Until}
-	if until.StartedAt.Before(f.After.StartedAt) {
-		return until, true
-	}
-	return *f.After, true
 }
 
 // ListSessions returns one page of the sessions that match f, newest first (StartedAt

@@ -13,7 +13,8 @@ import (
 
 // testOrder checks the list order (StartedAt descending, then ID descending, IDs compared
 // bytewise) and keyset pagination: a page starts strictly after any position, including
-// positions that no session has, which an OFFSET cannot do.
+// positions that no session has, which an OFFSET cannot do, alone and with Until at the same
+// instant.
 func testOrder(t *testing.T, h *harness) {
 	rng := rand.New(rand.NewPCG(seed(t), 1))
 	a1 := h.newAgent("acme", "Front desk")
@@ -76,6 +77,9 @@ func testOrder(t *testing.T, h *harness) {
 		for _, c := range positions {
 			h.with(t).walk(sessions.Filter{AccountID: "acme", After: &c, Limit: 20}, nil)
 			h.with(t).walk(sessions.Filter{AccountID: "acme", AgentID: a2.ID, After: &c, Limit: 50}, nil)
+			// Until at the cursor's instant: the page starts after whichever bound is later in
+			// list order, which is Until when the cursor has an ID.
+			h.with(t).walk(sessions.Filter{AccountID: "acme", Until: c.StartedAt, After: &c, Limit: 20}, nil)
 		}
 	})
 }
