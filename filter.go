@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"context"
 	"time"
 )
 
@@ -138,6 +139,27 @@ func (f Filter) Match(s Session) bool {
 		(f.Until.IsZero() || s.StartedAt.Before(f.Until)) &&
 		(f.Status == "" || s.Status == f.Status) &&
 		s.RedactionCount() >= f.MinRedactions
+}
+
+// ListPage is the ListSessions of every store around the store's own read: it validates f
+// (returning its *ValidationError), returns ContextError(ctx) when ctx has ended, normalizes f
+// (see Normalize), calls read with the normalized filter, and makes the page of what read returns
+// (see NewPage). read returns, in list order, up to f.Limit+1 of the sessions that f matches
+// after f's position (StartAfter), or an error, which ListPage returns as it is. A store's
+// ListSessions is one call of ListPage, so that a store states only how it reads.
+func ListPage(ctx context.Context, f Filter, read func(ctx context.Context, f Filter) ([]Session, error)) (Page, error) {
+	if err := f.Validate(); err != nil {
+		return Page{}, err
+	}
+	if err := ContextError(ctx); err != nil {
+		return Page{}, err
+	}
+	f = f.Normalize()
+	ss, err := read(ctx, f)
+	if err != nil {
+		return Page{}, err
+	}
+	return NewPage(ss, f.Limit), nil
 }
 
 // NewPage makes the page of a filter from the matching sessions that follow the filter's

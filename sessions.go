@@ -11,8 +11,10 @@
 //
 // Every rule is written once, here: [Session.Validate], [Agent.Validate] and [Filter.Validate] say
 // what is accepted; [Session.Normalize] and [Filter.Normalize] say how values are stored and
-// compared (UTC, whole milliseconds, no zero counts), and [PurgeCutoff] what a purge deletes; [Filter.Match] and [Cursor.Before] say what a
-// list holds and in which order. Stores translate these rules and do not restate them.
+// compared (UTC, whole milliseconds, no zero counts), and [PurgeCutoff] what a purge deletes;
+// [Filter.Match], [Cursor.Before] and [Filter.StartAfter] say what a list holds, in which order
+// and from where; [ListPage] runs the steps of every store's ListSessions around the store's
+// read. Stores translate these rules and do not restate them.
 package sessions
 
 import (

@@ -427,3 +427,72 @@ func TestFilterStartAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestListPage(t *testing.T) {
+	start := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
+	var three []sessions.Session
+	for i := range 3 {
+		s := validSession()
+		s.StartedAt = start.Add(-time.Duration(i) * time.Minute)
+		three = append(three, s)
+	}
+	errRead := errors.New("read failed")
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	cases := []struct {
+		name     string
+		ctx      context.Context
+		f        sessions.Filter
+		read     []sessions.Session
+		readErr  error
+		wantRead bool // read is called, with f normalized
+		want     sessions.Page
+		wantErr  func(error) bool
+	}{
+		{
+			name: "invalid filter", ctx: context.Background(), f: sessions.Filter{Limit: 1},
+			wantErr: func(err error) bool { var v *sessions.ValidationError; return errors.As(err, &v) },
+		},
+		{
+			name: "context ended", ctx: cancelled, f: sessions.Filter{AccountID: "acme"},
+			wantErr: func(err error) bool { return errors.Is(err, context.Canceled) },
+		},
+		{
+			name: "read error", ctx: context.Background(), f: sessions.Filter{AccountID: "acme"}, readErr: errRead, wantRead: true,
+			wantErr: func(err error) bool { return err == errRead },
+		},
+		{
+			name: "nothing", ctx: context.Background(), f: sessions.Filter{AccountID: "acme"}, wantRead: true,
+			want: sessions.Page{Sessions: []sessions.Session{}},
+		},
+		{
+			name: "more than the limit", ctx: context.Background(), f: sessions.Filter{AccountID: "acme", Limit: 2, Since: start.Add(-time.Hour + time.Microsecond)},
+			read: three, wantRead: true, want: sessions.Page{Sessions: three[:2], Next: &sessions.Cursor{StartedAt: three[1].StartedAt, ID: three[1].ID}},
+		},
+	}
+	for _, c := range cases {
+		called := false
+		got, err := sessions.ListPage(c.ctx, c.f, func(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
+			called = true
+			if diff := cmp.Diff(c.f.Normalize(), f); diff != "" {
+				t.Errorf("%s: read got the filter (-want +got):\n%s", c.name, diff)
+			}
+			return c.read, c.readErr
+		})
+		if called != c.wantRead {
+			t.Errorf("%s: read called: %v, want %v", c.name, called, c.wantRead)
+		}
+		if c.wantErr != nil {
+			if !c.wantErr(err) {
+				t.Errorf("%s: error %v", c.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: page (-want +got):\n%s", c.name, diff)
+		}
+	}
+}

@@ -244,14 +244,15 @@ func (s *Store) delete(r ref) {
 // ListSessions returns one page of the sessions that match f, as sessions.Store documents. It
 // costs a binary search plus the sessions it reads, including those that the filter skips.
 func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.Page, error) {
-	if err := f.Validate(); err != nil {
-		return sessions.Page{}, err
-	}
-	f = f.Normalize()
+	return sessions.ListPage(ctx, f, s.list)
+}
+
+// list returns the sessions of the page of f, which is valid and normalized: up to f.Limit+1.
+func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(ctx); err != nil {
-		return sessions.Page{}, err
+		return nil, err
 	}
 	var x *index
 	if f.AgentID != "" {
@@ -262,9 +263,9 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 		x = s.byAccount[f.AccountID]
 	}
 	if x == nil {
-		return sessions.NewPage(nil, f.Limit), nil
+		return nil, nil
 	}
-	return sessions.NewPage(s.sessions(s.match(x, f)), f.Limit), nil
+	return s.sessions(s.match(x, f)), nil
 }
 
 // match returns the records of x that match f, up to f.Limit+1 of them. The caller holds s.mu.

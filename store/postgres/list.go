@@ -72,10 +72,11 @@ ORDER BY page.started_at DESC, page.id DESC`, where.String(), len(args)), args
 // It returns a *sessions.ValidationError for an invalid filter, an empty page for an agent that
 // does not exist, and the context and connection errors of the package.
 func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.Page, error) {
-	if err := f.Validate(); err != nil {
-		return sessions.Page{}, err
-	}
-	f = f.Normalize()
+	return sessions.ListPage(ctx, f, s.list)
+}
+
+// list reads the sessions of the page of f, which is valid and normalized: up to f.Limit+1.
+func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
 	query, args := listQuery(f)
 	var ss []sessions.Session
 	err := s.retry(ctx, s.read, func() error {
@@ -101,10 +102,7 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 		}
 		return rows.Err()
 	})
-	if err != nil {
-		return sessions.Page{}, err
-	}
-	return sessions.NewPage(ss, f.Limit), nil
+	return ss, err
 }
 
 // kindsColumn scans the jsonb redactions_by_kind straight from the driver's buffer (pgx hands a

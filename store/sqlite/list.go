@@ -83,17 +83,15 @@ func listQuery(f sessions.Filter) (string, []any) {
 // *sessions.ValidationError for an invalid filter, an empty page for an agent that does not
 // exist, and the context and database errors of the package.
 func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.Page, error) {
-	if err := f.Validate(); err != nil {
-		return sessions.Page{}, err
-	}
-	if err := sessions.ContextError(ctx); err != nil {
-		return sessions.Page{}, err
-	}
-	f = f.Normalize()
+	return sessions.ListPage(ctx, f, s.list)
+}
+
+// list reads the sessions of the page of f, which is valid and normalized: up to f.Limit+1.
+func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
 	query, args := listQuery(f)
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
-		return sessions.Page{}, mapError(ctx, err)
+		return nil, mapError(ctx, err)
 	}
 	defer rows.Close()
 	ss := make([]sessions.Session, 0, f.Limit+1)
@@ -113,7 +111,7 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 		x := sessions.Session{AccountID: f.AccountID}
 		var started, ended int64
 		if err := rows.Scan(&x.ID, &agentID, &started, &ended, &status, &kinds, &model, &name); err != nil {
-			return sessions.Page{}, mapError(ctx, err)
+			return nil, mapError(ctx, err)
 		}
 		x.AgentID, x.UpstreamModel, x.AgentName = str(agentID), str(model), str(name)
 		x.Status = sessions.Status(str(status))
@@ -121,12 +119,12 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 		x.EndedAt = time.UnixMilli(ended).UTC()
 		var err error
 		if x.RedactionsByKind, err = kindsjson.Parse(kinds); err != nil {
-			return sessions.Page{}, fmt.Errorf("sqlite: session %s: %w", x.ID, err)
+			return nil, fmt.Errorf("sqlite: session %s: %w", x.ID, err)
 		}
 		ss = append(ss, x)
 	}
 	if err := rows.Err(); err != nil {
-		return sessions.Page{}, mapError(ctx, err)
+		return nil, mapError(ctx, err)
 	}
-	return sessions.NewPage(ss, f.Limit), nil
+	return ss, nil
 }
