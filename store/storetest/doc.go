@@ -42,15 +42,20 @@
 // never calls Close. Cleanups run last-in first-out, so a store closed by a cleanup registered
 // after t.TempDir is closed before its directory is removed.
 //
-// The store must also implement [sessions.Purger]: retention is one of the rules, so Run fails
-// for a store that does not.
+// # Optional capabilities
+//
+// The optional capabilities of package sessions are small interfaces that a store may
+// implement besides [sessions.Store]: [sessions.Purger] (retention). Run checks the rules of each
+// one that the store implements, in subtests of their own ("Purge" for [sessions.Purger]), and
+// skips those subtests, saying which interface the store lacks, when it does not. A store that
+// implements only [sessions.Store] passes Run. Every store of this module implements them all.
 //
 // # What it checks
 //
 // The subtests of Run are named after the rules of the contract ("Order", "NextNilExactlyAtEnd",
 // "WalkDuringWrites", "AtomicBatch", "SessionValidation", "Upsert", "Conflict", "AgentNotFound",
-// "PutAgent", "AgentName", "Normalization", "FilterValidation", "Purge", "Context",
-// "TenantIsolation"), followed by "Differential": a randomized comparison of thousands of sessions
+// "PutAgent", "AgentName", "Normalization", "FilterValidation", "Context", "TenantIsolation"),
+// followed by "Differential": a randomized comparison of thousands of sessions
 // and hundreds of filters, each walked to its end with random page sizes, against a brute-force
 // model built on [sessions.Filter.Match] and [sessions.Cursor.Before]. The model is the suite's
 // definition of a correct answer: it mirrors every successful write, and every page a store

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -8,15 +9,53 @@ import (
 	"github.com/masker-dev/sessions"
 )
 
+// purgeRules are the rules of sessions.Purger, which Run checks when a store implements it.
+var purgeRules = []rule{
+	{"Purge", testPurge},
+}
+
 // testPurge checks PurgeSessions: it deletes the sessions of every account that started before
 // the given time, and only those, and returns how many; it works for more sessions than any batch
-// is likely to hold, while other sessions are written and read; and a walk under way goes on
-// correctly past purged sessions, even when the session at its cursor was purged.
+// is likely to hold, while other sessions are written and read; a walk under way goes on
+// correctly past purged sessions, even when the session at its cursor was purged; and it honours
+// its context, deleting nothing when the context has ended.
 func testPurge(t *testing.T, h *harness) {
-	h.purger()
 	t.Run("boundary", func(t *testing.T) { testPurgeBoundary(t, start(t, h.open)) })
 	t.Run("mid walk", func(t *testing.T) { testPurgeMidWalk(t, start(t, h.open)) })
 	t.Run("many sessions", func(t *testing.T) { testPurgeMany(t, start(t, h.open)) })
+	t.Run("context", func(t *testing.T) { testPurgeContext(t, start(t, h.open)) })
+}
+
+// testPurgeContext checks that PurgeSessions honours its context as testContext checks the
+// methods of sessions.Store: a cancelled context gives an error that matches context.Canceled,
+// a passed deadline one that matches sessions.ErrUnavailable, nothing is deleted, and the store
+// purges afterwards.
+func testPurgeContext(t *testing.T, h *harness) {
+	a := h.newAgent("acme", "Front desk")
+	h.put(newSession(a, base, nil), newSession(a, base.Add(-time.Second), nil))
+	cancelled, cancel := context.WithCancel(h.ctx)
+	cancel()
+	expired, cancelExpired := context.WithDeadline(h.ctx, time.Unix(1, 0))
+	defer cancelExpired()
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		want error
+	}{
+		{"cancelled", cancelled, context.Canceled},
+		{"deadline passed", expired, sessions.ErrUnavailable},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := h.purger().PurgeSessions(c.ctx, sessions.MaxTime.Add(time.Hour))
+			wantIs(t, "PurgeSessions", err, c.want)
+			h.with(t).checkAll()
+		})
+	}
+	t.Run("store works afterwards", func(t *testing.T) {
+		h := h.with(t)
+		h.purge(base)
+		h.checkAll()
+	})
 }
 
 // purge calls PurgeSessions, which must succeed and delete what the model deletes.

@@ -20,16 +20,14 @@ import (
 	"github.com/masker-dev/sessions"
 )
 
-// Run checks that the stores made by open keep every rule of [sessions.Store] and
-// [sessions.Purger], in one subtest per rule. Each subtest calls open(t) for a fresh, empty store
-// (some call it once per case); open owns the store and closes it with t.Cleanup, Run never calls
-// Close. See the package documentation for an example.
+// Run checks that the stores made by open keep every rule of [sessions.Store], in one subtest
+// per rule, and the rules of each optional capability ([sessions.Purger]) in subtests that run
+// when the store implements it and are skipped, saying so, when it does not. Each subtest calls
+// open(t) for a fresh, empty store (some call it once per case); open owns the store and closes
+// it with t.Cleanup, Run never calls Close. See the package documentation for an example.
 func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 	t.Helper()
-	rules := []struct {
-		name string
-		test func(t *testing.T, h *harness)
-	}{
+	rules := []rule{
 		{"Order", testOrder},
 		{"NextNilExactlyAtEnd", testNextNil},
 		{"WalkDuringWrites", testWalkDuringWrites},
@@ -42,21 +40,53 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 		{"AgentName", testAgentName},
 		{"Normalization", testNormalization},
 		{"FilterValidation", testFilterValidation},
-		{"Purge", testPurge},
 		{"Context", testContext},
 		{"TenantIsolation", testTenantIsolation},
 		{"Differential", testDifferential},
 		{"GetSession", testGetSession},
 		{"All", testAll},
 	}
+	// The optional capabilities, each with the rules of its methods.
+	capabilities := []struct {
+		name        string // of the interface in package sessions
+		implemented func(sessions.Store) bool
+		rules       []rule
+	}{
+		{"Purger", implements[sessions.Purger], purgeRules},
+	}
 	for _, rule := range rules {
 		t.Run(rule.name, func(t *testing.T) {
 			rule.test(t, start(t, open))
 		})
 	}
+	for _, c := range capabilities {
+		for _, rule := range c.rules {
+			t.Run(rule.name, func(t *testing.T) {
+				h := start(t, open)
+				if !c.implemented(h.store) {
+					t.Skipf("%T does not implement sessions.%s: its rules are optional, and skipped", h.store, c.name)
+				}
+				rule.test(t, h)
+			})
+		}
+	}
 }
 
-// base is the time around which the fixed cases put their sessions: the seed page's example.
+// rule is one subtest of Run: a rule of the contract and the test that checks it on a fresh
+// store.
+type rule struct {
+	name string
+	test func(t *testing.T, h *harness)
+}
+
+// implements reports whether s implements the interface C.
+func implements[C any](s sessions.Store) bool {
+	_, ok := s.(C)
+	return ok
+}
+
+// base is the time around which the fixed cases put their sessions: the time of the example in
+// the API documentation of GET /api/v1/agents/{agent_id}/sessions.
 var base = time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
 
 // Zones other than UTC, for inputs that a store must convert.
@@ -92,14 +122,10 @@ func (h *harness) with(tb testing.TB) *harness {
 	return &c
 }
 
-// purger returns the store as a sessions.Purger, and fails the test when it is not one.
+// purger returns the store as a sessions.Purger. Only the rules of purgeRules call it, which Run
+// runs for a store that is one.
 func (h *harness) purger() sessions.Purger {
-	h.tb.Helper()
-	p, ok := h.store.(sessions.Purger)
-	if !ok {
-		h.tb.Fatalf("%T does not implement sessions.Purger: retention (PurgeSessions) is a rule every store keeps", h.store)
-	}
-	return p
+	return h.store.(sessions.Purger)
 }
 
 // newAgent puts a new agent and returns it.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/store/memory"
 	"github.com/masker-dev/sessions/store/storetest"
 )
 
@@ -28,6 +29,44 @@ func TestRun(t *testing.T) {
 		})
 		return s
 	})
+}
+
+// storeOnly is a store that implements sessions.Store and none of the optional capabilities:
+// the memory store behind the interface.
+type storeOnly struct{ sessions.Store }
+
+// TestRunStoreOnly checks that a store that implements only sessions.Store passes Run, with the
+// subtests of each optional capability skipped, and these alone.
+func TestRunStoreOnly(t *testing.T) {
+	var subtests []*testing.T
+	storetest.Run(t, func(t *testing.T) sessions.Store {
+		subtests = append(subtests, t)
+		s := memory.New()
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+		return storeOnly{s}
+	})
+	optional := map[string]bool{"Purge": true} // the subtests of sessions.Purger
+	var skipped, ran []string
+	for _, st := range subtests {
+		name := strings.TrimPrefix(st.Name(), t.Name()+"/")
+		if st.Skipped() {
+			skipped = append(skipped, name)
+			if !optional[name] {
+				t.Errorf("subtest %s skipped; want only the optional capabilities' subtests skipped", name)
+			}
+		} else {
+			ran = append(ran, name)
+		}
+	}
+	for name := range optional {
+		if !slices.Contains(skipped, name) {
+			t.Errorf("subtest %s not skipped; skipped: %v, ran: %v", name, skipped, ran)
+		}
+	}
 }
 
 // mutants are bugs that bruteStore can be built with, each with the subtest of Run that must
