@@ -52,7 +52,7 @@ type errPanic struct {
 func (e errPanic) Error() string { return fmt.Sprintf("httpapi: panic: %v", e.value) }
 
 // credentialError is an error matching ErrUnauthenticated from an Authenticate function of this
-// package (CookieAuth; a bearer token's would be another), which knows its credential: the 401
+// package (CookieAuth, BearerAuth), which knows its credential: the 401
 // response names it. Its text is not shown.
 type credentialError struct {
 	credential string // what the request lacks, from the Config and never from the request: "masker_session cookie"

@@ -1,0 +1,219 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// DefaultRetries is how many times a request is retried after a 503 or 429 response, unless
+// WithRetries says otherwise.
+const DefaultRetries = 3
+
+// maxRetryAfter caps the wait that a Retry-After header asks for, so that a bad header cannot
+// hang a caller.
+const maxRetryAfter = time.Minute
+
+// Client speaks the sessions HTTP API of one server. Make it with New. It is safe for concurrent
+// use by multiple goroutines.
+type Client struct {
+	base       *url.URL
+	http       *http.Client
+	credential func(*http.Request)
+	retries    int
+	backoff    backoff
+	userAgent  string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient makes the client send its requests through hc, with hc's transport, timeouts
+// and cookies. By default it uses http.DefaultClient. Give the tail a client without a Timeout:
+// http.Client.Timeout ends a stream that lasts longer than it.
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
+
+// WithBearerToken authenticates every request with "Authorization: Bearer token" (a server with
+// httpapi.BearerAuth).
+func WithBearerToken(token string) Option {
+	return func(c *Client) {
+		c.credential = func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
+	}
+}
+
+// WithCookie authenticates every request with the cookie name=value: the product's session
+// cookie is named masker_session (a server with httpapi.CookieAuth).
+func WithCookie(name, value string) Option {
+	return func(c *Client) {
+		c.credential = func(r *http.Request) { r.AddCookie(&http.Cookie{Name: name, Value: value}) }
+	}
+}
+
+// WithRetries sets how many times a request is retried after a 503 or 429 response (after the
+// wait that its Retry-After asks for) or after a failure to connect: 0 never retries. The default
+// is DefaultRetries. The tail reconnects without limit, and uses it for each reconnection.
+func WithRetries(n int) Option { return func(c *Client) { c.retries = max(n, 0) } }
+
+// WithUserAgent sets the User-Agent header of every request.
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// New returns a client of the server at baseURL, the URL under which the API's /api/v1 routes
+// are mounted ("https://api.example.com", or "http://127.0.0.1:8080/audit" for a handler mounted
+// under a prefix). It returns an error for a URL that is not absolute http or https.
+func New(baseURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("client: base URL %q: want an absolute http or https URL", baseURL)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawQuery, u.Fragment = "", ""
+	c := &Client{
+		base:       u,
+		http:       http.DefaultClient,
+		credential: func(*http.Request) {},
+		retries:    DefaultRetries,
+		backoff:    backoff{min: 100 * time.Millisecond, max: 30 * time.Second},
+		userAgent:  "masker-sessions-go-client",
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// url returns the URL of path under the base with the query q.
+func (c *Client) url(path string, q url.Values) string {
+	u := *c.base
+	u.Path += path
+	u.RawPath = ""
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// get sends a GET of path with q and the headers set by header, retrying after 503 and 429
+// responses and failed connections as the options say. It returns the response of status 200;
+// any other status gives an *Error, with the body closed.
+func (c *Client) get(ctx context.Context, path string, q url.Values, header http.Header) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		resp, err := c.getOnce(ctx, path, q, header)
+		if err == nil {
+			return resp, nil
+		}
+		wait, retry := c.retryAfter(err, attempt)
+		if !retry || attempt >= c.retries {
+			return nil, err
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// getOnce sends one GET request.
+func (c *Client) getOnce(ctx context.Context, path string, q url.Values, header http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(path, q), nil)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	c.credential(req)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, sessions.FromContextError(ctxErr)
+		}
+		return nil, &connError{err}
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	return nil, readError(resp)
+}
+
+// retryAfter says whether err may be retried, and after how long: a 503 or 429 after its
+// Retry-After (or the backoff when it has none), a failed connection after the backoff.
+func (c *Client) retryAfter(err error, attempt int) (time.Duration, bool) {
+	var e *Error
+	var ce *connError
+	switch {
+	case errors.As(err, &e) && (e.StatusCode == http.StatusServiceUnavailable || e.StatusCode == http.StatusTooManyRequests):
+		if e.RetryAfter > 0 {
+			return e.RetryAfter, true
+		}
+		return c.backoff.delay(attempt), true
+	case errors.As(err, &ce):
+		return c.backoff.delay(attempt), true
+	}
+	return 0, false
+}
+
+// connError is a failure to reach the server or to read its response: the server is
+// unavailable, and the request may be retried.
+type connError struct{ err error }
+
+func (e *connError) Error() string { return "client: " + e.err.Error() }
+func (e *connError) Unwrap() []error {
+	return []error{sessions.ErrUnavailable, e.err}
+}
+
+// backoff is exponential with full jitter between min and max.
+type backoff struct{ min, max time.Duration }
+
+// delay returns the wait before retry number attempt (from 0): a random duration up to
+// min·2^attempt, capped at max, and at least min/2.
+func (b backoff) delay(attempt int) time.Duration {
+	d := b.max
+	if attempt < 30 {
+		d = min(b.min<<attempt, b.max)
+	}
+	return b.min/2 + rand.N(max(d-b.min/2, 1))
+}
+
+// sleep waits for d or until ctx ends, and then returns ctx's error in sessions' terms.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return sessions.ContextError(ctx)
+	}
+}
+
+// parseRetryAfter reads a Retry-After header: seconds, or an HTTP date. It returns 0 when the
+// header is absent or unreadable.
+func parseRetryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(h); err == nil && n >= 0 {
+		return min(time.Duration(n)*time.Second, maxRetryAfter)
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return min(max(t.Sub(now), 0), maxRetryAfter)
+	}
+	return 0
+}
+
+// drain reads what remains of a body (bounded) so that its connection can be reused, and closes it.
+func drain(body io.ReadCloser) {
+	io.CopyN(io.Discard, body, 64<<10)
+	body.Close()
+}
+
+// jitter returns a random fraction in [0, 1).
+func jitter() float64 { return rand.Float64() }

@@ -1,0 +1,67 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// Format is the format of an export.
+type Format string
+
+// The formats of an export.
+const (
+	CSV    Format = "csv"    // text/csv: a header row, then one row per session
+	NDJSON Format = "ndjson" // application/x-ndjson: one /api/v1/sessions item per line
+)
+
+// errMalformed is the cause of an error for a 200 response whose body is not what the API sends.
+var errMalformed = errors.New("the response is not the sessions API's")
+
+// Export writes every session that q selects, newest first, to w in the format f, as the server
+// streams it, and returns how many bytes it wrote. The export is complete only when err is nil:
+// a server that fails midway aborts the transfer, which gives an error here, and what w received
+// is then a truncated file to discard. Retries happen only before the first byte.
+func (c *Client) Export(ctx context.Context, q Query, f Format, w io.Writer) (written int64, err error) {
+	if f != CSV && f != NDJSON {
+		return 0, fmt.Errorf("client: export format %q: want %q or %q", f, CSV, NDJSON)
+	}
+	v := q.values(true)
+	v.Set("format", string(f))
+	resp, err := c.get(ctx, "/api/v1/sessions/export", v, http.Header{})
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(callerWriter{w}, resp.Body)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return n, ctxErr
+		}
+		var we *writeError
+		if errors.As(err, &we) {
+			return n, err
+		}
+		return n, &connError{fmt.Errorf("the export was cut off after %d bytes: %w", n, err)}
+	}
+	return n, nil
+}
+
+// callerWriter marks the errors of the caller's writer.
+type callerWriter struct{ w io.Writer }
+
+func (c callerWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil {
+		err = &writeError{err}
+	}
+	return n, err
+}
+
+// writeError marks an error of the caller's writer, which is not the server's.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }

@@ -1,0 +1,110 @@
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxEventLine bounds one line of an event stream; a session item is far smaller.
+const maxEventLine = 1 << 20
+
+// sseEvent is one dispatched Server-Sent Event.
+type sseEvent struct {
+	typ  string // the event field; "message" when absent
+	data string // the data lines, joined with "\n"
+}
+
+// sseReader parses a text/event-stream as the HTML standard's EventSource does: lines ending in
+// LF, CRLF or CR; fields event, data, id and retry; comments and unknown fields ignored; an event
+// dispatched at a blank line when it has data.
+type sseReader struct {
+	sc          *bufio.Scanner
+	lastEventID string        // the last event ID: set by an id field, even on an event with no data
+	retry       time.Duration // the reconnection time of the last retry field; 0 when none
+}
+
+func newSSEReader(r io.Reader) *sseReader {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxEventLine)
+	sc.Split(scanLines)
+	return &sseReader{sc: sc}
+}
+
+// next returns the next event with data. It returns io.EOF at the end of the stream (an event
+// not ended by a blank line is dropped, as the standard says), and the reader's error otherwise.
+func (r *sseReader) next() (sseEvent, error) {
+	var typ string
+	var data strings.Builder
+	hasData, idSeen := false, false
+	id := r.lastEventID
+	for r.sc.Scan() {
+		line := r.sc.Text()
+		if line == "" {
+			if idSeen {
+				r.lastEventID = id
+			}
+			if hasData {
+				if typ == "" {
+					typ = "message"
+				}
+				return sseEvent{typ: typ, data: data.String()}, nil
+			}
+			typ, hasData, idSeen = "", false, false
+			data.Reset()
+			continue
+		}
+		if line[0] == ':' {
+			continue // a comment: a heartbeat
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "event":
+			typ = value
+		case "data":
+			if hasData {
+				data.WriteByte('\n')
+			}
+			data.WriteString(value)
+			hasData = true
+		case "id":
+			if !strings.ContainsRune(value, 0) {
+				id, idSeen = value, true
+			}
+		case "retry":
+			if ms, err := strconv.ParseUint(value, 10, 31); err == nil {
+				r.retry = time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	if err := r.sc.Err(); err != nil {
+		return sseEvent{}, err
+	}
+	return sseEvent{}, io.EOF
+}
+
+// scanLines splits at LF, CRLF or CR, the line ends of an event stream.
+func scanLines(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	i := bytes.IndexAny(data, "\r\n")
+	switch {
+	case i < 0:
+		if atEOF && len(data) > 0 {
+			return 0, nil, io.ErrUnexpectedEOF // a last line without its end: the stream was cut
+		}
+		return 0, nil, nil
+	case data[i] == '\n':
+		return i + 1, data[:i], nil
+	case i+1 < len(data):
+		if data[i+1] == '\n' {
+			return i + 2, data[:i], nil
+		}
+		return i + 1, data[:i], nil
+	case atEOF:
+		return i + 1, data[:i], nil
+	}
+	return 0, nil, nil // a CR at the end of the buffer: wait to see whether LF follows
+}

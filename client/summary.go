@@ -1,0 +1,55 @@
+package client
+
+import (
+	"context"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// Summary is the summary of a window: the totals of package sessions, with the window that the
+// server resolved.
+type Summary struct {
+	sessions.Summary
+	Since time.Time // the resolved lower bound (a relative since, resolved by the server)
+	Until time.Time // the resolved upper bound; zero when there is none
+}
+
+// Summary returns the totals of the sessions that q selects: how many, by status, how many
+// redactions, by kind, and their total duration. It returns an error matching
+// sessions.ErrAgentNotFound for an unknown agent.
+func (c *Client) Summary(ctx context.Context, q Query) (Summary, error) {
+	var body struct {
+		Summary *struct {
+			Since            time.Time                 `json:"since"`
+			Until            *time.Time                `json:"until"`
+			Sessions         int64                     `json:"sessions"`
+			ByStatus         map[sessions.Status]int64 `json:"by_status"`
+			RedactionCount   int64                     `json:"redaction_count"`
+			RedactionsByKind map[string]int64          `json:"redactions_by_kind"`
+			DurationMS       int64                     `json:"duration_ms"`
+		} `json:"summary"`
+	}
+	if err := c.getJSON(ctx, "/api/v1/sessions/summary", q.values(true), &body); err != nil {
+		return Summary{}, err
+	}
+	m := body.Summary
+	if m == nil {
+		return Summary{}, &connError{errMalformed}
+	}
+	out := Summary{Summary: sessions.NewSummary(), Since: m.Since.UTC()}
+	if m.Until != nil {
+		out.Until = m.Until.UTC()
+	}
+	out.Sessions, out.RedactionCount = m.Sessions, m.RedactionCount
+	out.Duration = time.Duration(m.DurationMS) * time.Millisecond
+	for st, n := range m.ByStatus {
+		out.ByStatus[st] = n
+	}
+	for kind, n := range m.RedactionsByKind {
+		if n != 0 {
+			out.RedactionsByKind[kind] = n
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,152 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/client"
+)
+
+// feedServer is a fake stream route over a fixed feed of n sessions, positions 1..n: each
+// connection sends the events after its Last-Event-ID, up to perConn of them, and then drops the
+// connection; every other connection first answers 503.
+type feedServer struct {
+	mu       sync.Mutex
+	n        int
+	perConn  int
+	conns    int
+	resumes  []string // the Last-Event-ID of each connection
+	failures int      // 503s answered
+}
+
+func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.conns++
+	conn := f.conns
+	last := r.Header.Get("Last-Event-ID")
+	f.resumes = append(f.resumes, last)
+	if conn%2 == 0 {
+		f.failures++
+		f.mu.Unlock()
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"error":{"code":"unavailable","message":"m","request_id":"req_1"}}`)
+		return
+	}
+	f.mu.Unlock()
+	from := 0
+	if last != "" {
+		from, _ = strconv.Atoi(last)
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	fmt.Fprintf(w, "retry: 1\nid: %d\n\n", from)
+	for p := from + 1; p <= min(from+f.perConn, f.n); p++ {
+		fmt.Fprintf(w, ": heartbeat\nevent: session\nid: %d\ndata: {\"id\":\"sess_%d\",\"agent_id\":\"agt_1\",\"started_at\":\"2026-05-03T21:14:32Z\",\"ended_at\":\"2026-05-03T21:14:33Z\",\"status\":\"ok\",\"redactions_by_kind\":{}}\n\n", p, p)
+	}
+	if from+f.perConn >= f.n {
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the end of the feed: wait, as a live stream does
+	}
+}
+
+// TestTailReconnects checks that a tail through dropped connections and 503s yields every event
+// once, in order, resuming each time with the last event ID.
+func TestTailReconnects(t *testing.T) {
+	f := &feedServer{n: 25, perConn: 4}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, _ := client.New(srv.URL, client.WithRetries(0))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	next := 1
+	for ev, err := range c.Tail(ctx, client.Query{}, "") {
+		if err != nil {
+			t.Fatalf("after %d events: %v", next-1, err)
+		}
+		if want := fmt.Sprintf("sess_%d", next); ev.Session.ID != want || ev.ID != strconv.Itoa(next) {
+			t.Fatalf("event %q %s, want %d %s", ev.ID, ev.Session.ID, next, want)
+		}
+		if next == f.n {
+			break
+		}
+		next++
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failures == 0 || f.resumes[0] != "" {
+		t.Errorf("resumes %q, failures %d", f.resumes, f.failures)
+	}
+	for i := 2; i < len(f.resumes); i += 2 {
+		if want := strconv.Itoa(min(4*(i/2), f.n)); f.resumes[i] != want {
+			t.Errorf("connection %d resumed after %q, want %q", i+1, f.resumes[i], want)
+		}
+	}
+}
+
+// TestTailResumesFromOpening checks that a tail given a position resumes there, and that the
+// opening id of a stream with no events is where the next connection resumes.
+func TestTailResumesFromOpening(t *testing.T) {
+	f := &feedServer{n: 3, perConn: 100}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, _ := client.New(srv.URL)
+	var ids []string
+	for ev, err := range c.Tail(t.Context(), client.Query{}, "1") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids = append(ids, ev.ID); len(ids) == 2 {
+			break
+		}
+	}
+	if fmt.Sprint(ids) != "[2 3]" {
+		t.Errorf("events %v, want [2 3]", ids)
+	}
+}
+
+// TestTailStops checks the errors that end a tail: ctx's, a window, and a refusal that a retry
+// cannot mend.
+func TestTailStops(t *testing.T) {
+	f := &feedServer{n: 0, perConn: 1}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, _ := client.New(srv.URL)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	for _, err := range c.Tail(ctx, client.Query{}, "") {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("ctx ended: %v, want context.DeadlineExceeded", err)
+		}
+	}
+	for _, err := range c.Tail(t.Context(), client.Query{Since: "1h"}, "") {
+		var ve *sessions.ValidationError
+		if !errors.As(err, &ve) {
+			t.Errorf("a tail with since: %v, want a ValidationError", err)
+		}
+	}
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		fmt.Fprint(w, `{"error":{"code":"validation_failed","message":"m","request_id":"req_1","details":[{"param":"Last-Event-ID","message":"altered"}]}}`)
+	}))
+	defer refusing.Close()
+	rc, _ := client.New(refusing.URL)
+	n := 0
+	for _, err := range rc.Tail(t.Context(), client.Query{}, "forged") {
+		n++
+		var ve *sessions.ValidationError
+		if !errors.As(err, &ve) || ve.Field != "Last-Event-ID" {
+			t.Errorf("a refused token: %v, want a ValidationError on Last-Event-ID", err)
+		}
+	}
+	if n != 1 {
+		t.Errorf("a refused token yielded %d times, want 1", n)
+	}
+}

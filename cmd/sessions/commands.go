@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/client"
+)
+
+// command is what every subcommand parses: the connection, the filters it takes, and its format.
+type command struct {
+	name   string
+	fs     *flag.FlagSet
+	url    string
+	token  string
+	cookie string
+	query  client.Query
+	status string
+	format string
+}
+
+// newCommand makes the flag set of a subcommand with the connection flags, the filters when
+// filters is true (the window too when window is true), and --format with its choices.
+func newCommand(name string, getenv func(string) string, filters, window bool, formats ...string) *command {
+	c := &command{name: name, fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	c.fs.SetOutput(io.Discard)
+	c.fs.StringVar(&c.url, "url", or(getenv("SESSIONS_URL"), "http://127.0.0.1:8080"), "the server")
+	c.fs.StringVar(&c.token, "token", getenv("SESSIONS_TOKEN"), "a bearer token")
+	c.fs.StringVar(&c.cookie, "cookie", getenv("SESSIONS_COOKIE"), "the session cookie")
+	if filters {
+		c.fs.StringVar(&c.query.AgentID, "agent", "", "an agent ID")
+		c.fs.StringVar(&c.status, "status", "", "ok, error or partial")
+		c.fs.IntVar(&c.query.MinRedactions, "min-redactions", 0, "at least this many redactions")
+	}
+	if window {
+		c.fs.StringVar(&c.query.Since, "since", "", "a duration back from now, or a timestamp")
+		c.fs.StringVar(&c.query.Until, "until", "", "a duration back from now, or a timestamp")
+	}
+	if len(formats) > 0 {
+		c.fs.StringVar(&c.format, "format", formats[0], strings.Join(formats, ", "))
+	}
+	return c
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// parse parses args, with flags before and after the positional arguments, which it returns.
+func (c *command) parse(args []string, formats ...string) ([]string, error) {
+	var positional []string
+	for {
+		if err := c.fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, usagef("%s: %v", c.name, err)
+		}
+		args = c.fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	c.query.Status = sessions.Status(c.status)
+	if len(formats) > 0 && !contains(formats, c.format) {
+		return nil, usagef("%s: --format %q: want %s", c.name, c.format, strings.Join(formats, ", "))
+	}
+	return positional, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// client returns the client of the command's server and credential.
+func (c *command) client() (*client.Client, error) {
+	var opts []client.Option
+	switch {
+	case c.token != "" && c.cookie != "":
+		return nil, usagef("give a token or a cookie, not both")
+	case c.token != "":
+		opts = append(opts, client.WithBearerToken(c.token))
+	case c.cookie != "":
+		name, value, ok := strings.Cut(c.cookie, "=")
+		if !ok {
+			name, value = "masker_session", c.cookie
+		}
+		opts = append(opts, client.WithCookie(name, value))
+	default:
+		return nil, &authError{"no credential: give --token or --cookie, or set SESSIONS_TOKEN or SESSIONS_COOKIE"}
+	}
+	cl, err := client.New(c.url, append(opts, client.WithUserAgent("sessions-cli"))...)
+	if err != nil {
+		return nil, usagef("--url: %v", strings.TrimPrefix(err.Error(), "client: "))
+	}
+	return cl, nil
+}
+
+// authError is a credential missing from the command line: exit code 3.
+type authError struct{ msg string }
+
+func (e *authError) Error() string        { return e.msg }
+func (e *authError) Is(target error) bool { return target == client.ErrUnauthenticated }
+
+// dispatch runs the subcommand that args name.
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("no command")
+	}
+	name, args := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		return errHelp
+	case "list":
+		return list(ctx, args, getenv, stdout)
+	case "show":
+		return show(ctx, args, getenv, stdout)
+	case "tail":
+		return tail(ctx, args, getenv, stdout)
+	case "summary":
+		return summary(ctx, args, getenv, stdout)
+	case "export":
+		return export(ctx, args, getenv, stdout, stderr)
+	}
+	return usagef("unknown command %q", name)
+}
+
+// noArgs refuses positional arguments.
+func noArgs(name string, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s: unexpected argument %q", name, args[0])
+	}
+	return nil
+}
+
+func list(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	formats := []string{"table", "json", "csv"}
+	c := newCommand("list", getenv, true, true, formats...)
+	limit := c.fs.Int("limit", 0, "print at most this many sessions; 0: all")
+	rest, err := c.parse(args, formats...)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("list", rest); err != nil {
+		return err
+	}
+	if *limit < 0 {
+		return usagef("list: --limit %d: want 0 (all) or more", *limit)
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	if c.format == "csv" {
+		if *limit != 0 {
+			return usagef("list: --limit applies to the table and json formats; csv lists every session (the server's export)")
+		}
+		_, err := cl.Export(ctx, c.query, client.CSV, stdout)
+		return err
+	}
+	out := newPrinter(stdout, c.format)
+	n := 0
+	for s, err := range cl.Sessions(ctx, c.query) {
+		if err != nil {
+			return err
+		}
+		if err := out.session(s, ""); err != nil {
+			return err
+		}
+		if n++; n == *limit {
+			break
+		}
+	}
+	return out.close()
+}
+
+func show(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	formats := []string{"table", "json"}
+	c := newCommand("show", getenv, false, false, formats...)
+	rest, err := c.parse(args, formats...)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("show: want one session ID, got %d arguments", len(rest))
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	s, err := cl.Session(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	if c.format == "json" {
+		return writeJSONLine(stdout, jsonSession(s, ""))
+	}
+	return writeDetail(stdout, s)
+}
+
+func tail(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	formats := []string{"table", "json"}
+	c := newCommand("tail", getenv, true, false, formats...)
+	from := c.fs.String("from", "", "resume after this event ID")
+	rest, err := c.parse(args, formats...)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("tail", rest); err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	out := newPrinter(stdout, c.format)
+	out.stream = true
+	for ev, err := range cl.Tail(ctx, c.query, *from) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return out.close() // interrupted: the normal end of a tail
+			}
+			return err
+		}
+		if err := out.session(ev.Session, ev.ID); err != nil {
+			return err
+		}
+	}
+	return out.close()
+}
+
+func summary(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	formats := []string{"table", "json"}
+	c := newCommand("summary", getenv, true, true, formats...)
+	rest, err := c.parse(args, formats...)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("summary", rest); err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	m, err := cl.Summary(ctx, c.query)
+	if err != nil {
+		return err
+	}
+	if c.format == "json" {
+		return writeJSONLine(stdout, jsonSummary(m))
+	}
+	return writeSummary(stdout, m)
+}
+
+func export(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	formats := []string{"csv", "ndjson"}
+	c := newCommand("export", getenv, true, true, formats...)
+	output := c.fs.String("output", "-", "the file to write; - for stdout")
+	rest, err := c.parse(args, formats...)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("export", rest); err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var w io.Writer = stdout
+	var file *os.File
+	if *output != "-" {
+		// The file is written under a temporary name and renamed when complete, so that an
+		// aborted export never leaves a file that looks whole.
+		file, err = os.CreateTemp(dirOf(*output), ".sessions-export-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(file.Name())
+		defer file.Close()
+		w = file
+	}
+	header := int64(0)
+	if c.format == "csv" {
+		header = 1
+	}
+	if p := newProgress(ctx, cl, c.query, header, stderr); p != nil {
+		w = p.wrap(w)
+		defer p.stop()
+	}
+	if _, err := cl.Export(ctx, c.query, client.Format(c.format), w); err != nil {
+		return err
+	}
+	if file == nil {
+		return nil
+	}
+	if err := file.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(file.Name(), *output); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+// dirOf returns the directory of path, for a temporary file beside it.
+func dirOf(path string) string {
+	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
+		return path[:i+1]
+	}
+	return "."
+}

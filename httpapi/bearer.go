@@ -1,0 +1,51 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// BearerAuth returns an Authenticate function for Config that reads a bearer token from the
+// Authorization header ("Authorization: Bearer TOKEN", RFC 6750; the scheme is matched without
+// regard to case) and asks verify for the account it grants. A missing header, another scheme or
+// an empty token gives ErrUnauthenticated without calling verify. Verify returns an error
+// matching ErrUnauthenticated for an invalid, expired or insufficiently scoped token (a token that
+// may not read sessions, for example); any other error from verify is an internal error (500),
+// logged and never shown. An empty account ID from verify counts as unauthenticated.
+//
+// The 401 response says "A valid bearer token is required." The returned function is safe for
+// concurrent use when verify is.
+func BearerAuth(verify func(ctx context.Context, token string) (accountID string, err error)) func(*http.Request) (string, error) {
+	const credential = "bearer token"
+	return func(r *http.Request) (string, error) {
+		token, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok {
+			return "", &credentialError{credential, fmt.Errorf("%w: no %s", ErrUnauthenticated, credential)}
+		}
+		account, err := verify(r.Context(), token)
+		if errors.Is(err, ErrUnauthenticated) {
+			return "", &credentialError{credential, err}
+		}
+		if err != nil {
+			return "", err
+		}
+		if account == "" {
+			return "", &credentialError{credential, fmt.Errorf("%w: %s names no account", ErrUnauthenticated, credential)}
+		}
+		return account, nil
+	}
+}
+
+// bearerToken returns the token of an Authorization header value "Bearer TOKEN", and whether
+// there was a non-empty one.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	return token, token != ""
+}
