@@ -120,13 +120,15 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 	if account == "" {
 		return ErrUnauthenticated
 	}
+	pathAgent := ""
+	if ep.agentPath {
+		if pathAgent, err = pathValue(r, h.s.agentID, h.s.customAgentID, routeAgentSessions, "agent_id", "AgentID"); err != nil {
+			return err
+		}
+	}
 	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
 	if err != nil {
 		return err
-	}
-	pathAgent := ""
-	if ep.agentPath {
-		pathAgent = h.s.agentID(r)
 	}
 	f, tok, err := q.filter(ep, account, pathAgent, h.s.keys)
 	if err != nil {
