@@ -74,6 +74,7 @@ func (h *Handler) getSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	setRows(r, 1)
 	e := getPageEncoder()
 	defer putPageEncoder(e)
 	b := append(e.buf[:0], `{"session":`...)
