@@ -48,10 +48,19 @@ type Config struct {
 	// at least MinCursorKeyLen bytes. Optional; ignored without a CursorKey.
 	PreviousCursorKeys [][]byte
 
-	// Logger receives internal errors (with the request ID, method and path), store outages,
-	// clients that went away (at debug level), and New's warning about a random key.
-	// Default: slog.Default().
+	// Logger receives one access-log line per request (see DisableAccessLog), internal errors
+	// (with the request ID, method and path), configuration errors (a router that does not pass
+	// a path parameter; see AgentID), store outages, clients that went away (at debug level), and
+	// New's warning about a random key. Default: slog.Default().
 	Logger *slog.Logger
+
+	// DisableAccessLog turns off the access log: by default the handler logs one line per
+	// request to Logger at info level, "httpapi: request", with the attributes request_id,
+	// method, route (the route's pattern, such as /api/v1/agents/{agent_id}/sessions, never the
+	// path with its IDs; "" for a path that matches no route), status (0 when nothing was
+	// written: the client went away or the response was aborted), duration and rows (the
+	// sessions in the response). Turn it off when the server logs its requests already.
+	DisableAccessLog bool
 
 	// Timeout bounds the store calls of one request (the agent check and the list together).
 	// When it passes, the request gets 503 unavailable, even from a store that does not honour
@@ -60,12 +69,17 @@ type Config struct {
 	Timeout time.Duration
 
 	// AgentID returns the agent ID of a request to the agent endpoint, for routers that keep path
-	// parameters elsewhere than http.Request.PathValue. Default: r.PathValue("agent_id").
+	// parameters elsewhere than http.Request.PathValue (chi: chi.URLParam(r, "agent_id")).
+	// Default: r.PathValue("agent_id"), which net/http's ServeMux sets, and any router can set
+	// with r.SetPathValue before the handler. When it gives "" the request is answered 500
+	// internal_error and a configuration error naming this fix is logged: treating it as an
+	// unknown agent would answer 404 for every agent.
 	AgentID func(r *http.Request) string
 
 	// SessionID returns the session ID of a request to GET /api/v1/sessions/{session_id}, for
 	// routers that keep path parameters elsewhere than http.Request.PathValue.
-	// Default: r.PathValue("session_id").
+	// Default: r.PathValue("session_id"). An empty value is a configuration error, as for
+	// AgentID.
 	SessionID func(r *http.Request) string
 }
 
@@ -111,6 +125,10 @@ type settings struct {
 	timeout      time.Duration
 	agentID      func(*http.Request) string
 	sessionID    func(*http.Request) string
+	// customAgentID and customSessionID tell whether Config.AgentID and Config.SessionID are
+	// set, for the message of errNoPathValue.
+	customAgentID, customSessionID bool
+	accessLog                      bool
 }
 
 // check validates cfg and fills in the defaults.
@@ -123,6 +141,10 @@ func (cfg Config) check() (settings, error) {
 		timeout:      cfg.Timeout,
 		agentID:      cfg.AgentID,
 		sessionID:    cfg.SessionID,
+		accessLog:    !cfg.DisableAccessLog,
+
+		customAgentID:   cfg.AgentID != nil,
+		customSessionID: cfg.SessionID != nil,
 	}
 	switch {
 	case cfg.Store == nil:

@@ -14,6 +14,14 @@
 // {"error": {"code", "message", "request_id", "details"}}, and internal errors are logged with
 // their cause, never shown.
 //
+// Request IDs: a request's own X-Request-Id is kept when it is safe to echo (1 to 128 bytes of
+// printable ASCII without space, quotes, backslash, backquote or angle brackets), so that the ID
+// a load balancer or the calling service made follows the request into these logs; any other
+// value is replaced by a new "req_" and ULID, so that nothing a client sends can forge a header
+// or a log line. Each request is logged once through Config.Logger, "httpapi: request" at info
+// level with request_id, method, route (the pattern, never the path with its IDs), status,
+// duration and rows; Config.DisableAccessLog turns that off.
+//
 // Input is bounded before it is parsed: a query string of more than 8 KiB or 32 parameters gets
 // 422 with one detail naming "query"; a cursor longer than 1,024 bytes gets 422 naming cursor;
 // an agent ID that is not "agt_" and a ULID gets the 404 of an unknown agent without a store
@@ -40,5 +48,8 @@
 //	mux.Handle("/audit/", http.StripPrefix("/audit", h)) // or under /audit/api/v1/...
 //
 // In a router that keeps path parameters elsewhere, set Config.AgentID and mount
-// Handler.AgentSessions and Handler.Sessions on the router's own routes.
+// Handler.AgentSessions and Handler.Sessions on the router's own routes, or set the path value
+// with r.SetPathValue("agent_id", ...) before the handler. A request that reaches the agent
+// route without an agent ID (gin.WrapH and echo.WrapHandler alone do not pass it) is a
+// configuration error: 500 internal_error, and an error log line that names the fix.
 package httpapi

@@ -157,10 +157,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, id string, 
 		return
 	}
 	res := classify(err)
-	switch res.status {
-	case http.StatusInternalServerError:
+	var misconfigured errNoPathValue
+	switch {
+	case errors.As(err, &misconfigured):
+		h.log(r, id, slog.LevelError, "configuration error", err)
+	case res.status == http.StatusInternalServerError:
 		h.log(r, id, slog.LevelError, "internal error", err)
-	case http.StatusServiceUnavailable:
+	case res.status == http.StatusServiceUnavailable:
 		h.log(r, id, slog.LevelWarn, "store unavailable", err)
 	}
 	if res.details == nil {

@@ -50,10 +50,10 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{s: s, mux: http.NewServeMux()}
-	h.agent = lister{h, agentEndpoint}
-	h.account = lister{h, accountEndpoint}
-	h.session = sessionGetter{h}
-	h.document = http.HandlerFunc(h.serveOpenAPI)
+	h.agent = h.logged(routeAgentSessions, lister{h, agentEndpoint})
+	h.account = h.logged(routeSessions, lister{h, accountEndpoint})
+	h.session = h.logged(routeSession, sessionGetter{h})
+	h.document = h.logged(routeOpenAPI, http.HandlerFunc(h.serveOpenAPI))
 	h.mux.Handle(routeAgentSessions, h.agent)
 	h.mux.Handle(routeSessions, h.account)
 	h.mux.Handle(routeSession, h.session)
@@ -64,8 +64,12 @@ func New(cfg Config) (*Handler, error) {
 // ServeHTTP routes the request on its URL path (after any http.StripPrefix) to one of the
 // endpoints. A path that is not clean ("//", "/./", "/../", a trailing slash) gets 404, where
 // ServeMux would redirect to the clean path: under http.StripPrefix that redirect would lose the
-// prefix.
+// prefix. Each request is logged in the access log (see Config.DisableAccessLog).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.s.accessLog && accessOf(r) == nil {
+		h.serveLogged(w, r, "", http.HandlerFunc(h.ServeHTTP)) // the route is the one the mux matches
+		return
+	}
 	if p := r.URL.Path; p != "" && path.Clean(p) != p {
 		http.NotFound(w, r)
 		return
@@ -120,13 +124,15 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 	if account == "" {
 		return ErrUnauthenticated
 	}
+	pathAgent := ""
+	if ep.agentPath {
+		if pathAgent, err = pathValue(r, h.s.agentID, h.s.customAgentID, routeAgentSessions, "agent_id", "AgentID"); err != nil {
+			return err
+		}
+	}
 	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
 	if err != nil {
 		return err
-	}
-	pathAgent := ""
-	if ep.agentPath {
-		pathAgent = h.s.agentID(r)
 	}
 	f, tok, err := q.filter(ep, account, pathAgent, h.s.keys)
 	if err != nil {
@@ -161,6 +167,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 		next = tok.after(*page.Next).encode(h.s.keys[0])
 		w.Header().Set("Link", "<"+nextLink(r, q.raw, next)+`>; rel="next"`)
 	}
+	setRows(r, len(page.Sessions))
 	e := getPageEncoder()
 	defer putPageEncoder(e)
 	writeBody(w, r, http.StatusOK, "application/json", e.encode(ep, page.Sessions, next))

@@ -43,7 +43,7 @@ func resolve(node map[string]any) map[string]any {
 
 // schemaKeywords are the JSON Schema keywords that checkSchema implements, and annotations.
 var schemaKeywords = []string{"$ref", "type", "properties", "required", "additionalProperties", "items", "enum",
-	"minimum", "maximum", "maxLength", "pattern", "description", "default"}
+	"minimum", "maximum", "maxLength", "pattern", "format", "description", "default"}
 
 // checkSchema reports where v (decoded by encoding/json with UseNumber) breaks schema.
 func checkSchema(schema map[string]any, v any, at string) []string {
@@ -88,6 +88,15 @@ func checkSchema(schema map[string]any, v any, at string) []string {
 		}
 		if max, ok := schema["maxLength"].(float64); ok && float64(len([]rune(s))) > max {
 			fail("longer than %v", max)
+		}
+		switch f := schema["format"]; f {
+		case nil:
+		case "date-time": // RFC 3339, which a generated client parses (Go: time.Time)
+			if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+				fail("%q is not a date-time: %v", s, err)
+			}
+		default:
+			fail("format %v is not implemented by the checker", f)
 		}
 	}
 	if obj, ok := v.(map[string]any); ok {
@@ -331,6 +340,7 @@ func TestSchemaCheckerFindsErrors(t *testing.T) {
 		{"extra field", page, strings.Replace(good, `"duration_ms":794,`, `"duration_ms":794,"x":1,`, 1), true},
 		{"null data", page, strings.Replace(good, `"data":[`, `"data":null,"y":[`, 1), true},
 		{"bad time", page, strings.Replace(good, "32.794Z", "32.794000Z", 1), true},
+		{"not a date", page, strings.Replace(good, "2026-05-03T21:14:32Z", "2026-13-03T21:14:32Z", 1), true},
 		{"bad status", page, strings.Replace(good, `"ok"`, `"fine"`, 1), true},
 		{"float count", page, strings.Replace(good, `"duration_ms":794`, `"duration_ms":7.5`, 1), true},
 		{"negative count", page, strings.Replace(good, `"duration_ms":794`, `"duration_ms":-1`, 1), true},
@@ -350,6 +360,9 @@ func TestSchemaCheckerFindsErrors(t *testing.T) {
 		}
 	}
 	if errs := checkSchema(map[string]any{"type": "string", "format": "x"}, "s", "x"); len(errs) == 0 {
+		t.Error("an unknown format was not reported")
+	}
+	if errs := checkSchema(map[string]any{"type": "array", "minItems": 1.0}, []any{"s"}, "x"); len(errs) == 0 {
 		t.Error("an unknown keyword was not reported")
 	}
 }

@@ -53,10 +53,13 @@ func (h *Handler) getSession(w http.ResponseWriter, r *http.Request) error {
 	if account == "" {
 		return ErrUnauthenticated
 	}
+	sessionID, err := pathValue(r, h.s.sessionID, h.s.customSessionID, routeSession, "session_id", "SessionID")
+	if err != nil {
+		return err
+	}
 	if _, err := parseQuery(r.URL.RawQuery, sessionEndpoint, h.s.now()); err != nil {
 		return err
 	}
-	sessionID := h.s.sessionID(r)
 	if !sessions.IsSessionID(sessionID) {
 		return sessions.ErrSessionNotFound // malformed or missing: the same 404 as unknown
 	}
@@ -71,6 +74,7 @@ func (h *Handler) getSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	setRows(r, 1)
 	e := getPageEncoder()
 	defer putPageEncoder(e)
 	b := append(e.buf[:0], `{"session":`...)
