@@ -253,25 +253,55 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 	if err := s.check(ctx); err != nil {
 		return sessions.Page{}, err
 	}
-	var x *index
-	if f.AgentID != "" {
-		if a, ok := s.agent(f.AccountID, f.AgentID); ok {
-			x = s.agents[a].sessions
-		}
-	} else {
-		x = s.byAccount[f.AccountID]
-	}
+	x := s.indexOf(f)
 	if x == nil {
 		return sessions.NewPage(nil, f.Limit), nil
 	}
 	return sessions.NewPage(s.sessions(s.match(x, f)), f.Limit), nil
 }
 
+// indexOf returns the index that holds the sessions of f: its agent's, or its account's when f
+// has no agent; nil when there is none (an unknown agent, or an account without sessions). The
+// caller holds s.mu.
+func (s *Store) indexOf(f sessions.Filter) *index {
+	if f.AgentID == "" {
+		return s.byAccount[f.AccountID]
+	}
+	if a, ok := s.agent(f.AccountID, f.AgentID); ok {
+		return s.agents[a].sessions
+	}
+	return nil
+}
+
 // match returns the records of x that match f, up to f.Limit+1 of them. The caller holds s.mu.
 func (s *Store) match(x *index, f sessions.Filter) []ref {
-	// Start after the cursor or at Until, whichever comes later in list order. An empty cursor
-	// ID comes after every ID, as the zero ULID does.
-	start := position{started: maxMillis + 1}
+	start, since := bounds(f)
+	keep := matcher(f)
+	out := make([]ref, 0, f.Limit+1)
+	b, i := x.seek(start)
+	for ; b < len(x.blocks); b, i = b+1, 0 {
+		for _, r := range x.blocks[b][i:] {
+			rec := s.records.at(r)
+			if rec.started < since {
+				return out
+			}
+			if !keep(rec) {
+				continue
+			}
+			out = append(out, r)
+			if len(out) > f.Limit {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+// bounds returns where the records of the normalized filter f lie in list order: strictly
+// after start (after the cursor or at Until, whichever comes later), and not before since
+// (Unix ms). An empty cursor ID comes after every ID, as the zero ULID does.
+func bounds(f sessions.Filter) (start position, since int64) {
+	start = position{started: maxMillis + 1}
 	if !f.Until.IsZero() {
 		start = position{started: f.Until.UnixMilli()}
 	}
@@ -284,34 +314,21 @@ func (s *Store) match(x *index, f sessions.Filter) []ref {
 			start = p
 		}
 	}
-	since := int64(minMillis - 1)
+	since = minMillis - 1
 	if !f.Since.IsZero() {
 		since = f.Since.UnixMilli()
 	}
-	st := status(0)
-	if f.Status != "" {
-		st = statusOf(f.Status)
-	}
-	minCount := int64(f.MinRedactions)
+	return start, since
+}
 
-	out := make([]ref, 0, f.Limit+1)
-	b, i := x.seek(start)
-	for ; b < len(x.blocks); b, i = b+1, 0 {
-		for _, r := range x.blocks[b][i:] {
-			rec := s.records.at(r)
-			if rec.started < since {
-				return out
-			}
-			if (f.Status != "" && rec.status != st) || rec.count < minCount {
-				continue
-			}
-			out = append(out, r)
-			if len(out) > f.Limit {
-				return out
-			}
-		}
+// matcher returns the test of f's Status and MinRedactions on a record.
+func matcher(f sessions.Filter) func(*record) bool {
+	minCount := int64(f.MinRedactions)
+	if f.Status == "" {
+		return func(rec *record) bool { return rec.count >= minCount }
 	}
-	return out
+	st := statusOf(f.Status)
+	return func(rec *record) bool { return rec.status == st && rec.count >= minCount }
 }
 
 var (
