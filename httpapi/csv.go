@@ -33,11 +33,13 @@ func (e *pageEncoder) appendCSVRow(b []byte, s *sessions.Session) []byte {
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(total), 10)
 	b = append(b, ',')
-	// The object holds quotes and commas: it is quoted, its quotes doubled. Kinds are plain
-	// ASCII (sessions validates them), so it never starts like a formula.
+	// A non-empty object holds quotes and commas: it is quoted, its quotes doubled. Kinds are
+	// plain ASCII (sessions validates them), so it never starts like a formula.
 	start := len(b)
 	b = e.appendKinds(b)
-	b = quoteCSVTail(b, start)
+	if len(e.kinds) > 0 {
+		b = quoteCSVTail(b, start)
+	}
 	b = append(b, ',')
 	b = appendCSVText(b, s.UpstreamModel)
 	return append(b, '\r', '\n')
