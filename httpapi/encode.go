@@ -84,26 +84,11 @@ func (e *pageEncoder) appendSession(b []byte, ep *endpoint, s *sessions.Session)
 	b = strconv.AppendInt(b, s.Duration().Milliseconds(), 10)
 	b = append(b, `,"status":`...)
 	b = appendString(b, string(s.Status))
-	// One pass over the map gives the kinds to sort and the total (Session.RedactionCount).
-	e.kinds = e.kinds[:0]
-	total := 0
-	for k, n := range s.RedactionsByKind {
-		e.kinds = append(e.kinds, kindCount{k, n})
-		total += n
-	}
-	slices.SortFunc(e.kinds, func(x, y kindCount) int { return strings.Compare(x.kind, y.kind) })
+	total := e.sortKinds(s)
 	b = append(b, `,"redaction_count":`...)
 	b = strconv.AppendInt(b, int64(total), 10)
-	b = append(b, `,"redactions_by_kind":{`...)
-	for i, kc := range e.kinds {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, kc.kind)
-		b = append(b, ':')
-		b = strconv.AppendInt(b, int64(kc.n), 10)
-	}
-	b = append(b, '}')
+	b = append(b, `,"redactions_by_kind":`...)
+	b = e.appendKinds(b)
 	if ep.listing {
 		b = append(b, `,"upstream_model":`...)
 		if s.UpstreamModel == "" {
@@ -111,6 +96,38 @@ func (e *pageEncoder) appendSession(b []byte, ep *endpoint, s *sessions.Session)
 		} else {
 			b = appendString(b, s.UpstreamModel)
 		}
+	}
+	return append(b, '}')
+}
+
+// sortKinds puts the kinds of s into e.kinds, sorted by name, and returns their total
+// (Session.RedactionCount): one pass over the map gives both.
+func (e *pageEncoder) sortKinds(s *sessions.Session) (total int) {
+	e.kinds = e.kinds[:0]
+	for k, n := range s.RedactionsByKind {
+		e.kinds = append(e.kinds, kindCount{k, n})
+		total += n
+	}
+	sortKindCounts(e.kinds)
+	return total
+}
+
+// sortKindCounts sorts kinds by name.
+func sortKindCounts(kinds []kindCount) {
+	slices.SortFunc(kinds, func(x, y kindCount) int { return strings.Compare(x.kind, y.kind) })
+}
+
+// appendKinds writes e.kinds, as sortKinds left them, as a compact JSON object with sorted keys:
+// {"NAME":2,"PHONE":1}.
+func (e *pageEncoder) appendKinds(b []byte) []byte {
+	b = append(b, '{')
+	for i, kc := range e.kinds {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, kc.kind)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(kc.n), 10)
 	}
 	return append(b, '}')
 }

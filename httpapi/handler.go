@@ -27,7 +27,11 @@ const allowedMethods = "GET, HEAD"
 //	GET /api/v1/agents/{agent_id}/sessions  the sessions of one agent (the documented endpoint)
 //	GET /api/v1/sessions                    the sessions of every agent of the account
 //	GET /api/v1/sessions/{session_id}       one session of the account
-//	GET /api/v1/openapi.yaml                the OpenAPI 3.1 document of both
+//	GET /api/v1/agents/{agent_id}/sessions/summary, /api/v1/sessions/summary
+//	                                        the totals of a window (summary.go)
+//	GET /api/v1/agents/{agent_id}/sessions/export, /api/v1/sessions/export
+//	                                        every session of a window, as CSV or NDJSON (export.go)
+//	GET /api/v1/openapi.yaml                the OpenAPI 3.1 document of them all
 //
 // HEAD is served like GET without a body; other methods get 405 with Allow. Other paths get
 // net/http's plain 404. It is safe for concurrent use by multiple goroutines.
@@ -38,6 +42,9 @@ type Handler struct {
 	account  http.Handler
 	session  http.Handler
 	document http.Handler
+
+	agentSummary, accountSummary http.Handler // summary.go
+	agentExport, accountExport   http.Handler // export.go
 }
 
 // New returns a Handler for cfg. It returns an error when cfg has no Store, no Authenticate, a
@@ -58,6 +65,14 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle(routeSessions, h.account)
 	h.mux.Handle(routeSession, h.session)
 	h.mux.Handle(routeOpenAPI, h.document)
+	h.agentSummary = route{h, agentSummaryEndpoint, serveSummary}
+	h.accountSummary = route{h, accountSummaryEndpoint, serveSummary}
+	h.agentExport = route{h, agentExportEndpoint, serveExport}
+	h.accountExport = route{h, accountExportEndpoint, serveExport}
+	h.mux.Handle(routeAgentSummary, h.agentSummary)
+	h.mux.Handle(routeSummary, h.accountSummary)
+	h.mux.Handle(routeAgentExport, h.agentExport)
+	h.mux.Handle(routeExport, h.accountExport)
 	return h, nil
 }
 

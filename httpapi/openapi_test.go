@@ -222,17 +222,29 @@ func checkResponse(tb testing.TB, path string, status int, contentType string, b
 		return
 	}
 	schema := media["schema"].(map[string]any)
+	if contentType == "application/x-ndjson" { // the schema is that of each line
+		for i, line := range strings.Split(strings.TrimSuffix(string(body), "\n"), "\n") {
+			checkJSON(tb, tmpl, status, schema, []byte(line), fmt.Sprintf("line %d", i+1))
+		}
+		return
+	}
 	if contentType != "application/json" {
 		return
 	}
+	checkJSON(tb, tmpl, status, schema, body, "body")
+}
+
+// checkJSON checks one JSON value, the body or a line of it, against schema.
+func checkJSON(tb testing.TB, tmpl string, status int, schema map[string]any, body []byte, at string) {
+	tb.Helper()
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		tb.Errorf("%s %d: body is not JSON: %v", path, status, err)
+		tb.Errorf("%s %d: %s is not JSON: %v", tmpl, status, at, err)
 		return
 	}
-	for _, e := range checkSchema(schema, v, "body") {
+	for _, e := range checkSchema(schema, v, at) {
 		tb.Errorf("openapi.yaml: %s %d: %s", tmpl, status, e)
 	}
 }

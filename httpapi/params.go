@@ -33,10 +33,11 @@ const (
 	paramStatus
 	paramMinRedactions
 	paramAgentID
+	paramFormat
 	numParams
 )
 
-var paramNames = [numParams]string{"limit", "cursor", "since", "until", "status", "min_redactions", "agent_id"}
+var paramNames = [numParams]string{"limit", "cursor", "since", "until", "status", "min_redactions", "agent_id", "format"}
 
 // endpoint describes one of the two list endpoints.
 type endpoint struct {
@@ -89,6 +90,7 @@ type query struct {
 	status        sessions.Status
 	minRedactions int
 	agentID       string
+	format        exportFormat
 }
 
 // parseQuery parses and checks the raw query string of a request to ep, resolving relative bounds
@@ -193,6 +195,14 @@ func parseQuery(rawQuery string, ep *endpoint, now time.Time) (query, error) {
 	})
 	check(paramAgentID, func(s string) string {
 		q.agentID = s // an agent that is malformed or not in the account gives 404, as on the path
+		return ""
+	})
+	check(paramFormat, func(s string) string {
+		f, ok := exportFormats[s]
+		if !ok {
+			return fmt.Sprintf("want csv or ndjson, got %q", echo(s))
+		}
+		q.format = f
 		return ""
 	})
 	// With a cursor, since and until are the cursor's, which were checked on the first page.

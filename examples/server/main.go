@@ -171,7 +171,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // printWelcome prints the development cookie and ready-to-paste curl commands, each on a line
-// of its own; the first lists the sessions of the busiest demo agent.
+// of its own; the first lists the sessions of the busiest demo agent, the fourth summarizes its
+// month and the fifth exports its week as CSV.
 func printWelcome(w io.Writer, base, cookie string) {
 	agent := demoAgents[0].ID
 	fmt.Fprintf(w, "Development cookie (valid until this server stops): masker_session=%s\n", cookie)
@@ -180,6 +181,8 @@ func printWelcome(w io.Writer, base, cookie string) {
 		"/api/v1/agents/" + agent + "/sessions?since=7d&limit=5",
 		"/api/v1/agents/" + agent + "/sessions?since=30d&status=error&min_redactions=3&limit=5",
 		"/api/v1/sessions?since=24h&limit=5",
+		"/api/v1/agents/" + agent + "/sessions/summary?since=30d",
+		"/api/v1/agents/" + agent + "/sessions/export?since=7d&format=csv",
 		"/api/v1/openapi.yaml",
 	} {
 		fmt.Fprintf(w, "curl -sS -H 'Cookie: masker_session=%s' '%s%s'\n", cookie, base, path)

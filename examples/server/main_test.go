@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -53,7 +56,7 @@ func TestFirstRun(t *testing.T) {
 	for lines.Scan() {
 		if line := lines.Text(); strings.HasPrefix(line, "curl ") {
 			curls = append(curls, line)
-			if len(curls) == 4 {
+			if len(curls) == 6 {
 				break
 			}
 		}
@@ -107,10 +110,65 @@ func TestFirstRun(t *testing.T) {
 		}
 	}
 
+	checkSummaryAndExport(t, ctx, curls)
+
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("server did not stop cleanly on SIGINT: %v", err)
+	}
+}
+
+// checkSummaryAndExport runs the summary and CSV export commands among curls: a summary of
+// sessions, and a CSV file with the header row and as many rows as the summary of its window
+// counts.
+func checkSummaryAndExport(t *testing.T, ctx context.Context, curls []string) {
+	t.Helper()
+	get := func(path string) (*http.Response, []byte) {
+		t.Helper()
+		for _, line := range curls {
+			m := regexp.MustCompile(`^curl -sS -H 'Cookie: ([^']+)' '([^']+)'$`).FindStringSubmatch(line)
+			if m == nil || !strings.Contains(m[2], path) {
+				continue
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, m[2], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Cookie", m[1])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: status %d: %s", m[2], resp.StatusCode, body)
+			}
+			return resp, body
+		}
+		t.Fatalf("no curl command for %s among %q", path, curls)
+		return nil, nil
+	}
+	_, body := get("/sessions/summary?")
+	var sum struct {
+		Summary struct {
+			Sessions int `json:"sessions"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(body, &sum); err != nil || sum.Summary.Sessions == 0 {
+		t.Errorf("summary %s (%v): want sessions", body, err)
+	}
+	resp, body := get("/sessions/export?")
+	if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+		t.Errorf("export Content-Type %q", ct)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if err != nil || len(rows) < 2 || rows[0][0] != "id" {
+		t.Errorf("export: %d rows (%v), want the header and sessions", len(rows), err)
 	}
 }

@@ -89,3 +89,32 @@ func ExampleStore_ListSessions() {
 	// 9:06PM map[DOB:2]
 	// 9:03PM map[DOB:3]
 }
+
+// The executive summary of a window: totals by status and by kind, without reading pages.
+func ExampleStore_SummarizeSessions() {
+	ctx := context.Background()
+	store := memory.New()
+	defer store.Close()
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acct_1"}
+	_ = store.PutAgent(ctx, agent)
+	start := time.Date(2026, 5, 3, 21, 0, 0, 0, time.UTC)
+	for i := range 10 {
+		started := start.Add(time.Duration(i) * time.Minute)
+		status := sessions.StatusOK
+		if i%3 == 0 {
+			status = sessions.StatusError
+		}
+		_ = store.PutSessions(ctx, sessions.Session{
+			ID: sessions.NewSessionID(started), AccountID: "acct_1", AgentID: agent.ID,
+			StartedAt: started, EndedAt: started.Add(30 * time.Second), Status: status,
+			RedactionsByKind: map[string]int{"DOB": i % 4, "NAME": 1},
+		})
+	}
+	sum, err := store.SummarizeSessions(ctx, sessions.Filter{AccountID: "acct_1", Since: start.Add(5 * time.Minute)})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(sum.Sessions, sum.ByStatus, sum.RedactionCount, sum.RedactionsByKind, sum.Duration)
+	// Output:
+	// 5 map[error:2 ok:3 partial:0] 12 map[DOB:7 NAME:5] 2m30s
+}

@@ -254,40 +254,30 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	var x *index
-	if f.AgentID != "" {
-		if a, ok := s.agent(f.AccountID, f.AgentID); ok {
-			x = s.agents[a].sessions
-		}
-	} else {
-		x = s.byAccount[f.AccountID]
-	}
+	x := s.indexOf(f)
 	if x == nil {
 		return nil, nil
 	}
 	return s.sessions(s.match(x, f)), nil
 }
 
+// indexOf returns the index that holds the sessions of f: its agent's, or its account's when f
+// has no agent; nil when there is none (an unknown agent, or an account without sessions). The
+// caller holds s.mu.
+func (s *Store) indexOf(f sessions.Filter) *index {
+	if f.AgentID == "" {
+		return s.byAccount[f.AccountID]
+	}
+	if a, ok := s.agent(f.AccountID, f.AgentID); ok {
+		return s.agents[a].sessions
+	}
+	return nil
+}
+
 // match returns the records of x that match f, up to f.Limit+1 of them. The caller holds s.mu.
 func (s *Store) match(x *index, f sessions.Filter) []ref {
-	// An empty cursor ID comes after every ID, as the zero ULID does.
-	start := position{started: maxMillis + 1}
-	if c, ok := f.StartAfter(); ok {
-		start = position{started: c.StartedAt.UnixMilli()}
-		if c.ID != "" {
-			start.id = ulidOf(c.ID)
-		}
-	}
-	since := int64(minMillis - 1)
-	if !f.Since.IsZero() {
-		since = f.Since.UnixMilli()
-	}
-	st := status(0)
-	if f.Status != "" {
-		st = statusOf(f.Status)
-	}
-	minCount := int64(f.MinRedactions)
-
+	start, since := bounds(f)
+	keep := matcher(f)
 	out := make([]ref, 0, f.Limit+1)
 	b, i := x.seek(start)
 	for ; b < len(x.blocks); b, i = b+1, 0 {
@@ -296,7 +286,7 @@ func (s *Store) match(x *index, f sessions.Filter) []ref {
 			if rec.started < since {
 				return out
 			}
-			if (f.Status != "" && rec.status != st) || rec.count < minCount {
+			if !keep(rec) {
 				continue
 			}
 			out = append(out, r)
@@ -306,6 +296,34 @@ func (s *Store) match(x *index, f sessions.Filter) []ref {
 		}
 	}
 	return out
+}
+
+// bounds returns where the records of the normalized filter f lie in list order: strictly
+// after start (f.StartAfter), and not before since (Unix ms). An empty cursor ID comes after
+// every ID, as the zero ULID does.
+func bounds(f sessions.Filter) (start position, since int64) {
+	start = position{started: maxMillis + 1}
+	if c, ok := f.StartAfter(); ok {
+		start = position{started: c.StartedAt.UnixMilli()}
+		if c.ID != "" {
+			start.id = ulidOf(c.ID)
+		}
+	}
+	since = minMillis - 1
+	if !f.Since.IsZero() {
+		since = f.Since.UnixMilli()
+	}
+	return start, since
+}
+
+// matcher returns the test of f's Status and MinRedactions on a record.
+func matcher(f sessions.Filter) func(*record) bool {
+	minCount := int64(f.MinRedactions)
+	if f.Status == "" {
+		return func(rec *record) bool { return rec.count >= minCount }
+	}
+	st := statusOf(f.Status)
+	return func(rec *record) bool { return rec.status == st && rec.count >= minCount }
 }
 
 var (
