@@ -16,7 +16,13 @@
 // is derived from the schema's name: instances that start together on the same schema migrate it
 // exactly once, and stores in other schemas do not wait for each other (unless two schema names
 // hash to the same key, which only makes one wait for the other). A schema that is newer than this
-// package gives [ErrSchemaTooNew].
+// package gives [ErrSchemaTooNew]. Each migration records its version in the table
+// sessions_schema.
+//
+// Applications whose schema tool (goose, golang-migrate, atlas, psql) owns the schema apply the
+// files of [Migrations], which record their versions themselves, and open the store with
+// [WithoutMigrate], which only checks the version ([ErrSchemaTooOld] when it is behind);
+// [Migrate] migrates on demand.
 //
 // Sessions are kept with timestamptz(3) times (UTC, whole milliseconds), a status checked against
 // the three values, redactions_by_kind as jsonb with redaction_count beside it, and IDs in

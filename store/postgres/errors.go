@@ -17,6 +17,11 @@ import (
 // than the running one: the store refuses to use it. Test it with errors.Is.
 var ErrSchemaTooNew = errors.New("postgres: the database schema is newer than this version of the package")
 
+// ErrSchemaTooOld means that a store opened with [WithoutMigrate] found a schema older than this
+// version of the package (or none): its message names the schema, the versions, and how to
+// migrate. Test it with errors.Is.
+var ErrSchemaTooOld = errors.New("postgres: the database schema is older than this version of the package")
+
 // mapError translates an error of pgx, or of the server, into the errors of package sessions. It is
 // the only place where driver errors are interpreted:
 //   - ctx ended: context.Canceled as it is, a deadline as sessions.ErrUnavailable (and
@@ -30,7 +35,8 @@ func mapError(ctx context.Context, err error) error {
 		return nil
 	}
 	if errors.Is(err, sessions.ErrUnavailable) || errors.Is(err, sessions.ErrConflict) ||
-		errors.Is(err, sessions.ErrAgentNotFound) || errors.Is(err, ErrSchemaTooNew) {
+		errors.Is(err, sessions.ErrAgentNotFound) || errors.Is(err, ErrSchemaTooNew) ||
+		errors.Is(err, ErrSchemaTooOld) {
 		return err // mapped already
 	}
 	if cerr := ctx.Err(); cerr != nil {

@@ -2,6 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"log"
 	"time"
 
@@ -59,4 +62,41 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	log.Printf("purged %d sessions", deleted)
+}
+
+// WithoutMigrate leaves the schema to the application's schema tool, which applies the files
+// of Migrations (goose here; golang-migrate reads the directory "golang-migrate"; psql -f runs
+// each as it is). The store then only checks the schema's version.
+func ExampleWithoutMigrate() {
+	ctx := context.Background()
+	// A deploy step, as the owner role: goose.SetBaseFS(postgres.Migrations) and goose.Up(db,
+	// "."), or Migrate.
+	owner, err := pgxpool.New(ctx, "postgres://owner@db.internal:5432/app?search_path=audit")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer owner.Close()
+	if err := postgres.Migrate(ctx, owner); err != nil {
+		log.Fatal(err)
+	}
+
+	// The application, as a role without DDL rights.
+	store, err := postgres.Open(ctx, "postgres://app@db.internal:5432/app?search_path=audit", postgres.WithoutMigrate())
+	if errors.Is(err, postgres.ErrSchemaTooOld) {
+		log.Fatal(err) // names the files to apply
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+}
+
+// Migrations lists the files that a schema tool applies, in order.
+func ExampleMigrations() {
+	names, err := fs.Glob(postgres.Migrations, "*.sql")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(names[0])
+	// Output: 0001_init.sql
 }

@@ -3,12 +3,15 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/pgtest"
 )
@@ -130,5 +133,104 @@ func TestSchemasIsolated(t *testing.T) {
 	p, err := two.ListSessions(ctx, sessions.Filter{AccountID: one.account})
 	if err != nil || len(p.Sessions) != 0 {
 		t.Errorf("ListSessions in the other schema = %d sessions, %v; want none", len(p.Sessions), err)
+	}
+}
+
+// TestWithoutMigrate checks that WithoutMigrate opens a schema at SchemaVersion, and refuses an
+// empty schema and one missing its last migration with ErrSchemaTooOld, and one ahead with
+// ErrSchemaTooNew, naming the versions and the fix, without creating anything.
+func TestWithoutMigrate(t *testing.T) {
+	ctx := context.Background()
+	last := migrations()[SchemaVersion-1].Name
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, pool *pgxpool.Pool)
+		want  error  // nil: opens
+		says  string // in the error's message
+	}{
+		{"current", func(t *testing.T, pool *pgxpool.Pool) { mustMigrate(t, pool) }, nil, ""},
+		{"empty schema", func(*testing.T, *pgxpool.Pool) {}, ErrSchemaTooOld, "sessions_schema is absent or empty"},
+		{"behind", func(t *testing.T, pool *pgxpool.Pool) {
+			mustMigrate(t, pool)
+			mustExec(t, pool, "DELETE FROM sessions_schema WHERE version = $1", SchemaVersion)
+		}, ErrSchemaTooOld, fmt.Sprintf("this package needs version %d: apply %s of postgres.Migrations", SchemaVersion, last)},
+		{"ahead", func(t *testing.T, pool *pgxpool.Pool) {
+			mustMigrate(t, pool)
+			mustExec(t, pool, "INSERT INTO sessions_schema (version, name) VALUES ($1, 'from the future')", SchemaVersion+1)
+		}, ErrSchemaTooNew, fmt.Sprintf("version %d, and this package knows versions up to %d", SchemaVersion+1, SchemaVersion)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pool, _ := pgtest.NewSchema(t)
+			tt.setup(t, pool)
+			var before int
+			if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").Scan(&before); err != nil {
+				t.Fatal(err)
+			}
+			s, err := New(ctx, pool, WithoutMigrate())
+			if tt.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Close()
+				return
+			}
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.says) {
+				t.Fatalf("New = %v, want %v saying %q", err, tt.want, tt.says)
+			}
+			var after int
+			if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").Scan(&after); err != nil {
+				t.Fatal(err)
+			}
+			if after != before {
+				t.Errorf("%d tables before New, %d after", before, after)
+			}
+		})
+	}
+}
+
+// TestPlainSQLThenOpen checks the recipe of a schema tool: the files of Migrations applied with
+// plain SQL (pgx's Exec, as psql -f would send them), then Open, with or without migrating,
+// finds the schema at SchemaVersion and applies nothing (it once failed with relation "agents"
+// already exists).
+func TestPlainSQLThenOpen(t *testing.T) {
+	ctx := context.Background()
+	for _, opts := range [][]Option{nil, {WithoutMigrate()}} {
+		pool, _ := pgtest.NewSchema(t)
+		names, err := fs.Glob(Migrations, "*.sql")
+		if err != nil || len(names) != SchemaVersion {
+			t.Fatalf("Migrations: %v, %v; want %d files", names, err, SchemaVersion)
+		}
+		for _, name := range names {
+			b, err := fs.ReadFile(Migrations, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, pool, string(b))
+		}
+		s, err := New(ctx, pool, opts...)
+		if err != nil {
+			t.Fatalf("New after the files: %v", err)
+		}
+		if err := s.PutAgent(ctx, sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}); err != nil {
+			t.Error(err)
+		}
+		s.Close()
+	}
+}
+
+// mustMigrate runs Migrate on pool.
+func mustMigrate(tb testing.TB, pool *pgxpool.Pool) {
+	tb.Helper()
+	if err := Migrate(context.Background(), pool); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// mustExec runs sql on pool.
+func mustExec(tb testing.TB, pool *pgxpool.Pool, sql string, args ...any) {
+	tb.Helper()
+	if _, err := pool.Exec(context.Background(), sql, args...); err != nil {
+		tb.Fatal(err)
 	}
 }

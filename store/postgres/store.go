@@ -22,6 +22,7 @@ type Store struct {
 	listMode, purgeMode pgx.QueryExecMode
 
 	purgeBatch int
+	noMigrate  bool // WithoutMigrate
 
 	// The most times an operation runs on each pool: once more than the connections that a
 	// failover may have left dead in it.
@@ -62,13 +63,23 @@ func WithReadPool(pool *pgxpool.Pool) Option {
 	return func(s *Store) { s.read = pool }
 }
 
+// WithoutMigrate makes [Open] and [New] leave the schema to the application (its schema tool
+// applies the files of [Migrations], or it calls [Migrate]): they only read the schema's
+// version, in a read-only transaction, and refuse a schema that is behind with
+// [ErrSchemaTooOld], and one that is ahead with [ErrSchemaTooNew]. The application role then
+// needs no right to create anything.
+func WithoutMigrate() Option {
+	return func(s *Store) { s.noMigrate = true }
+}
+
 // Open connects to the PostgreSQL server of connString (a URL or key=value string, as
 // [pgxpool.ParseConfig] reads it), creates or migrates the schema in the connection's current
-// schema, and returns a store that owns its pool: Close closes it.
+// schema (unless [WithoutMigrate]), and returns a store that owns its pool: Close closes it.
 //
 // It returns an error matching [sessions.ErrUnavailable] when the server cannot be reached or
 // ctx's deadline passes, one matching [context.Canceled] when ctx is cancelled, and
-// [ErrSchemaTooNew] when the schema was made by a newer version of this package.
+// [ErrSchemaTooNew] when the schema was made by a newer version of this package; with
+// WithoutMigrate, [ErrSchemaTooOld] when the schema is behind.
 func Open(ctx context.Context, connString string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
@@ -88,7 +99,8 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 }
 
 // New returns a store on pool, an application's existing pool, after creating or migrating the
-// schema in the pool connections' current schema. Close leaves pool open.
+// schema in the pool connections' current schema (unless [WithoutMigrate]). Close leaves pool
+// open.
 //
 // It returns the errors of [Open].
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
@@ -99,7 +111,11 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	s.attempts = int(s.pool.Config().MaxConns) + 1
 	s.readAttempts = int(s.read.Config().MaxConns) + 1
 	s.listMode, s.purgeMode = customPlans(s.read), customPlans(s.pool)
-	if err := migrate(ctx, pool); err != nil {
+	prepare := Migrate
+	if s.noMigrate {
+		prepare = checkVersion
+	}
+	if err := prepare(ctx, pool); err != nil {
 		return nil, err
 	}
 	return s, nil

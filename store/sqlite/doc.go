@@ -4,6 +4,13 @@
 //
 // [Open] creates the file, or opens it, and creates or migrates its schema. The store owns two
 // database/sql pools on the file: one writer connection, and a pool of read-only connections.
+// [New] uses a handle that the application opened with the same driver, after checking the
+// settings below on its connections (see New), and leaves it open.
+//
+// A file that the process may read but not write (its mode, its directory's, where SQLite
+// creates the -wal and -shm files, or a read-only mount) is refused at Open and New with
+// [ErrReadOnly], which is not [sessions.ErrUnavailable]: retrying does not help. The store has
+// no read-only mode.
 //
 // # Settings
 //
@@ -32,9 +39,15 @@
 // # Schema
 //
 // The schema lives in SQL files embedded in the package and numbered from 1 (migrations/). Open
-// applies the missing ones in one immediate transaction and records each in the table
-// schema_version. A file whose schema is newer than this package gives [ErrSchemaTooNew] and is
-// not changed.
+// applies the missing ones in one immediate transaction; each records its version in the table
+// sessions_schema. A file whose schema is newer than this package gives [ErrSchemaTooNew] and is
+// not changed. (Earlier versions called the table schema_version; Open renames it, when it is
+// this package's.)
+//
+// Applications whose schema tool (goose, golang-migrate, atlas, plain SQL) owns the schema apply
+// the files of [Migrations], which record their versions themselves, and open the store with
+// [WithoutMigrate], which only checks the version ([ErrSchemaTooOld] when it is behind);
+// [Migrate] migrates on demand.
 //
 // Times are INTEGER Unix milliseconds (UTC), redactions_by_kind is JSON text with its sum,
 // redaction_count, stored beside it, and status is checked against the three values. IDs use

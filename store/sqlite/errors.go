@@ -18,6 +18,24 @@ import (
 // errors.Is.
 var ErrSchemaTooNew = errors.New("sqlite: the database schema is newer than this version of the package")
 
+// ErrSchemaTooOld means that a store opened with [WithoutMigrate] found a schema older than
+// this version of the package (or none): its message says which versions, and how to migrate.
+// The file is left unchanged. Test it with errors.Is.
+var ErrSchemaTooOld = errors.New("sqlite: the database schema is older than this version of the package")
+
+// ErrReadOnly means that the process may read the database but not write it: the file, or its
+// directory (where SQLite creates the -wal and -shm files beside it), is not writable by the
+// process, or its file system is mounted read-only. [Open] and [New] refuse such a database
+// with it, and a write to a file that became read-only after Open returns it too. It does not
+// match [sessions.ErrUnavailable]: retrying does not help; giving the process write access
+// does. Test it with errors.Is.
+var ErrReadOnly = errors.New("sqlite: the database is read-only for this process")
+
+// ErrSettings means that [New] was given a handle whose connections lack a setting that the
+// store's durability or rules depend on; its message names each one and the DSN that sets it.
+// Test it with errors.Is.
+var ErrSettings = errors.New("sqlite: the database handle lacks settings that the store needs")
+
 // mapError translates an error of database/sql or of the driver into the errors of package
 // sessions. It is the only place where driver errors are interpreted:
 //   - ctx ended: context.Canceled as it is, a deadline as sessions.ErrUnavailable (and
@@ -25,8 +43,12 @@ var ErrSchemaTooNew = errors.New("sqlite: the database schema is newer than this
 //   - a foreign-key violation: sessions.ErrAgentNotFound (the only foreign key is
 //     sessions -> agents); a primary-key or unique violation: sessions.ErrConflict;
 //   - SQLITE_BUSY or SQLITE_LOCKED (another process held the lock past busy_timeout), a file
-//     that cannot be opened, read or written (CANTOPEN, IOERR, FULL, PROTOCOL, READONLY),
-//     and a closed database: sessions.ErrUnavailable;
+//     that cannot be opened, read or written (CANTOPEN, IOERR, FULL, PROTOCOL, and the
+//     passing kinds of READONLY: RECOVERY, CANTLOCK, CANTINIT, while another connection
+//     recovers the WAL), and a closed database: sessions.ErrUnavailable;
+//   - SQLITE_READONLY otherwise (a file or directory that the process may not write, a
+//     read-only mount, a file moved away): ErrReadOnly, which is not ErrUnavailable, since
+//     retrying does not help;
 //   - anything else is returned as it is, prefixed with "sqlite: ".
 //
 // Errors that are mapped already pass unchanged.
@@ -35,7 +57,8 @@ func mapError(ctx context.Context, err error) error {
 		return nil
 	}
 	if errors.Is(err, sessions.ErrUnavailable) || errors.Is(err, sessions.ErrConflict) ||
-		errors.Is(err, sessions.ErrAgentNotFound) || errors.Is(err, ErrSchemaTooNew) {
+		errors.Is(err, sessions.ErrAgentNotFound) || errors.Is(err, ErrSchemaTooNew) ||
+		errors.Is(err, ErrSchemaTooOld) || errors.Is(err, ErrReadOnly) || errors.Is(err, ErrSettings) {
 		return err
 	}
 	if cerr := ctx.Err(); cerr != nil {
@@ -53,11 +76,16 @@ func mapError(ctx context.Context, err error) error {
 		case code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, code == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 			return fmt.Errorf("%w (sqlite: %v)", sessions.ErrConflict, err)
 		}
+		switch e.Code() {
+		case sqlite3.SQLITE_READONLY_RECOVERY, sqlite3.SQLITE_READONLY_CANTLOCK, sqlite3.SQLITE_READONLY_CANTINIT:
+			return unavailable(err)
+		}
 		switch e.Code() & 0xff { // the primary result code
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
-			sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_PROTOCOL,
-			sqlite3.SQLITE_READONLY:
+			sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_PROTOCOL:
 			return unavailable(err)
+		case sqlite3.SQLITE_READONLY:
+			return fmt.Errorf("%w (sqlite: %v)", ErrReadOnly, err)
 		}
 		return fmt.Errorf("sqlite: %w", err)
 	}

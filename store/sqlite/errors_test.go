@@ -21,7 +21,8 @@ func TestMapError(t *testing.T) {
 	expired, cancel := context.WithTimeout(live, -1)
 	defer cancel()
 
-	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "x.db")+"?_pragma=foreign_keys(1)")
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +44,14 @@ func TestMapError(t *testing.T) {
 		return fmt.Errorf("exec: %w", err)
 	}
 	unmapped := errors.New("scan failed")
+	// SQLITE_READONLY, from a connection that SQLite opened read-only, as it does for a file
+	// that the process may not write.
+	ro, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	_, readOnlyErr := ro.Exec("CREATE TABLE t (x)")
 	tests := []struct {
 		name string
 		ctx  context.Context
@@ -63,6 +72,8 @@ func TestMapError(t *testing.T) {
 		{"bad conn", live, driver.ErrBadConn, []error{sessions.ErrUnavailable}, nil},
 		{"mapped", live, fmt.Errorf("%w: x", sessions.ErrConflict), []error{sessions.ErrConflict}, []error{sessions.ErrUnavailable}},
 		{"too new", live, ErrSchemaTooNew, []error{ErrSchemaTooNew}, []error{sessions.ErrUnavailable}},
+		{"too old", live, ErrSchemaTooOld, []error{ErrSchemaTooOld}, []error{sessions.ErrUnavailable}},
+		{"read-only", live, readOnlyErr, []error{ErrReadOnly}, []error{sessions.ErrUnavailable}},
 		{"other", live, unmapped, []error{unmapped}, []error{sessions.ErrUnavailable}},
 	}
 	for _, tt := range tests {

@@ -2,7 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"os"
 	"path/filepath"
@@ -65,4 +68,78 @@ func ExampleOpen() {
 	// 2026-05-03T21:15:32Z Front desk 794ms 1
 	// more: true
 	// purged: 1
+}
+
+// New uses a handle that the application opened with the modernc driver. Its DSN must give every
+// connection of the pool the settings that the store checks (HandleDSN); Close leaves it open.
+func ExampleNew() {
+	dir, err := os.MkdirTemp("", "sessions-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "app.db")+"?"+sqlite.HandleDSN)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	store, err := sqlite.New(ctx, db)
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, sqlite.ErrSettings), naming what the DSN lacks
+	}
+	store.Close() // db stays open
+
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(mode)
+	// Output: wal
+}
+
+// WithoutMigrate leaves the schema to the application: here the files of Migrations applied with
+// plain SQL, as any schema tool would (goose: goose.SetBaseFS(sqlite.Migrations); golang-migrate:
+// iofs.New(sqlite.Migrations, "golang-migrate")). The store then only checks the version.
+func ExampleWithoutMigrate() {
+	dir, err := os.MkdirTemp("", "sessions-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "app.db")
+
+	ctx := context.Background()
+	_, err = sqlite.Open(ctx, path, sqlite.WithoutMigrate())
+	fmt.Println(errors.Is(err, sqlite.ErrSchemaTooOld))
+
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	names, err := fs.Glob(sqlite.Migrations, "*.sql") // in order
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, name := range names {
+		text, err := fs.ReadFile(sqlite.Migrations, name)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, string(text)); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	store, err := sqlite.Open(ctx, path, sqlite.WithoutMigrate())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	fmt.Println("opened at version", sqlite.SchemaVersion >= 1)
+	// Output:
+	// true
+	// opened at version true
 }

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -20,8 +22,10 @@ type Store struct {
 	write *sql.DB // one connection: every write, in an immediate transaction
 	read  *sql.DB // a pool of read-only connections for GetAgent and ListSessions
 
-	purgeBatch int // the most sessions one PurgeSessions transaction deletes
-	putChunk   int // the most sessions of one PutSessions statement
+	purgeBatch int  // the most sessions one PurgeSessions transaction deletes
+	putChunk   int  // the most sessions of one PutSessions statement
+	noMigrate  bool // WithoutMigrate
+	owned      bool // Close closes write and read (Open opened them)
 }
 
 var (
@@ -113,21 +117,45 @@ const defaultPurgeBatch = 2000
 // errPath is returned by Open for a path that it cannot use.
 var errPath = errors.New("sqlite: want the path of a database file")
 
+// Option configures a store made by [Open] or [New].
+type Option func(*Store)
+
+// WithoutMigrate makes [Open] and [New] leave the schema to the application (its schema tool
+// applies the files of [Migrations], or it calls [Migrate]): they only read the schema's
+// version, and refuse a schema that is behind with [ErrSchemaTooOld], and one that is ahead with
+// [ErrSchemaTooNew]. With it, Open does not create a file that does not exist
+// ([ErrSchemaTooOld]).
+func WithoutMigrate() Option {
+	return func(s *Store) { s.noMigrate = true }
+}
+
 // Open opens the SQLite database file at path, creating it when it does not exist, creates or
-// migrates its schema, and returns a store that owns the database: Close closes it. The
-// directory of path must exist. A path must name a file: ":memory:", an empty path, and a path
-// with '?' are refused, since the store opens several connections to the same file.
+// migrates its schema (unless [WithoutMigrate]), and returns a store that owns the database:
+// Close closes it. The directory of path must exist. A path must name a file: ":memory:", an
+// empty path, and a path with '?' are refused, since the store opens several connections to
+// the same file.
 //
 // It returns [ErrSchemaTooNew], leaving the file unchanged, when the schema was made by a newer
-// version of this package; an error matching [context.Canceled] when ctx is cancelled, and one
-// matching [sessions.ErrUnavailable] when ctx's deadline passes or the file cannot be opened or
-// locked.
-func Open(ctx context.Context, path string) (*Store, error) {
+// version of this package; with WithoutMigrate, [ErrSchemaTooOld] when the schema is behind;
+// [ErrReadOnly] when the process may read the file but not write it or its directory (the
+// store writes; it has no read-only mode); an error matching [context.Canceled] when ctx is
+// cancelled, and one matching [sessions.ErrUnavailable] when ctx's deadline passes or the file
+// cannot be opened or locked.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("%w, got %q", errPath, path)
 	}
 	if err := sessions.ContextError(ctx); err != nil {
 		return nil, err
+	}
+	s := &Store{purgeBatch: defaultPurgeBatch, putChunk: defaultPutChunk}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if s.noMigrate {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist, and WithoutMigrate creates no file", ErrSchemaTooOld, path)
+		}
 	}
 	write, err := sql.Open("sqlite", path+"?"+writeParams.Encode())
 	if err != nil {
@@ -137,8 +165,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, write); err != nil {
+	if err := prepare(ctx, write, !s.noMigrate); err != nil {
 		write.Close()
+		if errors.Is(err, ErrReadOnly) {
+			err = fmt.Errorf("%w; give the process write access to %s and to its directory, where SQLite creates %[2]s-wal and %[2]s-shm", err, path)
+		}
 		return nil, err
 	}
 	read, err := sql.Open("sqlite", path+"?"+readParams.Encode())
@@ -154,12 +185,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, mapError(ctx, err)
 	}
-	return &Store{write: write, read: read, purgeBatch: defaultPurgeBatch, putChunk: defaultPutChunk}, nil
+	s.write, s.read, s.owned = write, read, true
+	return s, nil
 }
 
-// Close closes the database. The last connection to close checkpoints the WAL into the
-// database file. The store must not be used afterwards; methods called after Close return an
-// error matching [sessions.ErrUnavailable].
+// Close closes the database that Open opened; the last connection to close checkpoints the WAL
+// into the database file. It leaves open the handle given to [New]. The store must not be used
+// afterwards; methods called after Close return an error matching [sessions.ErrUnavailable]
+// (when Open opened the database).
 func (s *Store) Close() error {
+	if !s.owned {
+		return nil
+	}
 	return errors.Join(s.read.Close(), s.write.Close())
 }
