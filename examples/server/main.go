@@ -6,8 +6,9 @@
 //	go run ./examples/server -postgres 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
 //
 // On first start with an empty database it creates a demo account with a few agents and about
-// 10,000 sessions over the last 30 days. It then prints a development cookie and curl commands
-// on standard output, and logs one line per request on standard error. Sessions older than
+// 10,000 sessions over the last 30 days. It then prints a development cookie, a read-only bearer
+// token (-token or SESSIONS_TOKEN, else a random one) and curl commands on standard output, and
+// logs one line per request on standard error. Sessions older than
 // -retention are purged at start and then hourly. SIGINT or SIGTERM shut it down gracefully.
 //
 // The cursor key comes from -cursor-key or the environment variable SESSIONS_CURSOR_KEY (at least
@@ -17,6 +18,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -52,6 +54,7 @@ type options struct {
 	postgres  string
 	retention time.Duration
 	cursorKey string
+	token     string
 	demo      int
 }
 
@@ -64,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.postgres, "postgres", "", "PostgreSQL connection URL; when set, -db is not used")
 	retention := fs.String("retention", "90d", "purge sessions older than this (units s, m, h, d, w)")
 	fs.StringVar(&o.cursorKey, "cursor-key", os.Getenv("SESSIONS_CURSOR_KEY"), "HMAC key for cursor tokens, at least 32 bytes (default $SESSIONS_CURSOR_KEY)")
+	fs.StringVar(&o.token, "token", os.Getenv("SESSIONS_TOKEN"), "bearer token that may read the demo account's sessions (scope sessions:read); default $SESSIONS_TOKEN, or a random one printed at start")
 	fs.IntVar(&o.demo, "demo-sessions", 10_000, "sessions to create on first start with an empty database")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -121,16 +125,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.cursorKey != "" {
 		key = []byte(o.cursorKey)
 	}
+	token := o.token
+	if token == "" {
+		if token, err = randomHex(16); err != nil {
+			return err
+		}
+		token = "sessions_read_" + token
+	}
 	api, err := httpapi.New(httpapi.Config{
-		Store: st,
-		Authenticate: httpapi.CookieAuth("masker_session", func(ctx context.Context, value string) (string, error) {
-			if value != cookie {
-				return "", httpapi.ErrUnauthenticated
-			}
-			return demoAccount, nil
-		}),
-		CursorKey: key,
-		Logger:    logger,
+		Store:        st,
+		Authenticate: demoAuth(cookie, token),
+		CursorKey:    key,
+		Logger:       logger,
 	})
 	if err != nil {
 		return err
@@ -141,14 +147,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           logRequests(api, logger),
+		Handler:           api, // httpapi logs one access line per request through Config.Logger
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	printWelcome(stdout, "http://"+ln.Addr().String(), cookie)
+	printWelcome(stdout, "http://"+ln.Addr().String(), cookie, token)
 	logger.Info("listening", "addr", ln.Addr().String())
 
 	served := make(chan error, 1)
@@ -173,9 +179,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // printWelcome prints the development cookie and ready-to-paste curl commands, each on a line
 // of its own; the first lists the sessions of the busiest demo agent, the fourth summarizes its
 // month and the fifth exports its week as CSV.
-func printWelcome(w io.Writer, base, cookie string) {
+func printWelcome(w io.Writer, base, cookie, token string) {
 	agent := demoAgents[0].ID
 	fmt.Fprintf(w, "Development cookie (valid until this server stops): masker_session=%s\n", cookie)
+	fmt.Fprintf(w, "Read-only bearer token (scope sessions:read): %s\n", token)
 	fmt.Fprintln(w, "Try:")
 	for _, path := range []string{
 		"/api/v1/agents/" + agent + "/sessions?since=7d&limit=5",
@@ -186,6 +193,34 @@ func printWelcome(w io.Writer, base, cookie string) {
 		"/api/v1/openapi.yaml",
 	} {
 		fmt.Fprintf(w, "curl -sS -H 'Cookie: masker_session=%s' '%s%s'\n", cookie, base, path)
+	}
+	fmt.Fprintln(w, "Or with the token, and the command-line tool:")
+	fmt.Fprintf(w, "curl -sS -H 'Authorization: Bearer %s' '%s/api/v1/sessions?since=1h&limit=5'\n", token, base)
+	fmt.Fprintf(w, "SESSIONS_URL=%s SESSIONS_TOKEN=%s go run ./cmd/sessions list --since 7d --limit 10\n", base, token)
+}
+
+// demoAuth accepts the development cookie, and the bearer token, which may read the demo
+// account's sessions: a production verify would check the token's signature or look it up, and
+// require its scope sessions:read. A request with an Authorization header is checked as a bearer
+// token, any other as a cookie.
+func demoAuth(cookie, token string) func(*http.Request) (string, error) {
+	byCookie := httpapi.CookieAuth("masker_session", func(ctx context.Context, value string) (string, error) {
+		if subtle.ConstantTimeCompare([]byte(value), []byte(cookie)) != 1 {
+			return "", httpapi.ErrUnauthenticated
+		}
+		return demoAccount, nil
+	})
+	byToken := httpapi.BearerAuth(func(ctx context.Context, value string) (string, error) {
+		if subtle.ConstantTimeCompare([]byte(value), []byte(token)) != 1 {
+			return "", httpapi.ErrUnauthenticated
+		}
+		return demoAccount, nil
+	})
+	return func(r *http.Request) (string, error) {
+		if r.Header.Get("Authorization") != "" {
+			return byToken(r)
+		}
+		return byCookie(r)
 	}
 }
 
@@ -208,27 +243,6 @@ func purgeEvery(ctx context.Context, st sessions.Purger, retention, interval tim
 		case <-tick.C:
 		}
 	}
-}
-
-// logRequests logs one line per request: method, path, status, duration and request ID.
-func logRequests(next http.Handler, logger *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"duration", time.Since(start).Round(time.Microsecond), "request_id", rec.Header().Get("X-Request-Id"))
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 func randomHex(n int) (string, error) {

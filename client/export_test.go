@@ -1,0 +1,136 @@
+package client_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/client"
+)
+
+func TestSummary(t *testing.T) {
+	s := newServer(t, 150)
+	c := s.client(t)
+	for _, tc := range []struct {
+		name string
+		q    client.Query
+		f    sessions.Filter
+	}{
+		{"account", client.Query{}, sessions.Filter{AccountID: account, Since: now.Add(-24 * time.Hour)}},
+		{"agent, min redactions, until", client.Query{AgentID: s.agent.ID, Since: "2h", Until: "2026-05-03T21:00:00Z", MinRedactions: 2},
+			sessions.Filter{AccountID: account, AgentID: s.agent.ID, Since: now.Add(-2 * time.Hour), Until: time.Date(2026, 5, 3, 21, 0, 0, 0, time.UTC), MinRedactions: 2}},
+		{"none", client.Query{Status: sessions.StatusPartial}, sessions.Filter{AccountID: account, Since: now.Add(-24 * time.Hour), Status: sessions.StatusPartial}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.Summary(t.Context(), tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := client.Summary{Summary: sessions.NewSummary(), Since: tc.f.Since, Until: tc.f.Until}
+			for _, sess := range walk(t, s.store, tc.f) {
+				want.Add(sess)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := c.Summary(t.Context(), client.Query{AgentID: sessions.NewAgentID()}); !errors.Is(err, sessions.ErrAgentNotFound) {
+		t.Errorf("unknown agent: %v", err)
+	}
+}
+
+func TestExport(t *testing.T) {
+	s := newServer(t, 250)
+	c := s.client(t)
+	want := walk(t, s.store, sessions.Filter{AccountID: account, Since: now.Add(-24 * time.Hour)})
+
+	var buf bytes.Buffer
+	n, err := c.Export(t.Context(), client.Query{}, client.CSV, &buf)
+	if err != nil || n != int64(buf.Len()) {
+		t.Fatalf("Export = %d, %v; wrote %d", n, err, buf.Len())
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(want)+1 || rows[0][0] != "id" {
+		t.Fatalf("%d rows, header %q; want %d sessions", len(rows), rows[0], len(want))
+	}
+	for i, sess := range want {
+		if rows[i+1][0] != sess.ID {
+			t.Fatalf("row %d: %q, want %s", i+1, rows[i+1][0], sess.ID)
+		}
+	}
+
+	buf.Reset()
+	if _, err := c.Export(t.Context(), client.Query{AgentID: s.agent.ID}, client.NDJSON, &buf); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for sc := bufio.NewScanner(&buf); sc.Scan(); {
+		var it struct{ ID string }
+		if err := json.Unmarshal(sc.Bytes(), &it); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, it.ID)
+	}
+	var wantIDs []string
+	for _, sess := range want {
+		wantIDs = append(wantIDs, sess.ID)
+	}
+	if diff := cmp.Diff(wantIDs, got); diff != "" {
+		t.Errorf("ndjson IDs (-want +got):\n%s", diff)
+	}
+
+	if _, err := c.Export(t.Context(), client.Query{}, "xml", &buf); err == nil {
+		t.Error("format xml accepted")
+	}
+	if _, err := c.Export(t.Context(), client.Query{Since: "soon"}, client.CSV, &buf); !errors.As(err, new(*sessions.ValidationError)) {
+		t.Errorf("bad since: %v", err)
+	}
+}
+
+// TestExportCutOff checks that a transfer the server aborts after the first byte is an error,
+// never a complete export.
+func TestExportCutOff(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/csv")
+		fmt.Fprint(w, "id,agent_id\nsess_1,agt_1\n")
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	}))
+	defer srv.Close()
+	c, _ := client.New(srv.URL)
+	var buf bytes.Buffer
+	n, err := c.Export(t.Context(), client.Query{}, client.CSV, &buf)
+	if err == nil || !errors.Is(err, sessions.ErrUnavailable) {
+		t.Errorf("an aborted transfer: %d bytes, %v; want an error matching ErrUnavailable", n, err)
+	}
+	if n == 0 || n != int64(buf.Len()) {
+		t.Errorf("wrote %d, counted %d", buf.Len(), n)
+	}
+}
+
+// failingWriter fails every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestExportWriterError(t *testing.T) {
+	s := newServer(t, 3)
+	_, err := s.client(t).Export(t.Context(), client.Query{}, client.CSV, failingWriter{})
+	if err == nil || err.Error() != "disk full" {
+		t.Errorf("Export to a failing writer: %v, want its error as it is", err)
+	}
+}
