@@ -18,7 +18,7 @@ import (
 // purgeBatch is the most sessions PurgeSessions deletes while it holds the lock.
 const purgeBatch = 1000
 
-// Store is an in-memory sessions.Store and sessions.Purger. It is safe for concurrent use by
+// Store is an in-memory sessions.Store, sessions.Purger and sessions.Tailer. It is safe for concurrent use by
 // multiple goroutines. Its zero value is not usable: call New.
 type Store struct {
 	mu        sync.RWMutex
@@ -31,6 +31,11 @@ type Store struct {
 	moreKinds map[ref][]kindCount // the kinds of records with more than inlineKinds of them
 	names     []string            // interned kinds and upstream models, by number
 	nameIDs   map[string]uint32   // the number of each interned name
+	written   uint64              // the last feed position handed out
+	feeds     map[string]*feed    // account ID -> its feed
+
+	wakeMu sync.Mutex               // guards wake; taken with mu held
+	wake   map[string]chan struct{} // account ID -> closed at its next write, for waiting tails
 }
 
 type agent struct {
@@ -46,6 +51,8 @@ func New() *Store {
 		ids:       map[ulid.ULID]ref{},
 		moreKinds: map[ref][]kindCount{},
 		nameIDs:   map[string]uint32{},
+		feeds:     map[string]*feed{},
+		wake:      map[string]chan struct{}{},
 	}
 }
 
@@ -151,7 +158,18 @@ func (s *Store) PutSessions(ctx context.Context, ss ...sessions.Session) error {
 			s.ids[ids[i]] = r
 		}
 		s.fill(r, ids[i], agents[i], in)
+		s.written++
+		s.records.at(r).written = s.written
+		s.logWrite(in.AccountID, r)
+		if ok {
+			s.logDead(in.AccountID) // the entry of the write replaced
+		}
 		s.index(r)
+	}
+	for i, in := range batch {
+		if i == 0 || in.AccountID != batch[i-1].AccountID {
+			s.wakeTails(in.AccountID)
+		}
 	}
 	return nil
 }
@@ -235,10 +253,13 @@ func (s *Store) unindex(r ref) {
 
 // delete removes the record r from the store.
 func (s *Store) delete(r ref) {
+	accountID := s.agents[s.records.at(r).agent].accountID
 	s.unindex(r)
 	delete(s.ids, s.records.at(r).id)
 	delete(s.moreKinds, r)
 	s.records.release(r)
+	s.logDead(accountID) // the entry of its write
+
 }
 
 // ListSessions returns one page of the sessions that match f, as sessions.Store documents. It
@@ -421,5 +442,12 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.agents, s.agentNums, s.byAccount, s.ids, s.moreKinds, s.names, s.nameIDs = nil, nil, nil, nil, nil, nil, nil
 	s.records = table{}
+	s.feeds = nil
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	for _, ch := range s.wake {
+		close(ch) // the tails see the store closed
+	}
+	s.wake = nil
 	return nil
 }

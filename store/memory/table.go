@@ -25,7 +25,8 @@ type record struct {
 	id       ulid.ULID
 	started  int64
 	ended    int64
-	count    int64 // the sum of the kinds' counts, for min_redactions
+	count    int64  // the sum of the kinds' counts, for min_redactions
+	written  uint64 // the feed position of the session's latest write
 	agent    uint32
 	upstream uint32 // interned name
 	status   status
