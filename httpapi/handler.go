@@ -65,10 +65,10 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle(routeSessions, h.account)
 	h.mux.Handle(routeSession, h.session)
 	h.mux.Handle(routeOpenAPI, h.document)
-	h.agentSummary = route{h, agentSummaryEndpoint, serveSummary}
-	h.accountSummary = route{h, accountSummaryEndpoint, serveSummary}
-	h.agentExport = route{h, agentExportEndpoint, serveExport}
-	h.accountExport = route{h, accountExportEndpoint, serveExport}
+	h.agentSummary = h.logged(routeAgentSummary, route{h, agentSummaryEndpoint, serveSummary})
+	h.accountSummary = h.logged(routeSummary, route{h, accountSummaryEndpoint, serveSummary})
+	h.agentExport = h.logged(routeAgentExport, route{h, agentExportEndpoint, serveExport})
+	h.accountExport = h.logged(routeExport, route{h, accountExportEndpoint, serveExport})
 	h.mux.Handle(routeAgentSummary, h.agentSummary)
 	h.mux.Handle(routeSummary, h.accountSummary)
 	h.mux.Handle(routeAgentExport, h.agentExport)

@@ -71,6 +71,20 @@ func TestMissingPathValueIsAConfigurationError(t *testing.T) {
 			log:    []string{"Config.SessionID returned an empty session_id"},
 		},
 		{
+			name:    "agent summary without path value",
+			handler: func(e *env) http.Handler { return e.h.AgentSummary() },
+			target:  "/x", cookie: true,
+			status: 500,
+			log:    []string{"httpapi: configuration error", routeAgentSummary, `r.SetPathValue(\"agent_id\", value)`},
+		},
+		{
+			name:    "agent export without path value",
+			handler: func(e *env) http.Handler { return e.h.AgentExport() },
+			target:  "/x", cookie: true,
+			status: 500,
+			log:    []string{"httpapi: configuration error", routeAgentExport, `r.SetPathValue(\"agent_id\", value)`},
+		},
+		{
 			name:    "unauthenticated: 401 first",
 			handler: func(e *env) http.Handler { return e.h.AgentSessions() },
 			target:  "/x", cookie: false,

@@ -84,7 +84,13 @@ func (h *Handler) checkWindow(r *http.Request, ep *endpoint) (window, error) {
 	}
 	pathAgent := ""
 	if ep.agentPath {
-		pathAgent = h.s.agentID(r)
+		route := routeAgentSummary
+		if ep == agentExportEndpoint {
+			route = routeAgentExport
+		}
+		if pathAgent, err = pathValue(r, h.s.agentID, h.s.customAgentID, route, "agent_id", "AgentID"); err != nil {
+			return window{}, err
+		}
 	}
 	f, _, err := q.filter(ep, account, pathAgent, h.s.keys) // no cursor: the query gives the filter
 	if err != nil {

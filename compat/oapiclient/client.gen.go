@@ -72,6 +72,24 @@ func (e Status) Valid() bool {
 	}
 }
 
+// Defines values for Format.
+const (
+	FormatCsv    Format = "csv"
+	FormatNdjson Format = "ndjson"
+)
+
+// Valid indicates whether the value is a known member of the Format enum.
+func (e Format) Valid() bool {
+	switch e {
+	case FormatCsv:
+		return true
+	case FormatNdjson:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListAgentSessionsParamsStatus.
 const (
 	ListAgentSessionsParamsStatusError   ListAgentSessionsParamsStatus = "error"
@@ -93,6 +111,66 @@ func (e ListAgentSessionsParamsStatus) Valid() bool {
 	}
 }
 
+// Defines values for ExportAgentSessionsParamsStatus.
+const (
+	ExportAgentSessionsParamsStatusError   ExportAgentSessionsParamsStatus = "error"
+	ExportAgentSessionsParamsStatusOk      ExportAgentSessionsParamsStatus = "ok"
+	ExportAgentSessionsParamsStatusPartial ExportAgentSessionsParamsStatus = "partial"
+)
+
+// Valid indicates whether the value is a known member of the ExportAgentSessionsParamsStatus enum.
+func (e ExportAgentSessionsParamsStatus) Valid() bool {
+	switch e {
+	case ExportAgentSessionsParamsStatusError:
+		return true
+	case ExportAgentSessionsParamsStatusOk:
+		return true
+	case ExportAgentSessionsParamsStatusPartial:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportAgentSessionsParamsFormat.
+const (
+	ExportAgentSessionsParamsFormatCsv    ExportAgentSessionsParamsFormat = "csv"
+	ExportAgentSessionsParamsFormatNdjson ExportAgentSessionsParamsFormat = "ndjson"
+)
+
+// Valid indicates whether the value is a known member of the ExportAgentSessionsParamsFormat enum.
+func (e ExportAgentSessionsParamsFormat) Valid() bool {
+	switch e {
+	case ExportAgentSessionsParamsFormatCsv:
+		return true
+	case ExportAgentSessionsParamsFormatNdjson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SummarizeAgentSessionsParamsStatus.
+const (
+	SummarizeAgentSessionsParamsStatusError   SummarizeAgentSessionsParamsStatus = "error"
+	SummarizeAgentSessionsParamsStatusOk      SummarizeAgentSessionsParamsStatus = "ok"
+	SummarizeAgentSessionsParamsStatusPartial SummarizeAgentSessionsParamsStatus = "partial"
+)
+
+// Valid indicates whether the value is a known member of the SummarizeAgentSessionsParamsStatus enum.
+func (e SummarizeAgentSessionsParamsStatus) Valid() bool {
+	switch e {
+	case SummarizeAgentSessionsParamsStatusError:
+		return true
+	case SummarizeAgentSessionsParamsStatusOk:
+		return true
+	case SummarizeAgentSessionsParamsStatusPartial:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListSessionsParamsStatus.
 const (
 	ListSessionsParamsStatusError   ListSessionsParamsStatus = "error"
@@ -108,6 +186,66 @@ func (e ListSessionsParamsStatus) Valid() bool {
 	case ListSessionsParamsStatusOk:
 		return true
 	case ListSessionsParamsStatusPartial:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportSessionsParamsStatus.
+const (
+	ExportSessionsParamsStatusError   ExportSessionsParamsStatus = "error"
+	ExportSessionsParamsStatusOk      ExportSessionsParamsStatus = "ok"
+	ExportSessionsParamsStatusPartial ExportSessionsParamsStatus = "partial"
+)
+
+// Valid indicates whether the value is a known member of the ExportSessionsParamsStatus enum.
+func (e ExportSessionsParamsStatus) Valid() bool {
+	switch e {
+	case ExportSessionsParamsStatusError:
+		return true
+	case ExportSessionsParamsStatusOk:
+		return true
+	case ExportSessionsParamsStatusPartial:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportSessionsParamsFormat.
+const (
+	ExportSessionsParamsFormatCsv    ExportSessionsParamsFormat = "csv"
+	ExportSessionsParamsFormatNdjson ExportSessionsParamsFormat = "ndjson"
+)
+
+// Valid indicates whether the value is a known member of the ExportSessionsParamsFormat enum.
+func (e ExportSessionsParamsFormat) Valid() bool {
+	switch e {
+	case ExportSessionsParamsFormatCsv:
+		return true
+	case ExportSessionsParamsFormatNdjson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SummarizeSessionsParamsStatus.
+const (
+	SummarizeSessionsParamsStatusError   SummarizeSessionsParamsStatus = "error"
+	SummarizeSessionsParamsStatusOk      SummarizeSessionsParamsStatus = "ok"
+	SummarizeSessionsParamsStatusPartial SummarizeSessionsParamsStatus = "partial"
+)
+
+// Valid indicates whether the value is a known member of the SummarizeSessionsParamsStatus enum.
+func (e SummarizeSessionsParamsStatus) Valid() bool {
+	switch e {
+	case SummarizeSessionsParamsStatusError:
+		return true
+	case SummarizeSessionsParamsStatusOk:
+		return true
+	case SummarizeSessionsParamsStatusPartial:
 		return true
 	default:
 		return false
@@ -207,6 +345,31 @@ type SessionSummary struct {
 // Status defines model for Status.
 type Status string
 
+// SummaryResponse defines model for SummaryResponse.
+type SummaryResponse struct {
+	Summary struct {
+		ByStatus struct {
+			Error   int `json:"error"`
+			Ok      int `json:"ok"`
+			Partial int `json:"partial"`
+		} `json:"by_status"`
+
+		// DurationMs The sum of the sessions' durations.
+		DurationMs     int `json:"duration_ms"`
+		RedactionCount int `json:"redaction_count"`
+
+		// RedactionsByKind Redaction counts by kind, keys sorted, e.g. {"DOB": 1, "NAME": 2, "PHONE": 1}; {} when there are none.
+		RedactionsByKind RedactionsByKind `json:"redactions_by_kind"`
+		Sessions         int              `json:"sessions"`
+
+		// Since RFC 3339 in UTC, millisecond precision with trailing zeros dropped.
+		Since Time `json:"since"`
+
+		// Until The resolved until, as Time; null when the request gave none.
+		Until *time.Time `json:"until"`
+	} `json:"summary"`
+}
+
 // Time RFC 3339 in UTC, millisecond precision with trailing zeros dropped.
 type Time = time.Time
 
@@ -218,6 +381,9 @@ type AgentIdQuery = string
 
 // Cursor defines model for cursor.
 type Cursor = string
+
+// Format defines model for format.
+type Format string
 
 // Limit defines model for limit.
 type Limit = int
@@ -279,6 +445,48 @@ type ListAgentSessionsParams struct {
 // ListAgentSessionsParamsStatus defines parameters for ListAgentSessions.
 type ListAgentSessionsParamsStatus string
 
+// ExportAgentSessionsParams defines parameters for ExportAgentSessions.
+type ExportAgentSessionsParams struct {
+	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC). A duration is resolved once, on the first page.
+	Since *Since `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Only sessions that started before this time, in the forms of since. It must not be before since. Default: no upper bound.
+	Until *Until `form:"until,omitempty" json:"until,omitempty"`
+
+	// Status Only sessions with this outcome. Default: every status.
+	Status *ExportAgentSessionsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// MinRedactions Only sessions with at least this many redactions.
+	MinRedactions *MinRedactions `form:"min_redactions,omitempty" json:"min_redactions,omitempty"`
+
+	// Format The file format: csv (text/csv) or ndjson (application/x-ndjson).
+	Format *ExportAgentSessionsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// ExportAgentSessionsParamsStatus defines parameters for ExportAgentSessions.
+type ExportAgentSessionsParamsStatus string
+
+// ExportAgentSessionsParamsFormat defines parameters for ExportAgentSessions.
+type ExportAgentSessionsParamsFormat string
+
+// SummarizeAgentSessionsParams defines parameters for SummarizeAgentSessions.
+type SummarizeAgentSessionsParams struct {
+	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC). A duration is resolved once, on the first page.
+	Since *Since `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Only sessions that started before this time, in the forms of since. It must not be before since. Default: no upper bound.
+	Until *Until `form:"until,omitempty" json:"until,omitempty"`
+
+	// Status Only sessions with this outcome. Default: every status.
+	Status *SummarizeAgentSessionsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// MinRedactions Only sessions with at least this many redactions.
+	MinRedactions *MinRedactions `form:"min_redactions,omitempty" json:"min_redactions,omitempty"`
+}
+
+// SummarizeAgentSessionsParamsStatus defines parameters for SummarizeAgentSessions.
+type SummarizeAgentSessionsParamsStatus string
+
 // ListSessionsParams defines parameters for ListSessions.
 type ListSessionsParams struct {
 	// Limit The most sessions to return. It may change from page to page.
@@ -305,6 +513,54 @@ type ListSessionsParams struct {
 
 // ListSessionsParamsStatus defines parameters for ListSessions.
 type ListSessionsParamsStatus string
+
+// ExportSessionsParams defines parameters for ExportSessions.
+type ExportSessionsParams struct {
+	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC). A duration is resolved once, on the first page.
+	Since *Since `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Only sessions that started before this time, in the forms of since. It must not be before since. Default: no upper bound.
+	Until *Until `form:"until,omitempty" json:"until,omitempty"`
+
+	// Status Only sessions with this outcome. Default: every status.
+	Status *ExportSessionsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// MinRedactions Only sessions with at least this many redactions.
+	MinRedactions *MinRedactions `form:"min_redactions,omitempty" json:"min_redactions,omitempty"`
+
+	// AgentId Only the sessions of this agent of the account. A malformed ID, an unknown agent and another account's agent all give the same 404.
+	AgentId *AgentIdQuery `form:"agent_id,omitempty" json:"agent_id,omitempty"`
+
+	// Format The file format: csv (text/csv) or ndjson (application/x-ndjson).
+	Format *ExportSessionsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// ExportSessionsParamsStatus defines parameters for ExportSessions.
+type ExportSessionsParamsStatus string
+
+// ExportSessionsParamsFormat defines parameters for ExportSessions.
+type ExportSessionsParamsFormat string
+
+// SummarizeSessionsParams defines parameters for SummarizeSessions.
+type SummarizeSessionsParams struct {
+	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC). A duration is resolved once, on the first page.
+	Since *Since `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Only sessions that started before this time, in the forms of since. It must not be before since. Default: no upper bound.
+	Until *Until `form:"until,omitempty" json:"until,omitempty"`
+
+	// Status Only sessions with this outcome. Default: every status.
+	Status *SummarizeSessionsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// MinRedactions Only sessions with at least this many redactions.
+	MinRedactions *MinRedactions `form:"min_redactions,omitempty" json:"min_redactions,omitempty"`
+
+	// AgentId Only the sessions of this agent of the account. A malformed ID, an unknown agent and another account's agent all give the same 404.
+	AgentId *AgentIdQuery `form:"agent_id,omitempty" json:"agent_id,omitempty"`
+}
+
+// SummarizeSessionsParamsStatus defines parameters for SummarizeSessions.
+type SummarizeSessionsParamsStatus string
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -387,6 +643,20 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/agents/{agent_id}/sessions (the `ListAgentSessions` operationId).
 	ListAgentSessions(ctx context.Context, agentId AgentIdPath, params *ListAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ExportAgentSessions Export the sessions of one agent over a window, as CSV or NDJSON
+	//
+	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+	//
+	// Corresponds with GET /api/v1/agents/{agent_id}/sessions/export (the `ExportAgentSessions` operationId).
+	ExportAgentSessions(ctx context.Context, agentId AgentIdPath, params *ExportAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SummarizeAgentSessions Summarize the sessions of one agent over a window
+	//
+	// The totals of every session that the list's filters select (limit and cursor are not accepted): how many, by status, redactions in all and by kind, and the sum of the durations. since and until in the body are the bounds as resolved for this request (since defaults to 24h back from now), rounded up to the millisecond.
+	//
+	// Corresponds with GET /api/v1/agents/{agent_id}/sessions/summary (the `SummarizeAgentSessions` operationId).
+	SummarizeAgentSessions(ctx context.Context, agentId AgentIdPath, params *SummarizeAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPI This document
 	//
 	// This OpenAPI 3.1 document, without authentication: it holds no account data.
@@ -400,6 +670,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/sessions (the `ListSessions` operationId).
 	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportSessions Export the sessions of every agent of the account over a window, as CSV or NDJSON
+	//
+	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+	//
+	// Corresponds with GET /api/v1/sessions/export (the `ExportSessions` operationId).
+	ExportSessions(ctx context.Context, params *ExportSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SummarizeSessions Summarize the sessions of every agent of the account over a window
+	//
+	// The totals of every session that the list's filters select (limit and cursor are not accepted): how many, by status, redactions in all and by kind, and the sum of the durations. since and until in the body are the bounds as resolved for this request (since defaults to 24h back from now), rounded up to the millisecond.
+	//
+	// Corresponds with GET /api/v1/sessions/summary (the `SummarizeSessions` operationId).
+	SummarizeSessions(ctx context.Context, params *SummarizeSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSession Get one session of the account
 	//
@@ -416,6 +700,40 @@ type ClientInterface interface {
 // Corresponds with GET /api/v1/agents/{agent_id}/sessions (the `ListAgentSessions` operationId).
 func (c *Client) ListAgentSessions(ctx context.Context, agentId AgentIdPath, params *ListAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAgentSessionsRequest(c.Server, agentId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportAgentSessions Export the sessions of one agent over a window, as CSV or NDJSON
+//
+// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+//
+// Corresponds with GET /api/v1/agents/{agent_id}/sessions/export (the `ExportAgentSessions` operationId).
+func (c *Client) ExportAgentSessions(ctx context.Context, agentId AgentIdPath, params *ExportAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportAgentSessionsRequest(c.Server, agentId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SummarizeAgentSessions Summarize the sessions of one agent over a window
+//
+// The totals of every session that the list's filters select (limit and cursor are not accepted): how many, by status, redactions in all and by kind, and the sum of the durations. since and until in the body are the bounds as resolved for this request (since defaults to 24h back from now), rounded up to the millisecond.
+//
+// Corresponds with GET /api/v1/agents/{agent_id}/sessions/summary (the `SummarizeAgentSessions` operationId).
+func (c *Client) SummarizeAgentSessions(ctx context.Context, agentId AgentIdPath, params *SummarizeAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSummarizeAgentSessionsRequest(c.Server, agentId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -450,6 +768,40 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 // Corresponds with GET /api/v1/sessions (the `ListSessions` operationId).
 func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSessionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportSessions Export the sessions of every agent of the account over a window, as CSV or NDJSON
+//
+// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+//
+// Corresponds with GET /api/v1/sessions/export (the `ExportSessions` operationId).
+func (c *Client) ExportSessions(ctx context.Context, params *ExportSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportSessionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SummarizeSessions Summarize the sessions of every agent of the account over a window
+//
+// The totals of every session that the list's filters select (limit and cursor are not accepted): how many, by status, redactions in all and by kind, and the sum of the durations. since and until in the body are the bounds as resolved for this request (since defaults to 24h back from now), rounded up to the millisecond.
+//
+// Corresponds with GET /api/v1/sessions/summary (the `SummarizeSessions` operationId).
+func (c *Client) SummarizeSessions(ctx context.Context, params *SummarizeSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSummarizeSessionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -535,6 +887,212 @@ func NewListAgentSessionsRequest(server string, agentId AgentIdPath, params *Lis
 			}
 
 		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinRedactions != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_redactions", *params.MinRedactions, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportAgentSessionsRequest constructs an http.Request for the ExportAgentSessions method
+func NewExportAgentSessionsRequest(server string, agentId AgentIdPath, params *ExportAgentSessionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agent_id", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/agents/%s/sessions/export", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinRedactions != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_redactions", *params.MinRedactions, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSummarizeAgentSessionsRequest constructs an http.Request for the SummarizeAgentSessions method
+func NewSummarizeAgentSessionsRequest(server string, agentId AgentIdPath, params *SummarizeAgentSessionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agent_id", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/agents/%s/sessions/summary", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
 
 		if params.Since != nil {
 
@@ -751,6 +1309,222 @@ func NewListSessionsRequest(server string, params *ListSessionsParams) (*http.Re
 	return req, nil
 }
 
+// NewExportSessionsRequest constructs an http.Request for the ExportSessions method
+func NewExportSessionsRequest(server string, params *ExportSessionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sessions/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinRedactions != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_redactions", *params.MinRedactions, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgentId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agent_id", *params.AgentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSummarizeSessionsRequest constructs an http.Request for the SummarizeSessions method
+func NewSummarizeSessionsRequest(server string, params *SummarizeSessionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sessions/summary")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinRedactions != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_redactions", *params.MinRedactions, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgentId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agent_id", *params.AgentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetSessionRequest constructs an http.Request for the GetSession method
 func NewGetSessionRequest(server string, sessionId SessionIdPath) (*http.Request, error) {
 	var err error
@@ -838,6 +1612,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/agents/{agent_id}/sessions (the `ListAgentSessions` operationId).
 	ListAgentSessionsWithResponse(ctx context.Context, agentId AgentIdPath, params *ListAgentSessionsParams, reqEditors ...RequestEditorFn) (*ListAgentSessionsResponse, error)
 
+	// ExportAgentSessionsWithResponse Export the sessions of one agent over a window, as CSV or NDJSON
+	//
+	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/agents/{agent_id}/sessions/export (the `ExportAgentSessions` operationId).
+	ExportAgentSessionsWithResponse(ctx context.Context, agentId AgentIdPath, params *ExportAgentSessionsParams, reqEditors ...RequestEditorFn) (*ExportAgentSessionsResponse, error)
+
+	// SummarizeAgentSessionsWithResponse Summarize the sessions of one agent over a window
+	//
+	// The totals of every session that the list's filters select (limit and cursor are not accepted): how many, by status, redactions in all and by kind, and the sum of the durations. since and until in the body are the bounds as resolved for this request (since defaults to 24h back from now), rounded up to the millisecond.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/agents/{agent_id}/sessions/summary (the `SummarizeAgentSessions` operationId).
+	SummarizeAgentSessionsWithResponse(ctx context.Context, agentId AgentIdPath, params *SummarizeAgentSessionsParams, reqEditors ...RequestEditorFn) (*SummarizeAgentSessionsResponse, error)
+
 	// GetOpenAPIWithResponse This document
 	//
 	// This OpenAPI 3.1 document, without authentication: it holds no account data.
@@ -855,6 +1647,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/sessions (the `ListSessions` operationId).
 	ListSessionsWithResponse(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error)
+
+	// ExportSessionsWithResponse Export the sessions of every agent of the account over a window, as CSV or NDJSON
+	//
+	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/sessions/export (the `ExportSessions` operationId).
+	ExportSessionsWithResponse(ctx context.Context, params *ExportSessionsParams, reqEditors ...RequestEditorFn) (*ExportSessionsResponse, error)
+
+	// SummarizeSessionsWithResponse Summarize the sessions of every agent of the account over a window
+	//
+	// The totals of every session that the list's filters select (limit and cursor are not accepted): how many, by status, redactions in all and by kind, and the sum of the durations. since and until in the body are the bounds as resolved for this request (since defaults to 24h back from now), rounded up to the millisecond.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/sessions/summary (the `SummarizeSessions` operationId).
+	SummarizeSessionsWithResponse(ctx context.Context, params *SummarizeSessionsParams, reqEditors ...RequestEditorFn) (*SummarizeSessionsResponse, error)
 
 	// GetSessionWithResponse Get one session of the account
 	//
@@ -966,6 +1776,210 @@ func (r ListAgentSessionsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListAgentSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportAgentSessionsResponse200Headers the declared response headers of an HTTP 200 response for ExportAgentSessions
+type ExportAgentSessionsResponse200Headers struct {
+	CacheControl       *string
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+// ExportAgentSessionsResponse405Headers the declared response headers of an HTTP 405 response for ExportAgentSessions
+type ExportAgentSessionsResponse405Headers struct {
+	Allow *string
+}
+
+// ExportAgentSessionsResponse503Headers the declared response headers of an HTTP 503 response for ExportAgentSessions
+type ExportAgentSessionsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ExportAgentSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportAgentSessionsResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ExportAgentSessionsResponse405Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportAgentSessionsResponse503Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportAgentSessionsResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExportAgentSessionsResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ExportAgentSessionsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ExportAgentSessionsResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportAgentSessionsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ExportAgentSessionsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportAgentSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportAgentSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportAgentSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportAgentSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SummarizeAgentSessionsResponse200Headers the declared response headers of an HTTP 200 response for SummarizeAgentSessions
+type SummarizeAgentSessionsResponse200Headers struct {
+	CacheControl *string
+	XRequestId   *string
+}
+
+// SummarizeAgentSessionsResponse405Headers the declared response headers of an HTTP 405 response for SummarizeAgentSessions
+type SummarizeAgentSessionsResponse405Headers struct {
+	Allow *string
+}
+
+// SummarizeAgentSessionsResponse503Headers the declared response headers of an HTTP 503 response for SummarizeAgentSessions
+type SummarizeAgentSessionsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type SummarizeAgentSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SummaryResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SummarizeAgentSessionsResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *SummarizeAgentSessionsResponse405Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SummarizeAgentSessionsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SummarizeAgentSessionsResponse) GetJSON200() *SummaryResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SummarizeAgentSessionsResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SummarizeAgentSessionsResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r SummarizeAgentSessionsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SummarizeAgentSessionsResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SummarizeAgentSessionsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SummarizeAgentSessionsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SummarizeAgentSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SummarizeAgentSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SummarizeAgentSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SummarizeAgentSessionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1133,6 +2147,210 @@ func (r ListSessionsResponse) ContentType() string {
 	return ""
 }
 
+// ExportSessionsResponse200Headers the declared response headers of an HTTP 200 response for ExportSessions
+type ExportSessionsResponse200Headers struct {
+	CacheControl       *string
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+// ExportSessionsResponse405Headers the declared response headers of an HTTP 405 response for ExportSessions
+type ExportSessionsResponse405Headers struct {
+	Allow *string
+}
+
+// ExportSessionsResponse503Headers the declared response headers of an HTTP 503 response for ExportSessions
+type ExportSessionsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ExportSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportSessionsResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ExportSessionsResponse405Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportSessionsResponse503Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportSessionsResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExportSessionsResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ExportSessionsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ExportSessionsResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportSessionsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ExportSessionsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SummarizeSessionsResponse200Headers the declared response headers of an HTTP 200 response for SummarizeSessions
+type SummarizeSessionsResponse200Headers struct {
+	CacheControl *string
+	XRequestId   *string
+}
+
+// SummarizeSessionsResponse405Headers the declared response headers of an HTTP 405 response for SummarizeSessions
+type SummarizeSessionsResponse405Headers struct {
+	Allow *string
+}
+
+// SummarizeSessionsResponse503Headers the declared response headers of an HTTP 503 response for SummarizeSessions
+type SummarizeSessionsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type SummarizeSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SummaryResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SummarizeSessionsResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *SummarizeSessionsResponse405Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SummarizeSessionsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SummarizeSessionsResponse) GetJSON200() *SummaryResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SummarizeSessionsResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SummarizeSessionsResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r SummarizeSessionsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SummarizeSessionsResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SummarizeSessionsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SummarizeSessionsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SummarizeSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SummarizeSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SummarizeSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SummarizeSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetSessionResponse200Headers the declared response headers of an HTTP 200 response for GetSession
 type GetSessionResponse200Headers struct {
 	CacheControl *string
@@ -1253,6 +2471,36 @@ func (c *ClientWithResponses) ListAgentSessionsWithResponse(ctx context.Context,
 	return ParseListAgentSessionsResponse(rsp)
 }
 
+// ExportAgentSessionsWithResponse Export the sessions of one agent over a window, as CSV or NDJSON
+//
+// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/agents/{agent_id}/sessions/export (the `ExportAgentSessions` operationId).
+func (c *ClientWithResponses) ExportAgentSessionsWithResponse(ctx context.Context, agentId AgentIdPath, params *ExportAgentSessionsParams, reqEditors ...RequestEditorFn) (*ExportAgentSessionsResponse, error) {
+	rsp, err := c.ExportAgentSessions(ctx, agentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportAgentSessionsResponse(rsp)
+}
+
+// SummarizeAgentSessionsWithResponse Summarize the sessions of one agent over a window
+//
+// The totals of every session that the list's filters select (limit and cursor are not accepted): how many, by status, redactions in all and by kind, and the sum of the durations. since and until in the body are the bounds as resolved for this request (since defaults to 24h back from now), rounded up to the millisecond.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/agents/{agent_id}/sessions/summary (the `SummarizeAgentSessions` operationId).
+func (c *ClientWithResponses) SummarizeAgentSessionsWithResponse(ctx context.Context, agentId AgentIdPath, params *SummarizeAgentSessionsParams, reqEditors ...RequestEditorFn) (*SummarizeAgentSessionsResponse, error) {
+	rsp, err := c.SummarizeAgentSessions(ctx, agentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSummarizeAgentSessionsResponse(rsp)
+}
+
 // GetOpenAPIWithResponse This document
 //
 // This OpenAPI 3.1 document, without authentication: it holds no account data.
@@ -1281,6 +2529,36 @@ func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, para
 		return nil, err
 	}
 	return ParseListSessionsResponse(rsp)
+}
+
+// ExportSessionsWithResponse Export the sessions of every agent of the account over a window, as CSV or NDJSON
+//
+// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/sessions/export (the `ExportSessions` operationId).
+func (c *ClientWithResponses) ExportSessionsWithResponse(ctx context.Context, params *ExportSessionsParams, reqEditors ...RequestEditorFn) (*ExportSessionsResponse, error) {
+	rsp, err := c.ExportSessions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportSessionsResponse(rsp)
+}
+
+// SummarizeSessionsWithResponse Summarize the sessions of every agent of the account over a window
+//
+// The totals of every session that the list's filters select (limit and cursor are not accepted): how many, by status, redactions in all and by kind, and the sum of the durations. since and until in the body are the bounds as resolved for this request (since defaults to 24h back from now), rounded up to the millisecond.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/sessions/summary (the `SummarizeSessions` operationId).
+func (c *ClientWithResponses) SummarizeSessionsWithResponse(ctx context.Context, params *SummarizeSessionsParams, reqEditors ...RequestEditorFn) (*SummarizeSessionsResponse, error) {
+	rsp, err := c.SummarizeSessions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSummarizeSessionsResponse(rsp)
 }
 
 // GetSessionWithResponse Get one session of the account
@@ -1400,6 +2678,222 @@ func ParseListAgentSessionsResponse(rsp *http.Response) (*ListAgentSessionsRespo
 		response.Headers405 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListAgentSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportAgentSessionsResponse parses an HTTP response from a ExportAgentSessionsWithResponse call
+func ParseExportAgentSessionsResponse(rsp *http.Response) (*ExportAgentSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportAgentSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportAgentSessionsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers ExportAgentSessionsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportAgentSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSummarizeAgentSessionsResponse parses an HTTP response from a SummarizeAgentSessionsWithResponse call
+func ParseSummarizeAgentSessionsResponse(rsp *http.Response) (*SummarizeAgentSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SummarizeAgentSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SummaryResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SummarizeAgentSessionsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers SummarizeAgentSessionsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 503:
+		var headers SummarizeAgentSessionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -1561,6 +3055,222 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 		response.Headers405 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportSessionsResponse parses an HTTP response from a ExportSessionsWithResponse call
+func ParseExportSessionsResponse(rsp *http.Response) (*ExportSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportSessionsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers ExportSessionsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSummarizeSessionsResponse parses an HTTP response from a SummarizeSessionsWithResponse call
+func ParseSummarizeSessionsResponse(rsp *http.Response) (*SummarizeSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SummarizeSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SummaryResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SummarizeSessionsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers SummarizeSessionsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 503:
+		var headers SummarizeSessionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
