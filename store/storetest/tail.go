@@ -569,20 +569,23 @@ func testTailConcurrent(t *testing.T, f *feed) {
 func (f *feed) tailWhileWriting(filter sessions.Filter, p string, wg *sync.WaitGroup) []delivery {
 	f.tb.Helper()
 	var sentinel atomic.Pointer[string]
+	written := make(chan struct{})
 	go func() {
+		defer close(written)
 		wg.Wait()
 		if f.tb.Failed() {
 			return
 		}
 		s := f.selected(filter)
-		if f.put(0, s) {
-			sentinel.Store(&s.ID)
-		}
+		sentinel.Store(&s.ID) // before the write, which the tail may deliver before put returns
+		f.put(0, s)
 	}()
-	return f.tail(filter, p, func(ds []delivery) bool {
+	ds := f.tail(filter, p, func(ds []delivery) bool {
 		id := sentinel.Load()
 		return id != nil && ds[len(ds)-1].s.ID == *id
 	})
+	<-written // the sentinel is in the log
+	return ds
 }
 
 // writeRandomly makes calls PutSessions calls as writer w: each of one to three sessions, new or
@@ -639,11 +642,13 @@ func testTailChain(t *testing.T, f *feed) {
 		}()
 	}
 	var sentinel atomic.Pointer[string]
+	written := make(chan struct{})
 	go func() {
+		defer close(written)
 		wg.Wait()
-		if s := f.selected(acme); f.put(0, s) {
-			sentinel.Store(&s.ID)
-		}
+		s := f.selected(acme)
+		sentinel.Store(&s.ID) // before the write, which the tail may deliver before put returns
+		f.put(0, s)
 	}()
 	var all []delivery
 	pos := p
@@ -688,6 +693,7 @@ func testTailChain(t *testing.T, f *feed) {
 			break
 		}
 	}
+	<-written // the sentinel is in the log
 	f.check(acme, from, all, nil)
 }
 
