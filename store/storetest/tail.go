@@ -523,16 +523,15 @@ func testTailEmptyAfter(t *testing.T, f *feed) {
 		select {
 		case <-tick.C:
 			continue
-		case d := <-got:
-			if !slices.Contains(written, d.s.ID) {
+		case err := <-done:
+			// fn sends its one delivery before it returns errStop.
+			if !errors.Is(err, errStop) {
+				t.Fatalf("Tail returned %v; want fn's error", err)
+			}
+			if d := <-got; !slices.Contains(written, d.s.ID) {
 				t.Fatalf("Tail(after \"\") delivered %s, written before Tail was called", d.s.ID)
 			}
-			if err := <-done; !errors.Is(err, errStop) {
-				t.Errorf("Tail returned %v; want fn's error", err)
-			}
 			return
-		case err := <-done:
-			t.Fatalf("Tail returned %v", err)
 		case <-ctx.Done():
 			t.Fatalf("no delivery within %s", tailTimeout)
 		}
