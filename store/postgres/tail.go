@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,44 +41,123 @@ WHERE s.account_id = $1 AND (s.feed_xid, s.feed_seq) > ($2, $3)
 ORDER BY s.feed_xid, s.feed_seq
 LIMIT $4`
 
-// feedPosition is a place in the feed: the order of (xid, seq).
-type feedPosition struct{ xid, seq int64 }
-
-func (p feedPosition) String() string {
-	return strconv.FormatInt(p.xid, 10) + "." + strconv.FormatInt(p.seq, 10)
+// feedPosition is a place in the feed: the order of (xid, seq). A position from TailPosition
+// also carries the snapshot it was taken in (xmax and the transactions in flight, xip), and so do
+// the positions a tail from it hands out until it passes xmax: transactions above the position's
+// xid may have committed before the snapshot, and their rows come before the position although
+// they sort after it.
+type feedPosition struct {
+	xid, seq int64
+	xmax     int64   // 0: no snapshot
+	xip      []int64 // ascending, each >= xid and < xmax
 }
 
-// parsePosition reads a feedPosition of TailPosition or Tail: "XID.SEQ", two decimal numbers.
+// before reports whether a row of transaction xid was committed before the position's snapshot.
+func (p feedPosition) before(xid int64) bool {
+	return p.xmax != 0 && xid < p.xmax && !slices.Contains(p.xip, xid)
+}
+
+// at returns the position of a row of transaction xid, seq, read after p: with p's snapshot,
+// trimmed to what is still ahead, while it matters.
+func (p feedPosition) at(xid, seq int64) feedPosition {
+	q := feedPosition{xid: xid, seq: seq}
+	if xid < p.xmax {
+		q.xmax = p.xmax
+		for _, x := range p.xip {
+			if x >= xid {
+				q.xip = append(q.xip, x)
+			}
+		}
+	}
+	return q
+}
+
+// String returns "XID.SEQ", followed by "/XMAX/XIP,XIP..." when it carries a snapshot.
+func (p feedPosition) String() string {
+	b := strconv.AppendInt(nil, p.xid, 10)
+	b = strconv.AppendInt(append(b, '.'), p.seq, 10)
+	if p.xmax != 0 {
+		b = strconv.AppendInt(append(b, '/'), p.xmax, 10)
+		b = append(b, '/')
+		for i, x := range p.xip {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, x, 10)
+		}
+	}
+	return string(b)
+}
+
+// parsePosition reads a position of TailPosition or Tail, as String writes it.
 func parsePosition(s string) (feedPosition, error) {
-	x, q, ok := strings.Cut(s, ".")
-	xid, err1 := strconv.ParseInt(x, 10, 64)
-	seq, err2 := strconv.ParseInt(q, 10, 64)
-	p := feedPosition{xid, seq}
-	if !ok || err1 != nil || err2 != nil || xid < 0 || seq < 0 || p.String() != s {
+	var p feedPosition
+	head, snap, hasSnap := strings.Cut(s, "/")
+	x, q, ok := strings.Cut(head, ".")
+	var err1, err2, err3 error
+	p.xid, err1 = strconv.ParseInt(x, 10, 64)
+	p.seq, err2 = strconv.ParseInt(q, 10, 64)
+	if hasSnap {
+		m, list, _ := strings.Cut(snap, "/")
+		p.xmax, err3 = strconv.ParseInt(m, 10, 64)
+		for x := range strings.SplitSeq(list, ",") {
+			if x == "" {
+				continue
+			}
+			n, err := strconv.ParseInt(x, 10, 64)
+			if err != nil || n < p.xid || n >= p.xmax || (len(p.xip) > 0 && n <= p.xip[len(p.xip)-1]) {
+				err3 = errors.New("bad snapshot")
+			}
+			p.xip = append(p.xip, n)
+		}
+		if p.xmax <= 0 {
+			err3 = errors.New("bad snapshot")
+		}
+	}
+	if !ok || err1 != nil || err2 != nil || err3 != nil || p.xid < 0 || p.seq < 0 || p.String() != s {
 		if len(s) > 40 {
 			s = s[:40] + "..."
 		}
 		return feedPosition{}, &sessions.ValidationError{Subject: "tail", Field: "after",
-			Reason: fmt.Sprintf("want a feedPosition that this store handed out, got %q", s)}
+			Reason: fmt.Sprintf("want a position that this store handed out, got %q", s)}
 	}
 	return p, nil
 }
 
-// TailPosition returns the feedPosition of the end of the feed now: the watermark, before every row
-// of the transactions that were in flight or not yet begun. It runs on the primary. It returns
-// the context and connection errors of the package. It is safe for concurrent use.
+// TailPosition returns the position of the end of the feed now: the snapshot of the server's
+// transactions ("xmin:xmax:xip"), so that a tail from it delivers the rows of the transactions
+// that were in flight or not yet begun, and none of those that had committed. It runs on the
+// primary. It returns the context and connection errors of the package. It is safe for
+// concurrent use.
 func (s *Store) TailPosition(ctx context.Context) (string, error) {
 	if err := sessions.ContextError(ctx); err != nil {
 		return "", err
 	}
-	var xid int64
+	var snap string
 	err := s.retry(ctx, s.pool, func() error {
-		return s.pool.QueryRow(ctx, "SELECT "+watermarkSQL).Scan(&xid)
+		return s.pool.QueryRow(ctx, "SELECT pg_current_snapshot()::text").Scan(&snap)
 	})
 	if err != nil {
 		return "", err
 	}
-	return feedPosition{xid: xid}.String(), nil
+	// xmin:xmax:xip,... with xip ascending, each in [xmin, xmax).
+	parts := strings.Split(snap, ":")
+	if len(parts) != 3 {
+		return "", fmt.Errorf("postgres: unexpected snapshot %q", snap)
+	}
+	xmin, _ := strconv.ParseInt(parts[0], 10, 64)
+	xmax, _ := strconv.ParseInt(parts[1], 10, 64)
+	pos := feedPosition{xid: xmin, xmax: xmax}
+	if parts[2] != "" {
+		for x := range strings.SplitSeq(parts[2], ",") {
+			n, _ := strconv.ParseInt(x, 10, 64)
+			pos.xip = append(pos.xip, n)
+		}
+	}
+	if _, err := parsePosition(pos.String()); err != nil {
+		return "", fmt.Errorf("postgres: unexpected snapshot %q", snap)
+	}
+	return pos.String(), nil
 }
 
 // Tail calls fn with each session of f written after the feedPosition after, in the feed's order,
@@ -178,9 +259,11 @@ func (s *Store) tailRead(ctx context.Context, f sessions.Filter, pos *feedPositi
 		if r.pos.xid >= watermark {
 			return len(batch), true, nil
 		}
-		*pos = r.pos
-		if f.Match(r.s) {
-			if err := fn(r.s, r.pos.String()); err != nil {
+		at := pos.at(r.pos.xid, r.pos.seq)
+		committedBefore := pos.before(r.pos.xid)
+		*pos = at
+		if !committedBefore && f.Match(r.s) {
+			if err := fn(r.s, at.String()); err != nil {
 				return 0, false, err
 			}
 		}
