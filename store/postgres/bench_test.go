@@ -19,6 +19,7 @@ import (
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/benchdata"
 	"github.com/masker-dev/sessions/internal/pgtest"
+	"github.com/masker-dev/sessions/internal/tailbench"
 )
 
 // The benchmarks of this file share one schema per process, holding the benchdata data set
@@ -410,3 +411,13 @@ func TestBenchQueriesAgree(t *testing.T) {
 }
 
 func head(ids []string) []string { return ids[:min(3, len(ids))] }
+
+// BenchmarkTailLatency measures the live tail: from PutSessions returning to the delivery, with
+// the writer and the tail on two stores on one schema, so that the tail is woken by
+// LISTEN/NOTIFY.
+//
+//	SESSIONS_TEST_POSTGRES_URL=... go test -run '^$' -bench TailLatency -benchtime 200x ./store/postgres
+func BenchmarkTailLatency(b *testing.B) {
+	w, s := twoStores(b)
+	tailbench.Latency(b, w, s)
+}
