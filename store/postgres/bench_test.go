@@ -19,6 +19,7 @@ import (
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/benchdata"
 	"github.com/masker-dev/sessions/internal/pgtest"
+	"github.com/masker-dev/sessions/internal/tailbench"
 )
 
 // The benchmarks of this file share one schema per process, holding the benchdata data set
@@ -410,3 +411,73 @@ func TestBenchQueriesAgree(t *testing.T) {
 }
 
 func head(ids []string) []string { return ids[:min(3, len(ids))] }
+
+// BenchmarkTailLatency measures the live tail: from PutSessions returning to the delivery, with
+// the writer and the tail on two stores on one schema, so that the tail is woken by
+// LISTEN/NOTIFY.
+//
+//	SESSIONS_TEST_POSTGRES_URL=... go test -run '^$' -bench TailLatency -benchtime 200x ./store/postgres
+func BenchmarkTailLatency(b *testing.B) {
+	w, s := twoStores(b)
+	tailbench.Latency(b, w, s)
+}
+
+// BenchmarkIngestFeedCost measures what the feed of the live tail (migration 0002: the defaults
+// feed_xid and feed_seq, the index sessions_feed and the NOTIFY trigger) costs ingest: each
+// operation writes one batch of new live sessions over 20 agents into a fresh schema with the
+// feed, and one into a fresh schema where the feed was removed, alternating, and it reports the
+// sessions/s of each and their ratio (with/without).
+//
+//	SESSIONS_TEST_POSTGRES_URL=... go test -run '^$' -bench IngestFeedCost -benchtime 20x -count 3 ./store/postgres
+func BenchmarkIngestFeedCost(b *testing.B) {
+	for _, size := range []int{100, 10_000} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			ctx := context.Background()
+			with, without := newTestStore(b), newTestStore(b)
+			for _, sql := range []string{
+				"DROP TRIGGER sessions_feed_notify ON sessions",
+				"DROP INDEX sessions_feed",
+				"ALTER TABLE sessions ALTER COLUMN feed_xid SET DEFAULT 0, ALTER COLUMN feed_seq SET DEFAULT 0",
+			} {
+				if _, err := without.pool.Exec(ctx, sql); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var agents []sessions.Agent
+			for range 20 {
+				a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acct-bench"}
+				for _, s := range []*Store{with, without} {
+					if err := s.PutAgent(ctx, a); err != nil {
+						b.Fatal(err)
+					}
+				}
+				agents = append(agents, a)
+			}
+			rnd := mrand.New(mrand.NewPCG(1, 2))
+			clock := time.Now().Add(-24 * time.Hour)
+			batch := make([]sessions.Session, size)
+			var elapsed [2]time.Duration
+			n := 0
+			for b.Loop() {
+				for k, s := range []*Store{with, without} {
+					for i := range batch {
+						a := agents[rnd.IntN(len(agents))]
+						clock = clock.Add(time.Duration(rnd.IntN(10)) * time.Millisecond)
+						batch[i] = sessions.Session{ID: sessions.NewSessionID(clock), AccountID: a.AccountID, AgentID: a.ID,
+							StartedAt: clock, EndedAt: clock.Add(time.Minute), Status: sessions.StatusOK,
+							RedactionsByKind: map[string]int{"PHONE": rnd.IntN(3), "NAME": rnd.IntN(3)}, UpstreamModel: "gpt-4o-mini"}
+					}
+					begin := time.Now()
+					if err := s.PutSessions(ctx, batch...); err != nil {
+						b.Fatal(err)
+					}
+					elapsed[k] += time.Since(begin)
+				}
+				n += size
+			}
+			b.ReportMetric(float64(n)/elapsed[0].Seconds(), "with-sessions/s")
+			b.ReportMetric(float64(n)/elapsed[1].Seconds(), "without-sessions/s")
+			b.ReportMetric(elapsed[1].Seconds()/elapsed[0].Seconds(), "with/without")
+		})
+	}
+}

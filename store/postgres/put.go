@@ -48,7 +48,8 @@ const (
 // upsertSQL writes the batch of source. Its command tag counts the sessions it wrote, inserted or
 // updated. A session whose ID belongs to another account or agent is not written (the WHERE of
 // DO UPDATE), which the caller sees in the count; a session whose agent is not in its account
-// breaks the foreign key. Rows go in ID order, so that concurrent batches lock shared IDs in the
+// breaks the foreign key. A replaced session moves to its new feed position, which the column
+// defaults gave the proposed row (migration 0002). Rows go in ID order, so that concurrent batches lock shared IDs in the
 // same order.
 func upsertSQL(source string) string {
 	return `INSERT INTO sessions AS s (id, account_id, agent_id, started_at, ended_at, status,
@@ -63,7 +64,9 @@ ON CONFLICT (id) DO UPDATE SET
 	status = excluded.status,
 	redactions_by_kind = excluded.redactions_by_kind,
 	redaction_count = excluded.redaction_count,
-	upstream_model = excluded.upstream_model
+	upstream_model = excluded.upstream_model,
+	feed_xid = excluded.feed_xid,
+	feed_seq = excluded.feed_seq
 WHERE s.account_id = excluded.account_id AND s.agent_id = excluded.agent_id`
 }
 

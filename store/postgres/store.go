@@ -3,13 +3,15 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/masker-dev/sessions"
 )
 
-// Store is a [sessions.Store] and a [sessions.Purger] on PostgreSQL. It is safe for concurrent use
+// Store is a [sessions.Store], a [sessions.Purger] and a [sessions.Tailer] on PostgreSQL. It is safe for concurrent use
 // by multiple goroutines.
 type Store struct {
 	pool  *pgxpool.Pool // reads and writes
@@ -27,6 +29,10 @@ type Store struct {
 	// The most times an operation runs on each pool: once more than the connections that a
 	// failover may have left dead in it.
 	attempts, readAttempts int
+
+	tailPoll time.Duration // how often a waiting tail reads without a notification
+	listenMu sync.Mutex
+	listen   *listener // started by the first Tail, stopped by Close
 }
 
 // retry runs the idempotent op on pool (s.pool or s.read) with retry.
@@ -40,6 +46,7 @@ func (s *Store) retry(ctx context.Context, pool *pgxpool.Pool, op func() error) 
 var (
 	_ sessions.Store  = (*Store)(nil)
 	_ sessions.Purger = (*Store)(nil)
+	_ sessions.Tailer = (*Store)(nil)
 )
 
 // Option configures a store made by [Open] or [New].
@@ -104,7 +111,7 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 //
 // It returns the errors of [Open].
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
-	s := &Store{pool: pool, read: pool, purgeBatch: defaultPurgeBatch}
+	s := &Store{pool: pool, read: pool, purgeBatch: defaultPurgeBatch, tailPoll: defaultTailPoll}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -130,9 +137,16 @@ func customPlans(pool *pgxpool.Pool) pgx.QueryExecMode {
 	return pgx.QueryExecModeDescribeExec
 }
 
-// Close releases the store. It closes the pool that Open made, and leaves open the pools given to
-// New and WithReadPool. It returns nil. The store must not be used afterwards.
+// Close releases the store. It closes the listening connection of its tails and the pool that
+// Open made, and leaves open the pools given to New and WithReadPool. It returns nil. The store
+// must not be used afterwards.
 func (s *Store) Close() error {
+	s.listenMu.Lock()
+	if s.listen != nil {
+		s.listen.stop()
+		s.listen = nil
+	}
+	s.listenMu.Unlock()
 	if s.owned {
 		s.pool.Close()
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/tailbench"
 )
 
 // BenchmarkPutSessions measures ingest: each operation is one PutSessions call of 1,000 new
@@ -69,4 +70,15 @@ func BenchmarkPutSessions(b *testing.B) {
 			b.ReportMetric(float64(n)/elapsed.Seconds(), "sessions/s")
 		})
 	}
+}
+
+// BenchmarkTailLatency measures the live tail: from PutSessions returning to the delivery, with
+// the writer and the tail on one store (woken in process).
+//
+//	go test -run '^$' -bench TailLatency -benchtime 200x ./store/sqlite
+func BenchmarkTailLatency(b *testing.B) {
+	b.Run("same store", func(b *testing.B) {
+		s := newTestStore(b)
+		tailbench.Latency(b, s, s)
+	})
 }

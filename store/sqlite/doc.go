@@ -80,6 +80,16 @@
 // the log over (journal_size_limit). PurgeSessions deletes account by account, in
 // batches of at most 2,000 sessions, each its own short transaction.
 //
+// # Live tail
+//
+// The store is a [sessions.Tailer]. Every session that PutSessions writes takes the next position
+// of a counter in the same statement (migration 0002: the feed table, the column feed_position
+// and the index sessions_feed on (account_id, feed_position)). SQLite's single writer commits
+// positions in the order it hands them out, so a tail reads an account's feed after its position
+// in order, in batches of 256, and never has to look back. Positions are decimal numbers. A
+// waiting tail is woken at once by a write through the same store, and reads every second
+// anyway, for writes of another process on the same file.
+//
 // # Errors
 //
 // Driver errors are mapped in one place (errors.go): a cancelled context gives an error matching

@@ -47,7 +47,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if err := sessions.ContextError(ctx); err != nil {
 		return nil, err
 	}
-	s := &Store{write: db, read: db, purgeBatch: defaultPurgeBatch, putChunk: defaultPutChunk}
+	s := &Store{write: db, read: db, purgeBatch: defaultPurgeBatch, putChunk: defaultPutChunk, tailPoll: defaultTailPoll}
 	for _, opt := range opts {
 		opt(s)
 	}

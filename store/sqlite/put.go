@@ -29,9 +29,17 @@ import (
 // of an ingest in the parser, and a statement with a VALUES row per session spent it allocating
 // and freeing its long program. ("WHERE true" is the documented way to tell the parser that ON
 // CONFLICT belongs to the INSERT and not to a join of the SELECT.)
+//
+// Each session written, inserted or replaced, takes a new feed position (migration 0002): the
+// counter feed.position plus its place in the batch (json_each's key). The triggers of the
+// migration move the counter past every position the statement sets, so the next statement
+// starts after them; should SQLite read the counter again for each row, positions would still
+// grow, only faster.
 const upsertSQL = `INSERT INTO sessions
-	(id, account_id, agent_id, started_at, ended_at, status, redactions_by_kind, redaction_count, upstream_model)
-	SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->6, value->>7, value->>8
+	(id, account_id, agent_id, started_at, ended_at, status, redactions_by_kind, redaction_count, upstream_model,
+	 feed_position)
+	SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->6, value->>7, value->>8,
+		(SELECT position FROM feed WHERE id = 1) + key + 1
 	FROM json_each(?) WHERE true
 	ON CONFLICT (id) DO UPDATE SET
 		started_at = CASE WHEN sessions.account_id = excluded.account_id AND sessions.agent_id = excluded.agent_id
@@ -40,7 +48,8 @@ const upsertSQL = `INSERT INTO sessions
 		status = excluded.status,
 		redactions_by_kind = excluded.redactions_by_kind,
 		redaction_count = excluded.redaction_count,
-		upstream_model = excluded.upstream_model`
+		upstream_model = excluded.upstream_model,
+		feed_position = excluded.feed_position`
 
 // defaultPutChunk is the most sessions of one upsert statement: about 1.7 MB of JSON. A call
 // with more is written in a transaction of several statements, which is slower (see upsertSQL)
@@ -111,6 +120,9 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 	}
 	if len(ss) <= s.putChunk {
 		_, err := s.write.ExecContext(ctx, upsertSQL, batchJSON(nil, ss))
+		if err == nil {
+			s.feed.Wake()
+		}
 		return putError(ctx, s.write, ss, err)
 	}
 	tx, err := s.write.BeginTx(ctx, nil)
@@ -127,7 +139,11 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 			return putError(ctx, tx, chunk, err)
 		}
 	}
-	return mapError(ctx, tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return mapError(ctx, err)
+	}
+	s.feed.Wake()
+	return nil
 }
 
 // batchJSON appends the parameter of upsertSQL for ss to b.

@@ -10,13 +10,16 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/wakeup"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 )
 
-// Store is a [sessions.Store] and a [sessions.Purger] on one SQLite database file. It is safe
+// Store is a [sessions.Store], a [sessions.Purger] and a [sessions.Tailer] on one SQLite database
+// file. It is safe
 // for concurrent use by multiple goroutines.
 type Store struct {
 	write *sql.DB // one connection: every write, in an immediate transaction
@@ -26,11 +29,15 @@ type Store struct {
 	putChunk   int  // the most sessions of one PutSessions statement
 	noMigrate  bool // WithoutMigrate
 	owned      bool // Close closes write and read (Open opened them)
+
+	feed     wakeup.Signal // woken by every PutSessions of this store that wrote
+	tailPoll time.Duration // how often a waiting tail reads anyway, for writes of other processes
 }
 
 var (
 	_ sessions.Store  = (*Store)(nil)
 	_ sessions.Purger = (*Store)(nil)
+	_ sessions.Tailer = (*Store)(nil)
 )
 
 // busyTimeoutMillis is how long a connection waits for a lock held by another connection (of
@@ -148,7 +155,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := sessions.ContextError(ctx); err != nil {
 		return nil, err
 	}
-	s := &Store{purgeBatch: defaultPurgeBatch, putChunk: defaultPutChunk}
+	s := &Store{purgeBatch: defaultPurgeBatch, putChunk: defaultPutChunk, tailPoll: defaultTailPoll}
 	for _, opt := range opts {
 		opt(s)
 	}

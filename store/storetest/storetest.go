@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 		{"Differential", testDifferential},
 		{"GetSession", testGetSession},
 		{"All", testAll},
+		{"Tail", testTail}, // when the store is a sessions.Tailer
 	}
 	// The optional capabilities, each with the rules of its methods.
 	capabilities := []struct {

@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/masker-dev/sessions/internal/wakeup"
+)
+
+// feedChannel is the channel that the trigger of migration 0002 notifies, with the schema's name
+// as the payload, after every statement that writes sessions.
+const feedChannel = "sessions_feed"
+
+// listener holds one connection of a store to the primary, outside its pool, that LISTENs on
+// feedChannel and wakes every tail of the store when a write to the store's schema commits,
+// through whatever store or process made it. LISTEN does not work on a hot standby, so the
+// connection goes to the primary, with WithReadPool too.
+//
+// When the connection drops (a restart, a failover, pg_terminate_backend), notifications sent
+// meanwhile are lost: the listener wakes every tail, so that each reads once, connects again
+// with a backoff, and wakes them again once it listens. Tails also poll (defaultTailPoll), so a
+// tail never depends on the listener to make progress.
+type listener struct {
+	signal wakeup.Signal
+	cancel context.CancelFunc
+	done   chan struct{}
+	pid    atomic.Uint32 // the backend of the listening connection, 0 while there is none
+}
+
+// listenBackoff bounds the waits between attempts to connect the listener.
+const (
+	listenBackoffMin = 50 * time.Millisecond
+	listenBackoffMax = 2 * time.Second
+)
+
+// listener returns the store's listener, and starts it with the first tail.
+func (s *Store) listener() *listener {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	if s.listen == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.listen = &listener{cancel: cancel, done: make(chan struct{})}
+		go s.listen.run(ctx, s)
+	}
+	return s.listen
+}
+
+// wait returns the channel that the next notification (or loss of the connection) closes.
+func (l *listener) wait() <-chan struct{} { return l.signal.Wait() }
+
+// stop ends the listener and waits for it.
+func (l *listener) stop() {
+	l.cancel()
+	<-l.done
+}
+
+// run keeps a listening connection until ctx ends.
+func (l *listener) run(ctx context.Context, s *Store) {
+	defer close(l.done)
+	backoff := listenBackoffMin
+	schema := ""
+	for {
+		if schema == "" {
+			// The schema of the store's tables, which is the payload of their notifications.
+			if err := s.pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+				schema = ""
+			}
+		}
+		if schema != "" && l.listen(ctx, s, schema) {
+			backoff = listenBackoffMin // it listened: the next failure is a new one
+		}
+		l.pid.Store(0)
+		l.signal.Wake() // notifications may have been lost: every tail reads once
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, listenBackoffMax)
+	}
+}
+
+// listen connects, listens and wakes the tails at each notification for schema, until the
+// connection fails or ctx ends. It reports whether it listened.
+func (l *listener) listen(ctx context.Context, s *Store, schema string) bool {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig)
+	if err != nil {
+		return false
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+feedChannel); err != nil {
+		return false
+	}
+	l.pid.Store(conn.PgConn().PID())
+	l.signal.Wake() // writes made before LISTEN took effect sent nothing to this connection
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return true
+		}
+		if n.Payload == schema {
+			l.signal.Wake()
+		}
+	}
+}

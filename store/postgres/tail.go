@@ -1,0 +1,272 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// defaultTailPoll is how often a waiting tail reads the feed without being woken: the delay of a
+// write whose notification was lost (the listening connection dropped), and the longest wait for
+// a row held back by the watermark when no write wakes the tail.
+const defaultTailPoll = time.Second
+
+// heldBackPoll is how soon a tail reads again after it met a row held back by the watermark (a
+// transaction older than the row's is still running): the transaction that holds the watermark
+// back may not write sessions, and so may end without a notification.
+const heldBackPoll = 20 * time.Millisecond
+
+// tailBatch is the most rows that one read of a tail returns.
+const tailBatch = 256
+
+// watermarkSQL is the visibility watermark: every transaction whose ID is below it has ended,
+// committed or aborted, and every transaction that has not yet written gets a larger ID.
+const watermarkSQL = `pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
+
+// tailQuery reads the feed of one account after the feedPosition ($2, $3), in order, on the index
+// sessions_feed, with the watermark of the statement's snapshot: rows from feed_xid = watermark
+// on may still be joined by rows of transactions in flight, so the tail stops before them. The
+// filter's other fields are applied in Go (Filter.Match), so that a tail reads each row of its
+// account once, whether it matches or not, and passes it for good.
+const tailQuery = `SELECT s.id, s.agent_id, s.started_at, s.ended_at, s.status, s.redactions_by_kind,
+	s.upstream_model, a.name, s.feed_xid, s.feed_seq, ` + watermarkSQL + `
+FROM sessions s JOIN agents a ON a.id = s.agent_id
+WHERE s.account_id = $1 AND (s.feed_xid, s.feed_seq) > ($2, $3)
+ORDER BY s.feed_xid, s.feed_seq
+LIMIT $4`
+
+// feedPosition is a place in the feed: the order of (xid, seq). A position from TailPosition
+// also carries the snapshot it was taken in (xmax and the transactions in flight, xip), and so do
+// the positions a tail from it hands out until it passes xmax: transactions above the position's
+// xid may have committed before the snapshot, and their rows come before the position although
+// they sort after it.
+type feedPosition struct {
+	xid, seq int64
+	xmax     int64   // 0: no snapshot
+	xip      []int64 // ascending, each >= xid and < xmax
+}
+
+// before reports whether a row of transaction xid was committed before the position's snapshot.
+func (p feedPosition) before(xid int64) bool {
+	return p.xmax != 0 && xid < p.xmax && !slices.Contains(p.xip, xid)
+}
+
+// at returns the position of a row of transaction xid, seq, read after p: with p's snapshot,
+// trimmed to what is still ahead, while it matters.
+func (p feedPosition) at(xid, seq int64) feedPosition {
+	q := feedPosition{xid: xid, seq: seq}
+	if xid < p.xmax {
+		q.xmax = p.xmax
+		for _, x := range p.xip {
+			if x >= xid {
+				q.xip = append(q.xip, x)
+			}
+		}
+	}
+	return q
+}
+
+// String returns "XID.SEQ", followed by "/XMAX/XIP,XIP..." when it carries a snapshot.
+func (p feedPosition) String() string {
+	b := strconv.AppendInt(nil, p.xid, 10)
+	b = strconv.AppendInt(append(b, '.'), p.seq, 10)
+	if p.xmax != 0 {
+		b = strconv.AppendInt(append(b, '/'), p.xmax, 10)
+		b = append(b, '/')
+		for i, x := range p.xip {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, x, 10)
+		}
+	}
+	return string(b)
+}
+
+// parsePosition reads a position of TailPosition or Tail, as String writes it.
+func parsePosition(s string) (feedPosition, error) {
+	var p feedPosition
+	head, snap, hasSnap := strings.Cut(s, "/")
+	x, q, ok := strings.Cut(head, ".")
+	var err1, err2, err3 error
+	p.xid, err1 = strconv.ParseInt(x, 10, 64)
+	p.seq, err2 = strconv.ParseInt(q, 10, 64)
+	if hasSnap {
+		m, list, _ := strings.Cut(snap, "/")
+		p.xmax, err3 = strconv.ParseInt(m, 10, 64)
+		for x := range strings.SplitSeq(list, ",") {
+			if x == "" {
+				continue
+			}
+			n, err := strconv.ParseInt(x, 10, 64)
+			if err != nil || n < p.xid || n >= p.xmax || (len(p.xip) > 0 && n <= p.xip[len(p.xip)-1]) {
+				err3 = errors.New("bad snapshot")
+			}
+			p.xip = append(p.xip, n)
+		}
+		if p.xmax <= 0 {
+			err3 = errors.New("bad snapshot")
+		}
+	}
+	if !ok || err1 != nil || err2 != nil || err3 != nil || p.xid < 0 || p.seq < 0 || p.String() != s {
+		if len(s) > 40 {
+			s = s[:40] + "..."
+		}
+		return feedPosition{}, &sessions.ValidationError{Subject: "tail", Field: "after",
+			Reason: fmt.Sprintf("want a position that this store handed out, got %q", s)}
+	}
+	return p, nil
+}
+
+// TailPosition returns the position of the end of the feed now: the snapshot of the server's
+// transactions ("xmin:xmax:xip"), so that a tail from it delivers the rows of the transactions
+// that were in flight or not yet begun, and none of those that had committed. It runs on the
+// primary. It returns the context and connection errors of the package. It is safe for
+// concurrent use.
+func (s *Store) TailPosition(ctx context.Context) (string, error) {
+	if err := sessions.ContextError(ctx); err != nil {
+		return "", err
+	}
+	var snap string
+	err := s.retry(ctx, s.pool, func() error {
+		return s.pool.QueryRow(ctx, "SELECT pg_current_snapshot()::text").Scan(&snap)
+	})
+	if err != nil {
+		return "", err
+	}
+	// xmin:xmax:xip,... with xip ascending, each in [xmin, xmax).
+	parts := strings.Split(snap, ":")
+	if len(parts) != 3 {
+		return "", fmt.Errorf("postgres: unexpected snapshot %q", snap)
+	}
+	xmin, _ := strconv.ParseInt(parts[0], 10, 64)
+	xmax, _ := strconv.ParseInt(parts[1], 10, 64)
+	pos := feedPosition{xid: xmin, xmax: xmax}
+	if parts[2] != "" {
+		for x := range strings.SplitSeq(parts[2], ",") {
+			n, _ := strconv.ParseInt(x, 10, 64)
+			pos.xip = append(pos.xip, n)
+		}
+	}
+	if _, err := parsePosition(pos.String()); err != nil {
+		return "", fmt.Errorf("postgres: unexpected snapshot %q", snap)
+	}
+	return pos.String(), nil
+}
+
+// Tail calls fn with each session of f written after the feedPosition after, in the feed's order,
+// and waits for more, as [sessions.Tailer] describes. It reads on the primary, also with
+// WithReadPool. A write through any store on the same schema, of this process or another,
+// wakes it by LISTEN/NOTIFY on one connection of the store that all its tails share; it also
+// reads every second, should a notification be lost. It returns a *sessions.ValidationError for
+// a filter that [sessions.TailFilter] refuses or a feedPosition that this package did not make,
+// fn's error as it is, ctx's error (mapped as [sessions.ContextError] maps it) when ctx ends,
+// and the connection errors of the package. It is safe for concurrent use; fn is called on the
+// caller's goroutine.
+func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn func(sessions.Session, string) error) error {
+	f, err := sessions.TailFilter(f)
+	if err != nil {
+		return err
+	}
+	var pos feedPosition
+	if after != "" {
+		if pos, err = parsePosition(after); err != nil {
+			return err
+		}
+	}
+	if err := sessions.ContextError(ctx); err != nil {
+		return err
+	}
+	wake := s.listener().wait
+	if after == "" {
+		p, err := s.TailPosition(ctx)
+		if err != nil {
+			return err
+		}
+		pos, _ = parsePosition(p)
+	}
+	poll := time.NewTimer(s.tailPoll)
+	defer poll.Stop()
+	for {
+		woken := wake() // before the read: a write after it closes woken
+		n, heldBack, err := s.tailRead(ctx, f, &pos, fn)
+		if err != nil {
+			return err
+		}
+		if n == tailBatch && !heldBack {
+			continue
+		}
+		if heldBack {
+			poll.Reset(heldBackPoll)
+		} else {
+			poll.Reset(s.tailPoll)
+		}
+		select {
+		case <-ctx.Done():
+			return sessions.ContextError(ctx)
+		case <-woken:
+		case <-poll.C:
+		}
+	}
+}
+
+// tailRow is one row of tailQuery.
+type tailRow struct {
+	s   sessions.Session
+	pos feedPosition
+}
+
+// tailRead reads one batch of the feed of f after *pos, calls fn with each session below the
+// watermark that f selects, and moves *pos past every such row. It returns how many rows it
+// read, and whether it stopped at a row held back by the watermark.
+func (s *Store) tailRead(ctx context.Context, f sessions.Filter, pos *feedPosition, fn func(sessions.Session, string) error) (int, bool, error) {
+	var batch []tailRow
+	var watermark int64
+	err := s.retry(ctx, s.pool, func() error {
+		batch = batch[:0]
+		rows, err := s.pool.Query(ctx, tailQuery, f.AccountID, pos.xid, pos.seq, tailBatch)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r := tailRow{s: sessions.Session{AccountID: f.AccountID}}
+			var status string
+			if err := rows.Scan(&r.s.ID, &r.s.AgentID, &r.s.StartedAt, &r.s.EndedAt, &status,
+				(*kindsColumn)(&r.s.RedactionsByKind), &r.s.UpstreamModel, &r.s.AgentName,
+				&r.pos.xid, &r.pos.seq, &watermark); err != nil {
+				return err
+			}
+			r.s.Status = sessions.Status(status)
+			r.s.StartedAt, r.s.EndedAt = r.s.StartedAt.UTC(), r.s.EndedAt.UTC()
+			if r.s.RedactionsByKind == nil {
+				r.s.RedactionsByKind = map[string]int{}
+			}
+			batch = append(batch, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	for _, r := range batch {
+		if r.pos.xid >= watermark {
+			return len(batch), true, nil
+		}
+		at := pos.at(r.pos.xid, r.pos.seq)
+		committedBefore := pos.before(r.pos.xid)
+		*pos = at
+		if !committedBefore && f.Match(r.s) {
+			if err := fn(r.s, at.String()); err != nil {
+				return 0, false, err
+			}
+		}
+	}
+	return len(batch), false, nil
+}

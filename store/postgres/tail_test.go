@@ -1,0 +1,260 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/pgtest"
+	"github.com/masker-dev/sessions/store/storetest"
+)
+
+// tailWait bounds every wait of these tests for a delivery.
+const tailWait = 30 * time.Second
+
+// twoStores returns two stores on one fresh schema, each with its own pool, as two replicas of an
+// application have them, closed when the test ends. setup, when not empty, runs first in the
+// schema.
+func twoStores(tb testing.TB, setup ...string) (*Store, *Store) {
+	tb.Helper()
+	ctx := context.Background()
+	pool, _ := pgtest.NewSchema(tb)
+	a, err := New(ctx, pool)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close() })
+	for _, sql := range setup {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	other, err := pgxpool.NewWithConfig(ctx, pool.Config())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(other.Close)
+	b, err := New(ctx, other)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { b.Close() })
+	return a, b
+}
+
+// TestTailTwoStores runs the feed rules with the writes through one store and the tails through
+// another on the same schema.
+func TestTailTwoStores(t *testing.T) {
+	storetest.RunTail(t, func(t *testing.T) (sessions.Store, sessions.Store) { return twoStores(t) })
+}
+
+// slowWrites is a trigger that makes every statement that writes sessions sleep up to 30 ms
+// after it wrote its rows (and so after it took its feed positions) and before it commits: under
+// concurrent writers, transactions commit out of the order of their positions.
+var slowWrites = []string{
+	`CREATE FUNCTION test_slow_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		PERFORM pg_sleep(random() * 0.03);
+		RETURN NULL;
+	END
+	$$`,
+	`CREATE TRIGGER test_slow_writes AFTER INSERT OR UPDATE ON sessions
+		FOR EACH STATEMENT EXECUTE FUNCTION test_slow_writes()`,
+}
+
+// TestTailOutOfOrderCommits runs the feed rules, with concurrent writers through two stores,
+// while transactions commit out of the order of their positions (slowWrites): nothing is
+// missed, nothing repeated.
+func TestTailOutOfOrderCommits(t *testing.T) {
+	storetest.RunTail(t, func(t *testing.T) (sessions.Store, sessions.Store) { return twoStores(t, slowWrites...) })
+}
+
+// TestTailHeldBack makes the case of the contract happen for certain: transaction A writes
+// session a and takes its position, then waits, in a trigger, for a lock that the test holds;
+// meanwhile B writes b, after A's position, and commits. A tail running all along must deliver
+// both, a first: a tail that trusted positions alone would pass b and never see a.
+func TestTailHeldBack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), tailWait)
+	defer cancel()
+	w, s := twoStores(t,
+		`CREATE FUNCTION test_held_back() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.upstream_model = 'held back' THEN
+				PERFORM pg_advisory_xact_lock(184467);
+			END IF;
+			RETURN NULL;
+		END
+		$$`,
+		`CREATE TRIGGER test_held_back AFTER INSERT OR UPDATE ON sessions
+			FOR EACH ROW EXECUTE FUNCTION test_held_back()`)
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
+	if err := w.PutAgent(ctx, agent); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := w.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	if _, err := lock.Exec(ctx, "SELECT pg_advisory_lock(184467)"); err != nil {
+		t.Fatal(err)
+	}
+	start, err := s.TailPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan sessions.Session, 2)
+	tailDone := make(chan error, 1)
+	go func() {
+		tailDone <- s.Tail(ctx, sessions.Filter{AccountID: "acme"}, start, func(x sessions.Session, _ string) error {
+			got <- x
+			if len(got) == 2 {
+				return errStop
+			}
+			return nil
+		})
+	}()
+	at := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
+	a := sessions.Session{ID: sessions.NewSessionID(at), AccountID: "acme", AgentID: agent.ID,
+		StartedAt: at, EndedAt: at, Status: sessions.StatusOK, UpstreamModel: "held back"}
+	b := a
+	b.ID, b.UpstreamModel = sessions.NewSessionID(at), "on time"
+	aDone := make(chan error, 1)
+	go func() { aDone <- w.PutSessions(ctx, a) }()
+	// Wait until A waits for the lock: it has written a and taken its position.
+	for {
+		var waiting bool
+		err := w.pool.QueryRow(ctx, `SELECT count(*) > 0 FROM pg_locks
+			WHERE locktype = 'advisory' AND objid = 184467 AND NOT granted`).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("A never waited for the lock")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := w.PutSessions(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	// b is committed, after a's position; the tail must not deliver it before a.
+	if _, err := lock.Exec(ctx, "SELECT pg_advisory_unlock(184467)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-tailDone; !errors.Is(err, errStop) {
+		t.Fatalf("Tail returned %v after %d deliveries; want both sessions", err, len(got))
+	}
+	if first, second := <-got, <-got; first.ID != a.ID || second.ID != b.ID {
+		t.Errorf("delivered %s (%s), then %s (%s); want a (held back), then b", first.ID, first.UpstreamModel, second.ID, second.UpstreamModel)
+	}
+}
+
+var errStop = errors.New("stop the tail")
+
+// tailOne runs a tail of acme on s from after in a goroutine, and returns a channel of its
+// deliveries.
+func tailOne(ctx context.Context, t *testing.T, s *Store, after string) <-chan sessions.Session {
+	got := make(chan sessions.Session, 16)
+	go func() {
+		err := s.Tail(ctx, sessions.Filter{AccountID: "acme"}, after, func(x sessions.Session, _ string) error {
+			got <- x
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Tail returned %v; want context.Canceled at the end of the test", err)
+		}
+	}()
+	return got
+}
+
+// writeAndWait writes a new session through w, and fails unless got delivers it within tailWait.
+func writeAndWait(t *testing.T, w *Store, agent sessions.Agent, got <-chan sessions.Session, what string) {
+	t.Helper()
+	at := time.Now().UTC()
+	x := sessions.Session{ID: sessions.NewSessionID(at), AccountID: agent.AccountID, AgentID: agent.ID,
+		StartedAt: at, EndedAt: at, Status: sessions.StatusOK}
+	if err := w.PutSessions(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-got:
+		if d.ID != x.ID {
+			t.Fatalf("%s: delivered %s; want %s", what, d.ID, x.ID)
+		}
+	case <-time.After(tailWait):
+		t.Fatalf("%s: not delivered within %s", what, tailWait)
+	}
+}
+
+// TestTailNotify checks that a write through another store wakes a tail by notification: the
+// tail's store polls once an hour. Then it terminates the listening connection, which must not
+// stop the tail: the listener connects again and wakes it, and later writes wake it too.
+func TestTailNotify(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, s := twoStores(t)
+	s.tailPoll = time.Hour
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
+	if err := w.PutAgent(ctx, agent); err != nil {
+		t.Fatal(err)
+	}
+	start, err := s.TailPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tailOne(ctx, t, s, start)
+	writeAndWait(t, w, agent, got, "a write through another store")
+	pid := s.listener().pid.Load()
+	if pid == 0 {
+		t.Fatal("no listening connection")
+	}
+	var terminated bool
+	if err := w.pool.QueryRow(ctx, "SELECT pg_terminate_backend($1)", int64(pid)).Scan(&terminated); err != nil || !terminated {
+		t.Fatalf("pg_terminate_backend(%d) = %v, %v", pid, terminated, err)
+	}
+	writeAndWait(t, w, agent, got, "the first write after pg_terminate_backend")
+	writeAndWait(t, w, agent, got, "the second write after pg_terminate_backend")
+	if now := s.listener().pid.Load(); now == pid {
+		t.Errorf("the listening backend is still %d", pid)
+	}
+}
+
+// TestTailReadPool checks that with WithReadPool, tails read and listen on the primary: the
+// read pool here cannot connect at all, and the tail polls once an hour.
+func TestTailReadPool(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool, _ := pgtest.NewSchema(t)
+	nowhere, err := pgxpool.New(ctx, "postgres://postgres@"+closedPort(t)+"/test?connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nowhere.Close()
+	s, err := New(ctx, pool, WithReadPool(nowhere))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.tailPoll = time.Hour
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
+	if err := s.PutAgent(ctx, agent); err != nil {
+		t.Fatal(err)
+	}
+	start, err := s.TailPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tailOne(ctx, t, s, start)
+	writeAndWait(t, s, agent, got, "a write with a read pool")
+}
