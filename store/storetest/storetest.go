@@ -21,7 +21,7 @@ import (
 )
 
 // Run checks that the stores made by open keep every rule of [sessions.Store], in one subtest
-// per rule, and the rules of each optional capability ([sessions.Purger]) in subtests that run
+// per rule, and the rules of each optional capability ([sessions.Purger], [sessions.Tailer]) in subtests that run
 // when the store implements it and are skipped, saying so, when it does not. Each subtest calls
 // open(t) for a fresh, empty store (some call it once per case); open owns the store and closes
 // it with t.Cleanup, Run never calls Close. See the package documentation for an example.
@@ -45,7 +45,6 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 		{"Differential", testDifferential},
 		{"GetSession", testGetSession},
 		{"All", testAll},
-		{"Tail", testTail}, // when the store is a sessions.Tailer
 	}
 	// The optional capabilities, each with the rules of its methods.
 	capabilities := []struct {
@@ -54,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 		rules       []rule
 	}{
 		{"Purger", implements[sessions.Purger], purgeRules},
+		{"Tailer", implements[sessions.Tailer], []rule{{"Tail", testTail}}},
 	}
 	for _, rule := range rules {
 		t.Run(rule.name, func(t *testing.T) {

@@ -49,7 +49,7 @@ func TestRunStoreOnly(t *testing.T) {
 		})
 		return storeOnly{s}
 	})
-	optional := map[string]bool{"Purge": true} // the subtests of sessions.Purger
+	optional := map[string]bool{"Purge": true, "Tail": true} // the subtests of sessions.Purger and sessions.Tailer
 	var skipped, ran []string
 	for _, st := range subtests {
 		name := strings.TrimPrefix(st.Name(), t.Name()+"/")

@@ -43,9 +43,6 @@ func RunTail(t *testing.T, open func(t *testing.T) (a, b sessions.Store)) {
 
 // testTail runs the tail rules on h's store, which writes and tails alike.
 func testTail(t *testing.T, h *harness) {
-	if _, ok := h.store.(sessions.Tailer); !ok {
-		t.Skipf("%T does not implement sessions.Tailer", h.store)
-	}
 	runTailRules(t, func(t *testing.T) *feed {
 		s := h.open(t)
 		return newFeed(t, tailerOf(t, s), s)
