@@ -20,6 +20,12 @@ const MinCursorKeyLen = 32
 // DefaultTimeout is the Timeout of a Config that leaves it at zero.
 const DefaultTimeout = 10 * time.Second
 
+// Defaults of the live-tail stream routes (see stream.go).
+const (
+	DefaultStreamHeartbeat      = 15 * time.Second // Config.StreamHeartbeat left at zero
+	DefaultMaxStreamsPerAccount = 16               // Config.MaxStreamsPerAccount left at zero
+)
+
 // Config configures a Handler. Store and Authenticate are required; every other field is
 // optional. A Config must not be changed after it is passed to New.
 type Config struct {
@@ -83,6 +89,15 @@ type Config struct {
 	// Default: r.PathValue("session_id"). An empty value is a configuration error, as for
 	// AgentID.
 	SessionID func(r *http.Request) string
+
+	// StreamHeartbeat is the longest time a live-tail stream stays silent: it writes a comment
+	// line at this interval, so that proxies and clients see that it is alive.
+	// Default: DefaultStreamHeartbeat.
+	StreamHeartbeat time.Duration
+
+	// MaxStreamsPerAccount is the most live-tail streams one account may have open at once on
+	// this Handler; one more gets 429 too_many_streams. Default: DefaultMaxStreamsPerAccount.
+	MaxStreamsPerAccount int
 }
 
 // ErrUnauthenticated is the error that Authenticate returns, or wraps, for a request without a
@@ -131,6 +146,8 @@ type settings struct {
 	// set, for the message of errNoPathValue.
 	customAgentID, customSessionID bool
 	accessLog                      bool
+	heartbeat                      time.Duration
+	maxStreams                     int
 }
 
 // check validates cfg and fills in the defaults.
@@ -147,6 +164,8 @@ func (cfg Config) check() (settings, error) {
 
 		customAgentID:   cfg.AgentID != nil,
 		customSessionID: cfg.SessionID != nil,
+		heartbeat:       cfg.StreamHeartbeat,
+		maxStreams:      cfg.MaxStreamsPerAccount,
 	}
 	switch {
 	case cfg.Store == nil:
@@ -157,6 +176,10 @@ func (cfg Config) check() (settings, error) {
 		return s, fmt.Errorf("httpapi: Config.CursorKey has %d bytes, want at least %d", len(cfg.CursorKey), MinCursorKeyLen)
 	case cfg.Timeout < 0:
 		return s, fmt.Errorf("httpapi: Config.Timeout is negative (%s)", cfg.Timeout)
+	case cfg.StreamHeartbeat < 0:
+		return s, fmt.Errorf("httpapi: Config.StreamHeartbeat is negative (%s)", cfg.StreamHeartbeat)
+	case cfg.MaxStreamsPerAccount < 0:
+		return s, fmt.Errorf("httpapi: Config.MaxStreamsPerAccount is negative (%d)", cfg.MaxStreamsPerAccount)
 	}
 	for i, k := range cfg.PreviousCursorKeys {
 		if len(k) < MinCursorKeyLen {
@@ -171,6 +194,12 @@ func (cfg Config) check() (settings, error) {
 	}
 	if s.timeout == 0 {
 		s.timeout = DefaultTimeout
+	}
+	if s.heartbeat == 0 {
+		s.heartbeat = DefaultStreamHeartbeat
+	}
+	if s.maxStreams == 0 {
+		s.maxStreams = DefaultMaxStreamsPerAccount
 	}
 	if s.agentID == nil {
 		s.agentID = func(r *http.Request) string { return r.PathValue("agent_id") }

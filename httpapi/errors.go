@@ -22,9 +22,11 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 	codeUnavailable      = "unavailable"
 	codeInternalError    = "internal_error"
+	codeTooManyStreams   = "too_many_streams"
+	codeNotImplemented   = "not_implemented"
 )
 
-// retryAfterSeconds is the Retry-After of a 503 response.
+// retryAfterSeconds is the Retry-After of a 503 or 429 response.
 const retryAfterSeconds = 5
 
 // problem is one bad parameter of a request: an entry of the envelope's details.
@@ -105,6 +107,10 @@ func classify(err error) response {
 		return response{http.StatusMethodNotAllowed, codeMethodNotAllowed, "This endpoint accepts GET and HEAD only.", nil}
 	case errors.Is(err, sessions.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return response{http.StatusServiceUnavailable, codeUnavailable, "The session store is unavailable; retry later.", nil}
+	case errors.Is(err, errTooManyStreams):
+		return response{http.StatusTooManyRequests, codeTooManyStreams, "Your account has too many open streams; close one or retry later.", nil}
+	case errors.Is(err, errTailUnsupported):
+		return response{http.StatusNotImplemented, codeNotImplemented, "This server's session store has no live tail.", nil}
 	case errors.As(err, &verr) && paramOf(verr.Field) != "":
 		// The last check (Filter.Validate) or the store found a bad value that the parameter
 		// checks let through.
@@ -177,7 +183,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, id string, 
 	switch res.status {
 	case http.StatusMethodNotAllowed:
 		hdr.Set("Allow", allowedMethods)
-	case http.StatusServiceUnavailable:
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 		hdr.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
 	writeBody(w, r, res.status, "application/json", body)

@@ -31,6 +31,8 @@ const allowedMethods = "GET, HEAD"
 //	                                        the totals of a window (summary.go)
 //	GET /api/v1/agents/{agent_id}/sessions/export, /api/v1/sessions/export
 //	                                        every session of a window, as CSV or NDJSON (export.go)
+//	GET /api/v1/agents/{agent_id}/sessions/stream, /api/v1/sessions/stream
+//	                                        the live tail, as Server-Sent Events (stream.go)
 //	GET /api/v1/openapi.yaml                the OpenAPI 3.1 document of them all
 //
 // HEAD is served like GET without a body; other methods get 405 with Allow. Other paths get
@@ -45,6 +47,7 @@ type Handler struct {
 
 	agentSummary, accountSummary http.Handler // summary.go
 	agentExport, accountExport   http.Handler // export.go
+	streams                      *streams     // stream.go
 }
 
 // New returns a Handler for cfg. It returns an error when cfg has no Store, no Authenticate, a
@@ -73,6 +76,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle(routeSummary, h.accountSummary)
 	h.mux.Handle(routeAgentExport, h.agentExport)
 	h.mux.Handle(routeExport, h.accountExport)
+	h.addStreams()
 	return h, nil
 }
 

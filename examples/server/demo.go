@@ -60,16 +60,21 @@ func seedDemo(ctx context.Context, st sessions.Store, n int, now time.Time, logg
 	return nil
 }
 
-// demoSession makes a realistic session: the busiest agent takes half the calls, most calls
-// succeed, most redact a few items, and calls last from seconds to minutes.
+// demoSession makes a realistic session that ended in the 30 days before now.
 func demoSession(rng *rand.Rand, now time.Time) sessions.Session {
+	// Every demo call has ended by now: its end, not its start, is drawn from the last 30 days.
+	return demoCall(rng, now.Add(-time.Duration(rng.Int63n(int64(30*24*time.Hour)))))
+}
+
+// demoCall makes a realistic session that ended at ended: the busiest agent takes half the calls,
+// most calls succeed, most redact a few items, and calls last from seconds to minutes.
+func demoCall(rng *rand.Rand, ended time.Time) sessions.Session {
 	agent := demoAgents[0]
 	if rng.Intn(2) == 0 {
 		agent = demoAgents[1+rng.Intn(len(demoAgents)-1)]
 	}
-	// Every demo call has ended by now: its end, not its start, is drawn from the last 30 days.
 	duration := time.Duration(3_000+rng.Intn(600_000)) * time.Millisecond
-	started := now.Add(-time.Duration(rng.Int63n(int64(30*24*time.Hour))) - duration)
+	started := ended.Add(-duration)
 	status := sessions.StatusOK
 	switch p := rng.Intn(100); {
 	case p >= 97:
@@ -92,5 +97,25 @@ func demoSession(rng *rand.Rand, now time.Time) sessions.Session {
 		Status:           status,
 		RedactionsByKind: kinds,
 		UpstreamModel:    demoModels[rng.Intn(len(demoModels))],
+	}
+}
+
+// recordEvery records a demo call that has just ended at every interval until ctx ends, so that
+// the live tail (GET /api/v1/sessions/stream) moves while someone watches it. A failed write is
+// logged, and the next one tried at the next interval.
+func recordEvery(ctx context.Context, st sessions.Store, interval time.Duration, logger *slog.Logger) {
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			s := demoCall(rng, now)
+			if err := st.PutSessions(ctx, s); err != nil && ctx.Err() == nil {
+				logger.Error("recording a demo call", "session", s.ID, "err", err)
+			}
+		}
 	}
 }

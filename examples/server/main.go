@@ -8,8 +8,10 @@
 // On first start with an empty database it creates a demo account with a few agents and about
 // 10,000 sessions over the last 30 days. It then prints a development cookie, a read-only bearer
 // token (-token or SESSIONS_TOKEN, else a random one) and curl commands on standard output, and
-// logs one line per request on standard error. Sessions older than
-// -retention are purged at start and then hourly. SIGINT or SIGTERM shut it down gracefully.
+// logs one line per request on standard error; the last curl command follows the live tail.
+// While it runs, it records a new demo call every -record-every (3s by default), so that the tail
+// moves. Sessions older than -retention are purged at start and then hourly. SIGINT or SIGTERM
+// shut it down gracefully, ending open streams at once.
 //
 // The cursor key comes from -cursor-key or the environment variable SESSIONS_CURSOR_KEY (at least
 // 32 bytes); without one, cursors do not survive a restart.
@@ -56,6 +58,7 @@ type options struct {
 	cursorKey string
 	token     string
 	demo      int
+	record    time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -69,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cursorKey, "cursor-key", os.Getenv("SESSIONS_CURSOR_KEY"), "HMAC key for cursor tokens, at least 32 bytes (default $SESSIONS_CURSOR_KEY)")
 	fs.StringVar(&o.token, "token", os.Getenv("SESSIONS_TOKEN"), "bearer token that may read the demo account's sessions (scope sessions:read); default $SESSIONS_TOKEN, or a random one printed at start")
 	fs.IntVar(&o.demo, "demo-sessions", 10_000, "sessions to create on first start with an empty database")
+	fs.DurationVar(&o.record, "record-every", 3*time.Second, "record a new demo call at this interval, for the live tail; 0: never")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -116,6 +120,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("demo data: %w", err)
 	}
 	go purgeEvery(ctx, st, o.retention, time.Hour, logger)
+	if o.record > 0 {
+		go recordEvery(ctx, st, o.record, logger)
+	}
 
 	cookie, err := randomHex(16)
 	if err != nil {
@@ -154,6 +161,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	// Shutdown waits for every handler to return: end the live-tail streams at once (their
+	// clients resume with Last-Event-ID). Each stream moves its own write deadline forward, so
+	// WriteTimeout does not cut it.
+	srv.RegisterOnShutdown(api.CloseStreams)
 	printWelcome(stdout, "http://"+ln.Addr().String(), cookie, token)
 	logger.Info("listening", "addr", ln.Addr().String())
 
@@ -178,7 +189,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // printWelcome prints the development cookie and ready-to-paste curl commands, each on a line
 // of its own; the first lists the sessions of the busiest demo agent, the fourth summarizes its
-// month and the fifth exports its week as CSV.
+// month, the fifth exports its week as CSV, and the seventh follows the account's live tail.
 func printWelcome(w io.Writer, base, cookie, token string) {
 	agent := demoAgents[0].ID
 	fmt.Fprintf(w, "Development cookie (valid until this server stops): masker_session=%s\n", cookie)
@@ -194,6 +205,7 @@ func printWelcome(w io.Writer, base, cookie, token string) {
 	} {
 		fmt.Fprintf(w, "curl -sS -H 'Cookie: masker_session=%s' '%s%s'\n", cookie, base, path)
 	}
+	fmt.Fprintf(w, "curl -N -sS -H 'Cookie: masker_session=%s' '%s/api/v1/sessions/stream'\n", cookie, base)
 	fmt.Fprintln(w, "Or with the token, and the command-line tool:")
 	fmt.Fprintf(w, "curl -sS -H 'Authorization: Bearer %s' '%s/api/v1/sessions?since=1h&limit=5'\n", token, base)
 	fmt.Fprintf(w, "SESSIONS_URL=%s SESSIONS_TOKEN=%s go run ./cmd/sessions list --since 7d --limit 10\n", base, token)

@@ -34,7 +34,7 @@ func TestFirstRun(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "sessions.db"))
+	cmd := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "sessions.db"), "-record-every", "100ms")
 	cmd.Env = append(os.Environ(), "SESSIONS_CURSOR_KEY=")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -56,7 +56,7 @@ func TestFirstRun(t *testing.T) {
 	for lines.Scan() {
 		if line := lines.Text(); strings.HasPrefix(line, "curl ") {
 			curls = append(curls, line)
-			if len(curls) == 6 {
+			if len(curls) == 7 {
 				break
 			}
 		}
@@ -111,12 +111,58 @@ func TestFirstRun(t *testing.T) {
 	}
 
 	checkSummaryAndExport(t, ctx, curls)
+	stream := openTail(ctx, t, curls[6])
 
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("server did not stop cleanly on SIGINT: %v", err)
+	}
+	if _, err := io.Copy(io.Discard, stream); err != nil {
+		t.Errorf("the stream did not end cleanly on SIGINT: %v", err)
+	}
+}
+
+// openTail runs the curl -N command of the live tail (as the same request in Go), and reads up to
+// the first call that the server records. It returns the rest of the stream, still open.
+func openTail(ctx context.Context, t *testing.T, curl string) io.Reader {
+	t.Helper()
+	m := regexp.MustCompile(`^curl -N -sS -H '(Cookie: [^']+)' '([^']+/api/v1/sessions/stream)'$`).FindStringSubmatch(curl)
+	if m == nil {
+		t.Fatalf("unexpected curl command for the stream %q", curl)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m[2], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", strings.TrimPrefix(m[1], "Cookie: "))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%s: status %d %s", m[2], resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	r := bufio.NewReader(resp.Body)
+	for inEvent := false; ; {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the stream: %v", err)
+		}
+		line = strings.TrimSuffix(line, "\n")
+		inEvent = inEvent || line == "event: session"
+		if data, ok := strings.CutPrefix(line, "data: "); ok && inEvent {
+			var s struct {
+				ID        string `json:"id"`
+				AgentName string `json:"agent_name"`
+			}
+			if err := json.Unmarshal([]byte(data), &s); err != nil || !strings.HasPrefix(s.ID, "sess_") || s.AgentName == "" {
+				t.Fatalf("event data %q: %v", data, err)
+			}
+			return r
+		}
 	}
 }
 
