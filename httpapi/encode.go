@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -9,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
 // timeLayout writes a UTC time in RFC 3339 with milliseconds, trailing zeros dropped:
@@ -21,14 +21,7 @@ func formatTime(t time.Time) string { return string(appendTime(nil, t)) }
 // pageEncoder writes the JSON body of a page without reflection. Encoders are pooled, so that a
 // page costs no allocation once the pool is warm.
 type pageEncoder struct {
-	buf   []byte
-	kinds []kindCount // scratch space to sort a session's kinds
-}
-
-// kindCount is an entry of Session.RedactionsByKind.
-type kindCount struct {
-	kind string
-	n    int
+	buf []byte
 }
 
 var pageEncoders = sync.Pool{New: func() any { return &pageEncoder{buf: make([]byte, 0, 32<<10)} }}
@@ -84,26 +77,10 @@ func (e *pageEncoder) appendSession(b []byte, ep *endpoint, s *sessions.Session)
 	b = strconv.AppendInt(b, s.Duration().Milliseconds(), 10)
 	b = append(b, `,"status":`...)
 	b = appendString(b, string(s.Status))
-	// One pass over the map gives the kinds to sort and the total (Session.RedactionCount).
-	e.kinds = e.kinds[:0]
-	total := 0
-	for k, n := range s.RedactionsByKind {
-		e.kinds = append(e.kinds, kindCount{k, n})
-		total += n
-	}
-	slices.SortFunc(e.kinds, func(x, y kindCount) int { return strings.Compare(x.kind, y.kind) })
 	b = append(b, `,"redaction_count":`...)
-	b = strconv.AppendInt(b, int64(total), 10)
-	b = append(b, `,"redactions_by_kind":{`...)
-	for i, kc := range e.kinds {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, kc.kind)
-		b = append(b, ':')
-		b = strconv.AppendInt(b, int64(kc.n), 10)
-	}
-	b = append(b, '}')
+	b = strconv.AppendInt(b, int64(s.RedactionCount()), 10)
+	b = append(b, `,"redactions_by_kind":`...)
+	b = kindsjson.Append(b, s.RedactionsByKind)
 	if ep.listing {
 		b = append(b, `,"upstream_model":`...)
 		if s.UpstreamModel == "" {
