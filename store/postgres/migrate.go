@@ -19,14 +19,15 @@ var migrationFiles embed.FS
 // migrations returns the embedded migrations in order.
 func migrations() []schema.Migration { return schema.MustLoad(migrationFiles, "postgres") }
 
-// SchemaVersion is the version of the schema that this package creates and uses: the number of
-// its embedded migrations.
-var SchemaVersion = len(migrations())
+// schemaVersion is the version of the schema that this package creates and uses: the number of
+// its embedded migrations, so that a new migration file is the whole change of version. It is
+// set once, at package initialization, and never changed.
+var schemaVersion = len(migrations())
 
 // lockKeyPrefix names the advisory lock of migrations; the schema's name follows it.
 const lockKeyPrefix = "github.com/masker-dev/sessions/store/postgres migrate "
 
-// migrate brings the schema of the pool's current schema to SchemaVersion, in one transaction
+// migrate brings the schema of the pool's current schema to schemaVersion, in one transaction
 // under an advisory lock whose key is derived from the schema's name. It returns ErrSchemaTooNew
 // when the schema has a later version, and mapped driver errors.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {

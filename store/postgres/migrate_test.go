@@ -70,7 +70,7 @@ func TestSchemaTooNew(t *testing.T) {
 	if _, err := New(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, "INSERT INTO sessions_schema (version, name) VALUES ($1, 'from the future')", SchemaVersion+1); err != nil {
+	if _, err := pool.Exec(ctx, "INSERT INTO sessions_schema (version, name) VALUES ($1, 'from the future')", schemaVersion+1); err != nil {
 		t.Fatal(err)
 	}
 	_, err := New(ctx, pool)
@@ -102,8 +102,8 @@ func schemaURL(tb testing.TB, schema string) string {
 
 func TestMigrationsNumbered(t *testing.T) {
 	ms := migrations() // panics on a gap
-	if len(ms) == 0 || SchemaVersion != len(ms) {
-		t.Fatalf("%d migrations, SchemaVersion %d", len(ms), SchemaVersion)
+	if len(ms) == 0 || schemaVersion != len(ms) {
+		t.Fatalf("%d migrations, schemaVersion %d", len(ms), schemaVersion)
 	}
 	for _, m := range ms {
 		if strings.TrimSpace(m.SQL) == "" {

@@ -18,9 +18,10 @@ var migrationFiles embed.FS
 // migrations returns the embedded migrations in order.
 func migrations() []schema.Migration { return schema.MustLoad(migrationFiles, "sqlite") }
 
-// SchemaVersion is the version of the schema that this package creates and uses: the number of
-// its embedded migrations.
-var SchemaVersion = len(migrations())
+// schemaVersion is the version of the schema that this package creates and uses: the number of
+// its embedded migrations, so that a new migration file is the whole change of version. It is
+// set once, at package initialization, and never changed.
+var schemaVersion = len(migrations())
 
 // versionTableSQL creates the table that records each applied migration.
 const versionTableSQL = `CREATE TABLE IF NOT EXISTS schema_version (
@@ -29,7 +30,7 @@ const versionTableSQL = `CREATE TABLE IF NOT EXISTS schema_version (
 	applied_at INTEGER NOT NULL -- Unix milliseconds, UTC
 ) STRICT`
 
-// migrate brings the database of db (the writer) to SchemaVersion in one immediate
+// migrate brings the database of db (the writer) to schemaVersion in one immediate
 // transaction, so that two processes that open a new file at once migrate it exactly once. It
 // returns ErrSchemaTooNew, having written nothing, when the file has a later version, and
 // mapped driver errors.
@@ -59,10 +60,10 @@ func migrateTx(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 	}
-	if current > SchemaVersion {
-		return fmt.Errorf("%w: the file has schema version %d, this package knows up to %d", ErrSchemaTooNew, current, SchemaVersion)
+	if current > schemaVersion {
+		return fmt.Errorf("%w: the file has schema version %d, this package knows up to %d", ErrSchemaTooNew, current, schemaVersion)
 	}
-	if current == SchemaVersion {
+	if current == schemaVersion {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, versionTableSQL); err != nil {

@@ -66,7 +66,7 @@ func TestSchemaTooNew(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	s := mustOpen(t, path)
 	if _, err := s.write.ExecContext(ctx, "INSERT INTO schema_version (version, name, applied_at) VALUES (?, 'from_the_future.sql', 0)",
-		SchemaVersion+1); err != nil {
+		schemaVersion+1); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
