@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
 // csvHeader is the first row of a CSV export.
@@ -29,15 +30,14 @@ func (e *pageEncoder) appendCSVRow(b []byte, s *sessions.Session) []byte {
 	b = strconv.AppendInt(b, s.Duration().Milliseconds(), 10)
 	b = append(b, ',')
 	b = appendCSVText(b, string(s.Status))
-	total := e.sortKinds(s)
 	b = append(b, ',')
-	b = strconv.AppendInt(b, int64(total), 10)
+	b = strconv.AppendInt(b, int64(s.RedactionCount()), 10)
 	b = append(b, ',')
 	// A non-empty object holds quotes and commas: it is quoted, its quotes doubled. Kinds are
 	// plain ASCII (sessions validates them), so it never starts like a formula.
 	start := len(b)
-	b = e.appendKinds(b)
-	if len(e.kinds) > 0 {
+	b = kindsjson.Append(b, s.RedactionsByKind)
+	if len(b) > start+2 { // not {}
 		b = quoteCSVTail(b, start)
 	}
 	b = append(b, ',')

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -9,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
 // timeLayout writes a UTC time in RFC 3339 with milliseconds, trailing zeros dropped:
@@ -21,14 +21,7 @@ func formatTime(t time.Time) string { return string(appendTime(nil, t)) }
 // pageEncoder writes the JSON body of a page without reflection. Encoders are pooled, so that a
 // page costs no allocation once the pool is warm.
 type pageEncoder struct {
-	buf   []byte
-	kinds []kindCount // scratch space to sort a session's kinds
-}
-
-// kindCount is an entry of Session.RedactionsByKind.
-type kindCount struct {
-	kind string
-	n    int
+	buf []byte
 }
 
 var pageEncoders = sync.Pool{New: func() any { return &pageEncoder{buf: make([]byte, 0, 32<<10)} }}
@@ -84,11 +77,10 @@ func (e *pageEncoder) appendSession(b []byte, ep *endpoint, s *sessions.Session)
 	b = strconv.AppendInt(b, s.Duration().Milliseconds(), 10)
 	b = append(b, `,"status":`...)
 	b = appendString(b, string(s.Status))
-	total := e.sortKinds(s)
 	b = append(b, `,"redaction_count":`...)
-	b = strconv.AppendInt(b, int64(total), 10)
+	b = strconv.AppendInt(b, int64(s.RedactionCount()), 10)
 	b = append(b, `,"redactions_by_kind":`...)
-	b = e.appendKinds(b)
+	b = kindsjson.Append(b, s.RedactionsByKind)
 	if ep.listing {
 		b = append(b, `,"upstream_model":`...)
 		if s.UpstreamModel == "" {
@@ -96,38 +88,6 @@ func (e *pageEncoder) appendSession(b []byte, ep *endpoint, s *sessions.Session)
 		} else {
 			b = appendString(b, s.UpstreamModel)
 		}
-	}
-	return append(b, '}')
-}
-
-// sortKinds puts the kinds of s into e.kinds, sorted by name, and returns their total
-// (Session.RedactionCount): one pass over the map gives both.
-func (e *pageEncoder) sortKinds(s *sessions.Session) (total int) {
-	e.kinds = e.kinds[:0]
-	for k, n := range s.RedactionsByKind {
-		e.kinds = append(e.kinds, kindCount{k, n})
-		total += n
-	}
-	sortKindCounts(e.kinds)
-	return total
-}
-
-// sortKindCounts sorts kinds by name.
-func sortKindCounts(kinds []kindCount) {
-	slices.SortFunc(kinds, func(x, y kindCount) int { return strings.Compare(x.kind, y.kind) })
-}
-
-// appendKinds writes e.kinds, as sortKinds left them, as a compact JSON object with sorted keys:
-// {"NAME":2,"PHONE":1}.
-func (e *pageEncoder) appendKinds(b []byte) []byte {
-	b = append(b, '{')
-	for i, kc := range e.kinds {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, kc.kind)
-		b = append(b, ':')
-		b = strconv.AppendInt(b, int64(kc.n), 10)
 	}
 	return append(b, '}')
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
 // The routes of the summaries.
@@ -205,12 +206,7 @@ func appendSummary(b []byte, since, until time.Time, sum sessions.Summary, e *pa
 	b = append(b, `},"redaction_count":`...)
 	b = strconv.AppendInt(b, sum.RedactionCount, 10)
 	b = append(b, `,"redactions_by_kind":`...)
-	e.kinds = e.kinds[:0]
-	for k, n := range sum.RedactionsByKind {
-		e.kinds = append(e.kinds, kindCount{k, int(n)})
-	}
-	sortKindCounts(e.kinds)
-	b = e.appendKinds(b)
+	b = kindsjson.Append(b, sum.RedactionsByKind)
 	b = append(b, `,"duration_ms":`...)
 	b = strconv.AppendInt(b, sum.Duration.Milliseconds(), 10)
 	return append(b, "}}"...)

@@ -1,5 +1,6 @@
-// Package kindsjson decodes the redactions_by_kind column that the SQL stores keep as JSON, in a
-// fraction of the time and allocations of encoding/json, and always to the same result.
+// Package kindsjson decodes (Parse) and encodes (Append) the redactions_by_kind column that the
+// SQL stores keep as JSON, in a fraction of the time and allocations of encoding/json, and always
+// to the same result.
 package kindsjson
 
 import (

@@ -1,7 +1,10 @@
 package kindsjson
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,6 +61,71 @@ func FuzzParse(f *testing.F) {
 		}
 		if gotErr == nil && !cmp.Equal(want, got) {
 			t.Fatalf("Parse(%q) = %v, json.Unmarshal %v", in, got, want)
+		}
+	})
+}
+
+// TestAppend checks that Append writes what json.Marshal writes, and what Parse reads back.
+func TestAppend(t *testing.T) {
+	many := map[string]int{}
+	for i := range 40 {
+		many[fmt.Sprintf("KIND_%02d", 39-i)] = i
+	}
+	for _, c := range []struct {
+		name  string
+		kinds map[string]int
+		want  string // "": json.Marshal's
+	}{
+		{name: "nil", kinds: nil, want: `{}`},
+		{name: "empty", kinds: map[string]int{}, want: `{}`},
+		{name: "sorted", kinds: map[string]int{"PHONE": 1, "NAME": 2, "DOB": 1}, want: `{"DOB":1,"NAME":2,"PHONE":1}`},
+		{name: "bytewise", kinds: map[string]int{"A_B": 1, "AB": 2, "A1": 3, "Z": 0}, want: `{"A1":3,"AB":2,"A_B":1,"Z":0}`},
+		{name: "extremes", kinds: map[string]int{"MAX": math.MaxInt, "MIN": math.MinInt}},
+		{name: "more keys than the scratch", kinds: many},
+		{name: "escapes", kinds: map[string]int{`"`: 1, `\`: 2, "<a&b>": 3, "\n\t\x00": 4, "é": 5, "\xff": 6, "\u2028": 7}},
+	} {
+		got := string(Append([]byte("x"), c.kinds))
+		want := c.want
+		if want == "" {
+			b, err := json.Marshal(c.kinds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = string(b)
+		}
+		if diff := cmp.Diff("x"+want, got); diff != "" {
+			t.Errorf("%s: Append (-want +got):\n%s", c.name, diff)
+		}
+	}
+}
+
+// TestAppendAllocs checks that Append allocates nothing for validated kinds, into a buffer
+// that has room: the SQL stores and httpapi call it once per session.
+func TestAppendAllocs(t *testing.T) {
+	kinds := map[string]int{"PHONE": 1, "NAME": 2, "DOB": 1, "SSN": 4}
+	buf := make([]byte, 0, 128)
+	if n := testing.AllocsPerRun(100, func() { buf = Append(buf[:0], kinds) }); n != 0 {
+		t.Errorf("Append allocates %v times; want 0", n)
+	}
+}
+
+func FuzzAppend(f *testing.F) {
+	f.Add("NAME", 2, "PHONE", 1, "DOB", -1)
+	f.Add("", 0, "<&>", 1, "\xff\u2028", 3)
+	f.Fuzz(func(t *testing.T, k1 string, v1 int, k2 string, v2 int, k3 string, v3 int) {
+		kinds := map[string]int{k1: v1, k2: v2, k3: v3}
+		want, err := json.Marshal(kinds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Append(nil, kinds)
+		if !bytes.Equal(want, got) {
+			t.Fatalf("Append(%q) = %s; json.Marshal %s", kinds, got, want)
+		}
+		back, err := Parse(got)
+		var viaJSON map[string]int
+		if jsonErr := json.Unmarshal(got, &viaJSON); err != nil || jsonErr != nil || !cmp.Equal(viaJSON, back) {
+			t.Fatalf("Parse(%s) = %v, %v; json.Unmarshal %v, %v", got, back, err, viaJSON, jsonErr)
 		}
 	})
 }

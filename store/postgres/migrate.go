@@ -35,9 +35,10 @@ INSERT INTO sessions_schema (version, name) VALUES (%d, '%s');
 `, version, name)
 }
 
-// SchemaVersion is the version of the schema that this package creates and uses: the number of
-// its migrations.
-var SchemaVersion = len(migrations())
+// schemaVersion is the version of the schema that this package creates and uses: the number of
+// its migrations, so that a new migration file is the whole change of version. It is set once,
+// at package initialization, and never changed.
+var schemaVersion = len(migrations())
 
 // Migrations holds the SQL files of the schema, for applications whose schema tool applies
 // every migration, so that the store opens with [WithoutMigrate] and never changes the schema
@@ -57,7 +58,7 @@ var Migrations fs.FS = schema.FS(migrations())
 // lockKeyPrefix names the advisory lock of migrations; the schema's name follows it.
 const lockKeyPrefix = "github.com/masker-dev/sessions/store/postgres migrate "
 
-// Migrate brings the schema of the pool connections' current schema to SchemaVersion, applying
+// Migrate brings the schema of the pool connections' current schema to schemaVersion, applying
 // the missing migrations of [Migrations] in one transaction under an advisory lock whose key is
 // derived from the schema's name, so that instances that migrate at once apply each migration
 // exactly once. It is what [Open] and [New] do unless [WithoutMigrate]; it leaves pool open.
@@ -99,7 +100,7 @@ func migrateTx(ctx context.Context, tx pgx.Tx) error {
 }
 
 // checkVersion returns nil when the schema of the pool connections' current schema is at
-// SchemaVersion, and ErrSchemaTooOld or ErrSchemaTooNew otherwise, having written nothing.
+// schemaVersion, and ErrSchemaTooOld or ErrSchemaTooNew otherwise, having written nothing.
 func checkVersion(ctx context.Context, pool *pgxpool.Pool) error {
 	return retry(ctx, int(pool.Config().MaxConns)+1, func() error {
 		return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {

@@ -73,7 +73,7 @@ func TestSchemaTooNew(t *testing.T) {
 	if _, err := New(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, "INSERT INTO sessions_schema (version, name) VALUES ($1, 'from the future')", SchemaVersion+1); err != nil {
+	if _, err := pool.Exec(ctx, "INSERT INTO sessions_schema (version, name) VALUES ($1, 'from the future')", schemaVersion+1); err != nil {
 		t.Fatal(err)
 	}
 	_, err := New(ctx, pool)
@@ -105,8 +105,8 @@ func schemaURL(tb testing.TB, schema string) string {
 
 func TestMigrationsNumbered(t *testing.T) {
 	ms := migrations() // panics on a gap
-	if len(ms) == 0 || SchemaVersion != len(ms) {
-		t.Fatalf("%d migrations, SchemaVersion %d", len(ms), SchemaVersion)
+	if len(ms) == 0 || schemaVersion != len(ms) {
+		t.Fatalf("%d migrations, schemaVersion %d", len(ms), schemaVersion)
 	}
 	for _, m := range ms {
 		if strings.TrimSpace(m.SQL) == "" {
@@ -136,12 +136,12 @@ func TestSchemasIsolated(t *testing.T) {
 	}
 }
 
-// TestWithoutMigrate checks that WithoutMigrate opens a schema at SchemaVersion, and refuses an
+// TestWithoutMigrate checks that WithoutMigrate opens a schema at schemaVersion, and refuses an
 // empty schema and one missing its last migration with ErrSchemaTooOld, and one ahead with
 // ErrSchemaTooNew, naming the versions and the fix, without creating anything.
 func TestWithoutMigrate(t *testing.T) {
 	ctx := context.Background()
-	last := migrations()[SchemaVersion-1].Name
+	last := migrations()[schemaVersion-1].Name
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, pool *pgxpool.Pool)
@@ -152,12 +152,12 @@ func TestWithoutMigrate(t *testing.T) {
 		{"empty schema", func(*testing.T, *pgxpool.Pool) {}, ErrSchemaTooOld, "sessions_schema is absent or empty"},
 		{"behind", func(t *testing.T, pool *pgxpool.Pool) {
 			mustMigrate(t, pool)
-			mustExec(t, pool, "DELETE FROM sessions_schema WHERE version = $1", SchemaVersion)
-		}, ErrSchemaTooOld, fmt.Sprintf("this package needs version %d: apply %s of postgres.Migrations", SchemaVersion, last)},
+			mustExec(t, pool, "DELETE FROM sessions_schema WHERE version = $1", schemaVersion)
+		}, ErrSchemaTooOld, fmt.Sprintf("this package needs version %d: apply %s of postgres.Migrations", schemaVersion, last)},
 		{"ahead", func(t *testing.T, pool *pgxpool.Pool) {
 			mustMigrate(t, pool)
-			mustExec(t, pool, "INSERT INTO sessions_schema (version, name) VALUES ($1, 'from the future')", SchemaVersion+1)
-		}, ErrSchemaTooNew, fmt.Sprintf("version %d, and this package knows versions up to %d", SchemaVersion+1, SchemaVersion)},
+			mustExec(t, pool, "INSERT INTO sessions_schema (version, name) VALUES ($1, 'from the future')", schemaVersion+1)
+		}, ErrSchemaTooNew, fmt.Sprintf("version %d, and this package knows versions up to %d", schemaVersion+1, schemaVersion)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,15 +191,15 @@ func TestWithoutMigrate(t *testing.T) {
 
 // TestPlainSQLThenOpen checks the recipe of a schema tool: the files of Migrations applied with
 // plain SQL (pgx's Exec, as psql -f would send them), then Open, with or without migrating,
-// finds the schema at SchemaVersion and applies nothing (it once failed with relation "agents"
+// finds the schema at schemaVersion and applies nothing (it once failed with relation "agents"
 // already exists).
 func TestPlainSQLThenOpen(t *testing.T) {
 	ctx := context.Background()
 	for _, opts := range [][]Option{nil, {WithoutMigrate()}} {
 		pool, _ := pgtest.NewSchema(t)
 		names, err := fs.Glob(Migrations, "*.sql")
-		if err != nil || len(names) != SchemaVersion {
-			t.Fatalf("Migrations: %v, %v; want %d files", names, err, SchemaVersion)
+		if err != nil || len(names) != schemaVersion {
+			t.Fatalf("Migrations: %v, %v; want %d files", names, err, schemaVersion)
 		}
 		for _, name := range names {
 			b, err := fs.ReadFile(Migrations, name)

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
 // copyThreshold is the size from which a PutSessions batch goes through COPY (copySessions);
@@ -173,34 +173,13 @@ func newBatch(ss []sessions.Session) batch {
 	buf := make([]byte, 0, 40*n) // the JSON of every session's kinds, one after the other
 	for i, s := range ss {
 		start := len(buf)
-		buf = appendKinds(buf, s.RedactionsByKind)
+		buf = kindsjson.Append(buf, s.RedactionsByKind)
 		kinds := json.RawMessage(buf[start:len(buf):len(buf)])
 		b.ids[i], b.accounts[i], b.agents[i] = s.ID, s.AccountID, s.AgentID
 		b.started[i], b.ended[i], b.statuses[i] = s.StartedAt, s.EndedAt, string(s.Status)
 		b.kinds[i], b.counts[i], b.models[i] = kinds, int64(s.RedactionCount()), s.UpstreamModel
 	}
 	return b
-}
-
-// appendKinds appends the JSON object of kinds, with its keys sorted as encoding/json sorts them.
-// The keys are validated kinds (^[A-Z][A-Z0-9_]{0,31}$), which JSON needs no escape for.
-func appendKinds(buf []byte, kinds map[string]int) []byte {
-	keys := make([]string, 0, len(kinds))
-	for k := range kinds {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	buf = append(buf, '{')
-	for i, k := range keys {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, '"')
-		buf = append(buf, k...)
-		buf = append(buf, '"', ':')
-		buf = strconv.AppendInt(buf, int64(kinds[k]), 10)
-	}
-	return append(buf, '}')
 }
 
 func (b batch) len() int { return len(b.ids) }

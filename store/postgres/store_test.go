@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -351,23 +350,6 @@ func TestContext(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestAppendKinds checks the JSON of RedactionsByKind against encoding/json.
-func TestAppendKinds(t *testing.T) {
-	for _, kinds := range []map[string]int{
-		{},
-		{"PHONE": 1},
-		{"PHONE": 1, "NAME": 2, "DOB": 1, "A_1": sessions.MaxKindCount, "A": 0, "Z9": 12},
-	} {
-		want, err := json.Marshal(kinds)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(string(want), string(appendKinds(nil, kinds))); diff != "" {
-			t.Errorf("appendKinds(%v) (-want +got):\n%s", kinds, diff)
-		}
 	}
 }
 

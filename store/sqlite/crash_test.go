@@ -124,7 +124,11 @@ func crashChild(tb testing.TB, path, agentID string, first, afterAcks int, delay
 	}
 	var acks []int
 	killed := false
-	timeout := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+	// A child that makes no progress for this long is stuck: kill it, and fail below. The
+	// limit is on progress, not on the whole run, so that a slow machine (-race, other
+	// processes) is no failure.
+	const stalled = 30 * time.Second
+	timeout := time.AfterFunc(stalled, func() { cmd.Process.Kill() })
 	defer timeout.Stop()
 	lines := bufio.NewScanner(out)
 	for lines.Scan() {
@@ -137,6 +141,7 @@ func crashChild(tb testing.TB, path, agentID string, first, afterAcks int, delay
 			tb.Fatalf("child: %q", lines.Text())
 		}
 		acks = append(acks, n)
+		timeout.Reset(stalled)
 		if len(acks) == afterAcks && !killed {
 			killed = true
 			time.AfterFunc(delay, func() { cmd.Process.Kill() }) // SIGKILL

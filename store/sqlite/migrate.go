@@ -37,9 +37,10 @@ INSERT INTO sessions_schema (version, name, applied_at)
 `, version, name)
 }
 
-// SchemaVersion is the version of the schema that this package creates and uses: the number of
-// its migrations.
-var SchemaVersion = len(migrations())
+// schemaVersion is the version of the schema that this package creates and uses: the number of
+// its migrations, so that a new migration file is the whole change of version. It is set once,
+// at package initialization, and never changed.
+var schemaVersion = len(migrations())
 
 // Migrations holds the SQL files of the schema, for applications whose schema tool applies
 // every migration, so that the store opens with [WithoutMigrate] and never changes the schema
@@ -60,7 +61,7 @@ var Migrations fs.FS = schema.FS(migrations())
 const legacyTable = "schema_version"
 
 // Migrate brings the schema of db, a database opened with the driver of modernc.org/sqlite
-// (database/sql's "sqlite"), to SchemaVersion: it applies the missing migrations of
+// (database/sql's "sqlite"), to schemaVersion: it applies the missing migrations of
 // [Migrations] in one immediate transaction, so that two processes that migrate one file at once
 // apply each migration exactly once. It renames the tracking table schema_version of earlier
 // versions of this package to sessions_schema, after checking that the table is this package's

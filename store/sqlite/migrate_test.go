@@ -70,7 +70,7 @@ func TestSchemaTooNew(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	s := mustOpen(t, path)
 	if _, err := s.write.ExecContext(ctx, "INSERT INTO sessions_schema (version, name, applied_at) VALUES (?, 'from_the_future.sql', 0)",
-		SchemaVersion+1); err != nil {
+		schemaVersion+1); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -131,7 +131,7 @@ func mustOpen(tb testing.TB, path string) *Store {
 	return s
 }
 
-// TestWithoutMigrate checks that WithoutMigrate opens a schema at SchemaVersion, refuses one
+// TestWithoutMigrate checks that WithoutMigrate opens a schema at schemaVersion, refuses one
 // behind (no file, an empty file, a schema missing its last migration) with ErrSchemaTooOld
 // and one ahead with ErrSchemaTooNew, naming the versions, and changes no file it refuses
 // (but for the header that the WAL setting writes into an empty file).
@@ -142,13 +142,13 @@ func TestWithoutMigrate(t *testing.T) {
 	mustOpen(t, current).Close()
 	behind := filepath.Join(dir, "behind.db")
 	s := mustOpen(t, behind)
-	if _, err := s.write.ExecContext(ctx, "DELETE FROM sessions_schema WHERE version = ?", SchemaVersion); err != nil {
+	if _, err := s.write.ExecContext(ctx, "DELETE FROM sessions_schema WHERE version = ?", schemaVersion); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	ahead := filepath.Join(dir, "ahead.db")
 	s = mustOpen(t, ahead)
-	if _, err := s.write.ExecContext(ctx, "INSERT INTO sessions_schema (version, name, applied_at) VALUES (?, 'from_the_future.sql', 0)", SchemaVersion+1); err != nil {
+	if _, err := s.write.ExecContext(ctx, "INSERT INTO sessions_schema (version, name, applied_at) VALUES (?, 'from_the_future.sql', 0)", schemaVersion+1); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -156,7 +156,7 @@ func TestWithoutMigrate(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	last := migrations()[SchemaVersion-1].Name
+	last := migrations()[schemaVersion-1].Name
 	tests := []struct {
 		name string
 		path string
@@ -164,8 +164,8 @@ func TestWithoutMigrate(t *testing.T) {
 		says string // in the error's message
 	}{
 		{"current", current, nil, ""},
-		{"behind", behind, ErrSchemaTooOld, fmt.Sprintf("this package needs version %d: apply %s of sqlite.Migrations", SchemaVersion, last)},
-		{"ahead", ahead, ErrSchemaTooNew, fmt.Sprintf("version %d, this package knows up to %d", SchemaVersion+1, SchemaVersion)},
+		{"behind", behind, ErrSchemaTooOld, fmt.Sprintf("this package needs version %d: apply %s of sqlite.Migrations", schemaVersion, last)},
+		{"ahead", ahead, ErrSchemaTooNew, fmt.Sprintf("version %d, this package knows up to %d", schemaVersion+1, schemaVersion)},
 		{"empty file", empty, ErrSchemaTooOld, "sessions_schema is absent or empty"},
 		{"no file", filepath.Join(dir, "absent.db"), ErrSchemaTooOld, "does not exist"},
 	}
@@ -271,7 +271,7 @@ func TestLegacyTrackingTable(t *testing.T) {
 
 // TestHostSchemaVersion checks that a table schema_version of the host application, in the same
 // file, is neither read as this package's nor changed: the store creates its own schema beside
-// it, and a second Open finds it at SchemaVersion.
+// it, and a second Open finds it at schemaVersion.
 func TestHostSchemaVersion(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -331,7 +331,7 @@ const legacyTableSQL = `CREATE TABLE schema_version (
 	applied_at INTEGER NOT NULL -- Unix milliseconds, UTC
 ) STRICT`
 
-// allVersions returns 1..SchemaVersion.
+// allVersions returns 1..schemaVersion.
 func allVersions() []int {
 	var vs []int
 	for _, m := range migrations() {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
 // upsertSQL writes the sessions of its one parameter: a JSON array with one array per session,
@@ -67,17 +68,8 @@ func appendSession(b []byte, x sessions.Session) []byte {
 	b = strconv.AppendInt(b, x.StartedAt.UnixMilli(), 10)
 	b = append(b, ',')
 	b = strconv.AppendInt(b, x.EndedAt.UnixMilli(), 10)
-	b = append(appendJSONString(append(b, ','), string(x.Status)), ',', '{')
-	first := true
-	for kind, n := range x.RedactionsByKind {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = append(appendJSONString(b, kind), ':')
-		b = strconv.AppendInt(b, int64(n), 10)
-	}
-	b = append(b, '}', ',')
+	b = append(appendJSONString(append(b, ','), string(x.Status)), ',')
+	b = append(kindsjson.Append(b, x.RedactionsByKind), ',')
 	b = strconv.AppendInt(b, int64(x.RedactionCount()), 10)
 	return append(appendJSONString(append(b, ','), x.UpstreamModel), ']')
 }

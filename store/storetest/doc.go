@@ -34,7 +34,9 @@
 //	}
 //
 // Run calls open once for each rule's subtest (some rules open a few stores, one per case), with
-// that subtest's t. Every store that open returns must be new and empty: no agents, no sessions,
+// that subtest's t. The rules' subtests run in parallel (t.Parallel; at most -test.parallel at
+// once, GOMAXPROCS by default), each on its own store, so open must be safe to call from several
+// goroutines at once. Every store that open returns must be new and empty: no agents, no sessions,
 // shared with nothing else. A store over a server database can get this from a new schema or
 // database per call. When the database is not available, open calls t.Skip with the reason.
 //

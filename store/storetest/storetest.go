@@ -24,7 +24,9 @@ import (
 // per rule, and the rules of each optional capability ([sessions.Purger], [sessions.Tailer]) in subtests that run
 // when the store implements it and are skipped, saying so, when it does not. Each subtest calls
 // open(t) for a fresh, empty store (some call it once per case); open owns the store and closes
-// it with t.Cleanup, Run never calls Close. See the package documentation for an example.
+// it with t.Cleanup, Run never calls Close. The subtests run in parallel with each other
+// (t.Parallel), so open must be safe to call from several goroutines at once. See the package
+// documentation for an example.
 func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 	t.Helper()
 	rules := []rule{
@@ -57,12 +59,14 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 	}
 	for _, rule := range rules {
 		t.Run(rule.name, func(t *testing.T) {
+			t.Parallel()
 			rule.test(t, start(t, open))
 		})
 	}
 	for _, c := range capabilities {
 		for _, rule := range c.rules {
 			t.Run(rule.name, func(t *testing.T) {
+				t.Parallel()
 				h := start(t, open)
 				if !c.implemented(h.store) {
 					t.Skipf("%T does not implement sessions.%s: its rules are optional, and skipped", h.store, c.name)

@@ -38,9 +38,15 @@ type storeOnly struct{ sessions.Store }
 // TestRunStoreOnly checks that a store that implements only sessions.Store passes Run, with the
 // subtests of each optional capability skipped, and these alone.
 func TestRunStoreOnly(t *testing.T) {
+	var mu sync.Mutex
 	var subtests []*testing.T
+	// The subtests of Run are parallel: they end after this function returns, before its
+	// cleanups run.
+	t.Cleanup(func() { checkSkipped(t, subtests) })
 	storetest.Run(t, func(t *testing.T) sessions.Store {
+		mu.Lock()
 		subtests = append(subtests, t)
+		mu.Unlock()
 		s := memory.New()
 		t.Cleanup(func() {
 			if err := s.Close(); err != nil {
@@ -49,6 +55,11 @@ func TestRunStoreOnly(t *testing.T) {
 		})
 		return storeOnly{s}
 	})
+}
+
+// checkSkipped checks that of the subtests of Run in t, which have ended, those of the optional
+// capabilities were skipped, and no others.
+func checkSkipped(t *testing.T, subtests []*testing.T) {
 	optional := map[string]bool{"Purge": true, "Tail": true} // the subtests of sessions.Purger and sessions.Tailer
 	var skipped, ran []string
 	for _, st := range subtests {
