@@ -2,14 +2,18 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/masker-dev/sessions"
@@ -19,6 +23,17 @@ import (
 // WithRetries says otherwise.
 const DefaultRetries = 3
 
+// DefaultTailReconnects is how many reconnections in a row a tail attempts, while each fails,
+// before it gives up with the last error, unless WithTailReconnects says otherwise. With the
+// backoff capped at 30 s, the default gives up after roughly five to ten minutes of failures.
+const DefaultTailReconnects = 20
+
+// DefaultTailIdleTimeout is how long a tail waits for anything from the server (an event, or the
+// heartbeat comment that the server writes when it has none) before it drops the connection and
+// reconnects, unless WithTailIdleTimeout says otherwise: three times httpapi's default heartbeat
+// of 15 s, so that one late heartbeat is not a dead connection.
+const DefaultTailIdleTimeout = 45 * time.Second
+
 // maxRetryAfter caps the wait that a Retry-After header asks for, so that a bad header cannot
 // hang a caller.
 const maxRetryAfter = time.Minute
@@ -26,21 +41,30 @@ const maxRetryAfter = time.Minute
 // Client speaks the sessions HTTP API of one server. Make it with New. It is safe for concurrent
 // use by multiple goroutines.
 type Client struct {
-	base       *url.URL
-	http       *http.Client
-	credential func(*http.Request)
-	retries    int
-	backoff    backoff
-	userAgent  string
+	base           *url.URL
+	http           *http.Client
+	credential     func(*http.Request)
+	retries        int
+	tailReconnects int
+	tailIdle       time.Duration
+	backoff        backoff
+	userAgent      string
 }
 
 // Option configures a Client.
 type Option func(*Client)
 
 // WithHTTPClient makes the client send its requests through hc, with hc's transport, timeouts
-// and cookies. By default it uses http.DefaultClient. Give the tail a client without a Timeout:
-// http.Client.Timeout ends a stream that lasts longer than it.
-func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
+// and cookies. By default, or when hc is nil, it uses http.DefaultClient. Give the tail a client
+// without a Timeout: http.Client.Timeout ends a stream that lasts longer than it.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc == nil {
+			hc = http.DefaultClient
+		}
+		c.http = hc
+	}
+}
 
 // WithBearerToken authenticates every request with "Authorization: Bearer token" (a server with
 // httpapi.BearerAuth).
@@ -58,10 +82,29 @@ func WithCookie(name, value string) Option {
 	}
 }
 
-// WithRetries sets how many times a request is retried after a 503 or 429 response (after the
-// wait that its Retry-After asks for) or after a failure to connect: 0 never retries. The default
-// is DefaultRetries. The tail reconnects without limit, and uses it for each reconnection.
+// WithRetries sets how many times a request of Sessions, AgentSessions, Session, Summary or
+// Export is retried after a 503 or 429 response (after the wait that its Retry-After asks for)
+// or after a network error (a refused or reset connection, a timeout): 0 never retries. The
+// default is DefaultRetries. The tail does not use it: see WithTailReconnects.
 func WithRetries(n int) Option { return func(c *Client) { c.retries = max(n, 0) } }
+
+// WithTailReconnects sets how many reconnections in a row Tail attempts while each one fails (a
+// refused connection, a 503 or 429, a stream that ends before it delivered anything) before it
+// ends with the last error: 0 never reconnects. The count starts again once a stream has
+// delivered a session or stayed open for a while. The default is DefaultTailReconnects.
+func WithTailReconnects(n int) Option { return func(c *Client) { c.tailReconnects = max(n, 0) } }
+
+// WithTailIdleTimeout sets how long Tail waits for anything from the server, an event or a
+// heartbeat comment, before it drops the connection and reconnects with Last-Event-ID: a
+// connection that a proxy or a dead peer left hanging. Set it above the server's heartbeat
+// (httpapi's Config.StreamHeartbeat). The default is DefaultTailIdleTimeout; d <= 0 keeps it.
+func WithTailIdleTimeout(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.tailIdle = d
+		}
+	}
+}
 
 // WithUserAgent sets the User-Agent header of every request.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
@@ -77,12 +120,14 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawQuery, u.Fragment = "", ""
 	c := &Client{
-		base:       u,
-		http:       http.DefaultClient,
-		credential: func(*http.Request) {},
-		retries:    DefaultRetries,
-		backoff:    backoff{min: 100 * time.Millisecond, max: 30 * time.Second},
-		userAgent:  "masker-sessions-go-client",
+		base:           u,
+		http:           http.DefaultClient,
+		credential:     func(*http.Request) {},
+		retries:        DefaultRetries,
+		tailReconnects: DefaultTailReconnects,
+		tailIdle:       DefaultTailIdleTimeout,
+		backoff:        backoff{min: 100 * time.Millisecond, max: 30 * time.Second},
+		userAgent:      "masker-sessions-go-client",
 	}
 	for _, o := range opts {
 		o(c)
@@ -90,11 +135,17 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// url returns the URL of path under the base with the query q.
+// url returns the URL of path under the base with the query q. The path is escaped already
+// (each variable segment with url.PathEscape), so that a session ID with a slash or a space
+// stays one segment and is escaped once.
 func (c *Client) url(path string, q url.Values) string {
 	u := *c.base
-	u.Path += path
-	u.RawPath = ""
+	u.RawPath = c.base.EscapedPath() + path
+	p, err := url.PathUnescape(u.RawPath)
+	if err != nil { // not an escape of ours: the base's escaping is valid, and so is PathEscape's
+		p = u.RawPath
+	}
+	u.Path = p
 	u.RawQuery = q.Encode()
 	return u.String()
 }
@@ -109,7 +160,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, header http
 			return resp, nil
 		}
 		wait, retry := c.retryAfter(err, attempt)
-		if !retry || attempt >= c.retries {
+		if !retry || attempt >= c.retries || !fits(ctx, wait) {
 			return nil, err
 		}
 		if err := sleep(ctx, wait); err != nil {
@@ -134,7 +185,10 @@ func (c *Client) getOnce(ctx context.Context, path string, q url.Values, header 
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, sessions.FromContextError(ctxErr)
 		}
-		return nil, &connError{err}
+		if isNetworkError(err) {
+			return nil, &connError{err}
+		}
+		return nil, fmt.Errorf("client: %w", err)
 	}
 	if resp.StatusCode == http.StatusOK {
 		return resp, nil
@@ -158,6 +212,43 @@ func (c *Client) retryAfter(err error, attempt int) (time.Duration, bool) {
 		return c.backoff.delay(attempt), true
 	}
 	return 0, false
+}
+
+// isNetworkError says whether err, from http.Client.Do, is a failure of the network that a
+// retry may mend: a refused, reset or closed connection, a timeout. A TLS certificate that does
+// not verify, too many redirects or a header value that cannot be sent are not: a retry would
+// fail the same way.
+func isNetworkError(err error) bool {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // *url.Error is a net.Error itself, whatever it wraps
+	}
+	var cve *tls.CertificateVerificationError
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	var cie x509.CertificateInvalidError
+	var rhe tls.RecordHeaderError
+	if errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &hne) || errors.As(err, &cie) || errors.As(err, &rhe) {
+		return false
+	}
+	var oe *net.OpError
+	var ne net.Error
+	switch {
+	case errors.As(err, &oe),
+		errors.As(err, &ne) && ne.Timeout(),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	return false
+}
+
+// fits says whether a wait of d ends before ctx's deadline: a retry that could not be sent in
+// time is not waited for.
+func fits(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) > d
 }
 
 // connError is a failure to reach the server or to read its response: the server is
@@ -215,5 +306,8 @@ func drain(body io.ReadCloser) {
 	body.Close()
 }
 
-// jitter returns a random fraction in [0, 1).
-func jitter() float64 { return rand.Float64() }
+// jittered returns d spread at random over [d/2, 3d/2), so that clients that a server restart
+// dropped together do not come back together.
+func jittered(d time.Duration) time.Duration {
+	return d/2 + time.Duration(rand.Float64()*float64(d))
+}

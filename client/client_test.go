@@ -160,7 +160,7 @@ func TestSession(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("session (-want +got):\n%s", diff)
 	}
-	for _, id := range []string{sessions.NewSessionID(now), "sess_bad", "../agents"} {
+	for _, id := range []string{sessions.NewSessionID(now), "sess_bad", "sess x/y"} {
 		if _, err := c.Session(t.Context(), id); !errors.Is(err, sessions.ErrSessionNotFound) {
 			t.Errorf("Session(%q) = %v, want ErrSessionNotFound", id, err)
 		}

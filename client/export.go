@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/masker-dev/sessions"
 )
 
 // Format is the format of an export.
@@ -23,14 +25,17 @@ var errMalformed = errors.New("the response is not the sessions API's")
 // Export writes every session that q selects, newest first, to w in the format f, as the server
 // streams it, and returns how many bytes it wrote. The export is complete only when err is nil:
 // a server that fails midway aborts the transfer, which gives an error here, and what w received
-// is then a truncated file to discard. Retries happen only before the first byte.
+// is then a truncated file to discard. Retries happen only before the first byte. With q.AgentID
+// set it reads the agent's route, /api/v1/agents/{agent_id}/sessions/export, and
+// /api/v1/sessions/export otherwise; they send the same file. When ctx ends midway, the error is
+// ctx's, in the terms of sessions.FromContextError.
 func (c *Client) Export(ctx context.Context, q Query, f Format, w io.Writer) (written int64, err error) {
 	if f != CSV && f != NDJSON {
 		return 0, fmt.Errorf("client: export format %q: want %q or %q", f, CSV, NDJSON)
 	}
-	v := q.values(true)
+	path, v := q.route("/export", true)
 	v.Set("format", string(f))
-	resp, err := c.get(ctx, "/api/v1/sessions/export", v, http.Header{})
+	resp, err := c.get(ctx, path, v, http.Header{})
 	if err != nil {
 		return 0, err
 	}
@@ -38,7 +43,7 @@ func (c *Client) Export(ctx context.Context, q Query, f Format, w io.Writer) (wr
 	n, err := io.Copy(callerWriter{w}, resp.Body)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return n, ctxErr
+			return n, sessions.FromContextError(ctxErr)
 		}
 		var we *writeError
 		if errors.As(err, &we) {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,12 +23,19 @@ type Query struct {
 	Until         string          // the same forms; "": no upper bound
 	Status        sessions.Status // "": any status
 	MinRedactions int             // sessions with at least this many redactions; 0: any
+	// PageSize is how many sessions Sessions and AgentSessions ask for in each request, 1 to
+	// sessions.MaxLimit; 0 means sessions.MaxLimit. It changes the number of requests, never
+	// which sessions are yielded: ask for what you will read (a caller that stops after 10
+	// sessions reads them in one request of 10). The other methods ignore it.
+	PageSize int
 }
 
-// values returns the query parameters of q: window says whether since and until apply.
-func (q Query) values(window bool) url.Values {
+// values returns the query parameters of q: window says whether since and until apply, agent
+// whether agent_id is sent (the account routes) or not (the agent routes, which carry it in
+// their path).
+func (q Query) values(window, agent bool) url.Values {
 	v := url.Values{}
-	if q.AgentID != "" {
+	if agent && q.AgentID != "" {
 		v.Set("agent_id", q.AgentID)
 	}
 	if window && q.Since != "" {
@@ -45,37 +53,94 @@ func (q Query) values(window bool) url.Values {
 	return v
 }
 
+// route returns the path and the parameters of a route of the summary, the export or the
+// stream (suffix "/summary", "/export" or "/stream"): the agent's route when q names an agent,
+// the account's otherwise. They answer alike.
+func (q Query) route(suffix string, window bool) (string, url.Values) {
+	if q.AgentID != "" {
+		return agentPath(q.AgentID) + suffix, q.values(window, false)
+	}
+	return "/api/v1/sessions" + suffix, q.values(window, true)
+}
+
+// agentPath returns the escaped path of the agent's sessions.
+func agentPath(agentID string) string {
+	return "/api/v1/agents/" + url.PathEscape(agentID) + "/sessions"
+}
+
+// pageValues returns the parameters of the first page of a list of q.
+func (q Query) pageValues(agent bool) (url.Values, error) {
+	if q.PageSize < 0 || q.PageSize > sessions.MaxLimit {
+		return nil, &sessions.ValidationError{Field: "limit", Reason: fmt.Sprintf("PageSize %d: want 1 to %d, or 0 for %d", q.PageSize, sessions.MaxLimit, sessions.MaxLimit)}
+	}
+	v := q.values(true, agent)
+	v.Set("limit", strconv.Itoa(cmp.Or(q.PageSize, sessions.MaxLimit)))
+	return v, nil
+}
+
 // Sessions returns the sessions that q selects, newest first, as an iterator that reads pages of
-// sessions.MaxLimit and follows next_cursor until the end. It yields (session, nil) for each
-// session, and stops after yielding (zero Session, err) once on the first error. Breaking out of
-// the loop stops it. Each session has every field of a /api/v1/sessions item (AccountID is left
-// empty: the server does not send it). The walk has the guarantee of the API's cursors: every
-// session that matched when the walk began, and still matches with the same start time, is
-// yielded exactly once. A relative Since is resolved once, by the first page.
+// q.PageSize and follows next_cursor until the end. It yields (session, nil) for each session,
+// and stops after yielding (zero Session, err) once on the first error. Breaking out of the loop
+// stops it. The walk has the guarantee of the API's cursors: every session that matched when
+// the walk began, and still matches with the same start time, is yielded exactly once. A
+// relative Since is resolved once, by the first page.
+//
+// It reads the account's route, /api/v1/sessions, with agent_id when q.AgentID is set, rather
+// than the agent's: its items carry every field of a session, AgentName and UpstreamModel
+// included (AccountID is left empty: the server does not send it). See AgentSessions for the
+// agent's route.
 func (c *Client) Sessions(ctx context.Context, q Query) iter.Seq2[sessions.Session, error] {
 	return func(yield func(sessions.Session, error) bool) {
-		v := q.values(true)
-		v.Set("limit", strconv.Itoa(sessions.MaxLimit))
-		for {
-			var page struct {
-				Data       []item  `json:"data"`
-				NextCursor *string `json:"next_cursor"`
-			}
-			if err := c.getJSON(ctx, "/api/v1/sessions", v, &page); err != nil {
-				yield(sessions.Session{}, err)
-				return
-			}
-			for _, it := range page.Data {
-				if !yield(it.session(), nil) {
-					return
-				}
-			}
-			if page.NextCursor == nil {
-				return
-			}
-			// The cursor pins the query: the parameters are sent again unchanged, as the API allows.
-			v.Set("cursor", *page.NextCursor)
+		v, err := q.pageValues(true)
+		if err != nil {
+			yield(sessions.Session{}, err)
+			return
 		}
+		c.walk(ctx, "/api/v1/sessions", v, yield)
+	}
+}
+
+// AgentSessions is Sessions on the agent's route, /api/v1/agents/{agent_id}/sessions, the
+// endpoint that the product documents first: the sessions of agentID that q selects (q.AgentID
+// must be "" or agentID). Its items have no agent_name and no upstream_model, so AgentName and
+// UpstreamModel are empty in every session it yields (and AccountID, as with Sessions). An
+// unknown agent gives an error matching sessions.ErrAgentNotFound.
+func (c *Client) AgentSessions(ctx context.Context, agentID string, q Query) iter.Seq2[sessions.Session, error] {
+	return func(yield func(sessions.Session, error) bool) {
+		if q.AgentID != "" && q.AgentID != agentID {
+			yield(sessions.Session{}, &sessions.ValidationError{Field: "agent_id", Reason: fmt.Sprintf("Query.AgentID %q is not the agent of the route %q", q.AgentID, agentID)})
+			return
+		}
+		v, err := q.pageValues(false)
+		if err != nil {
+			yield(sessions.Session{}, err)
+			return
+		}
+		c.walk(ctx, agentPath(agentID), v, yield)
+	}
+}
+
+// walk yields the sessions of the list at path from the first page of v, following next_cursor.
+func (c *Client) walk(ctx context.Context, path string, v url.Values, yield func(sessions.Session, error) bool) {
+	for {
+		var page struct {
+			Data       []item  `json:"data"`
+			NextCursor *string `json:"next_cursor"`
+		}
+		if err := c.getJSON(ctx, path, v, &page); err != nil {
+			yield(sessions.Session{}, err)
+			return
+		}
+		for _, it := range page.Data {
+			if !yield(it.session(), nil) {
+				return
+			}
+		}
+		if page.NextCursor == nil {
+			return
+		}
+		// The cursor pins the query: the parameters are sent again unchanged, as the API allows.
+		v.Set("cursor", *page.NextCursor)
 	}
 }
 

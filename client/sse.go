@@ -18,9 +18,9 @@ type sseEvent struct {
 	data string // the data lines, joined with "\n"
 }
 
-// sseReader parses a text/event-stream as the HTML standard's EventSource does: lines ending in
-// LF, CRLF or CR; fields event, data, id and retry; comments and unknown fields ignored; an event
-// dispatched at a blank line when it has data.
+// sseReader parses a text/event-stream as the HTML standard's EventSource does: a leading byte
+// order mark skipped; lines ending in LF, CRLF or CR; fields event, data, id and retry; comments
+// and unknown fields ignored; an event dispatched at a blank line when it has data.
 type sseReader struct {
 	sc          *bufio.Scanner
 	lastEventID string        // the last event ID: set by an id field, even on an event with no data
@@ -30,7 +30,7 @@ type sseReader struct {
 func newSSEReader(r io.Reader) *sseReader {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxEventLine)
-	sc.Split(scanLines)
+	sc.Split(newLineSplitter().split)
 	return &sseReader{sc: sc}
 }
 
@@ -87,24 +87,50 @@ func (r *sseReader) next() (sseEvent, error) {
 	return sseEvent{}, io.EOF
 }
 
-// scanLines splits at LF, CRLF or CR, the line ends of an event stream.
-func scanLines(data []byte, atEOF bool) (advance int, token []byte, err error) {
+// bom is the UTF-8 byte order mark, which the standard drops at the start of a stream.
+const bom = "\uFEFF"
+
+// lineSplitter splits a stream into lines at LF, CRLF or CR, the line ends of an event stream,
+// after a leading byte order mark. A line ended by CR is returned as soon as the CR arrives, not
+// when the next byte shows whether an LF follows: a server that ends its lines with CR alone
+// must see each event delivered at once. An LF right after that CR is skipped.
+type lineSplitter struct {
+	started bool // past the byte order mark, or sure that there is none
+	skipLF  bool // the last line ended with CR: an LF first is its end, not an empty line
+}
+
+func newLineSplitter() *lineSplitter { return &lineSplitter{} }
+
+// split is a bufio.SplitFunc. What it skips (the byte order mark, an LF after CR) goes into the
+// advance of the next line: a bufio.Scanner at the end of its input stops at an advance that
+// returns no token.
+func (s *lineSplitter) split(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	skip := 0
+	if !s.started {
+		switch {
+		case bytes.HasPrefix(data, []byte(bom)):
+			skip = len(bom)
+		case !atEOF && len(data) < len(bom) && bytes.HasPrefix([]byte(bom), data):
+			return 0, nil, nil // maybe a byte order mark: wait for the rest
+		}
+		s.started = true
+	}
+	if s.skipLF && len(data) > skip {
+		s.skipLF = false
+		if data[skip] == '\n' {
+			skip++
+		}
+	}
+	data = data[skip:]
 	i := bytes.IndexAny(data, "\r\n")
 	switch {
 	case i < 0:
 		if atEOF && len(data) > 0 {
 			return 0, nil, io.ErrUnexpectedEOF // a last line without its end: the stream was cut
 		}
-		return 0, nil, nil
-	case data[i] == '\n':
-		return i + 1, data[:i], nil
-	case i+1 < len(data):
-		if data[i+1] == '\n' {
-			return i + 2, data[:i], nil
-		}
-		return i + 1, data[:i], nil
-	case atEOF:
-		return i + 1, data[:i], nil
+		return skip, nil, nil
+	case data[i] == '\r':
+		s.skipLF = true
 	}
-	return 0, nil, nil // a CR at the end of the buffer: wait to see whether LF follows
+	return skip + i + 1, data[:i], nil
 }

@@ -34,6 +34,13 @@ func TestSSEReader(t *testing.T) {
 			[]read{{Err: "unexpected EOF"}}, 0},
 		{"an id with NUL is ignored", "id: a\x00b\ndata: 1\n\n",
 			[]read{{sseEvent{"message", "1"}, "", ""}, {Err: "EOF"}}, 0},
+		{"a leading byte order mark is dropped", "\uFEFFdata: 1\n\n",
+			[]read{{sseEvent{"message", "1"}, "", ""}, {Err: "EOF"}}, 0},
+		{"a byte order mark elsewhere is kept", "data: \uFEFFx\n\n",
+			[]read{{sseEvent{"message", "\uFEFFx"}, "", ""}, {Err: "EOF"}}, 0},
+		{"only a byte order mark", "\uFEFF", []read{{Err: "EOF"}}, 0},
+		{"CR then LF across events", "data: 1\r\n\r\ndata: 2\r\r\n",
+			[]read{{sseEvent{"message", "1"}, "", ""}, {sseEvent{"message", "2"}, "", ""}, {Err: "EOF"}}, 0},
 		{"an empty id resets it", "id: a\ndata: 1\n\nid\ndata: 2\n\n",
 			[]read{{sseEvent{"message", "1"}, "a", ""}, {sseEvent{"message", "2"}, "", ""}, {Err: "EOF"}}, 0},
 	} {
@@ -56,6 +63,59 @@ func TestSSEReader(t *testing.T) {
 			}
 			if r.retry != tc.retry {
 				t.Errorf("retry %v, want %v", r.retry, tc.retry)
+			}
+		})
+	}
+}
+
+// chunkReader returns its chunks one Read each, and then errBlocked: a stream that sends no more
+// for now, which a parser must not need to read to return what it has.
+type chunkReader struct{ chunks []string }
+
+var errBlocked = errors.New("read past what the server has sent")
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		return 0, errBlocked
+	}
+	n := copy(p, r.chunks[0])
+	if r.chunks[0] = r.chunks[0][n:]; r.chunks[0] == "" {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+// TestSSEReaderCR checks that a line ended by CR is returned as soon as the CR arrives (not when
+// the next byte shows whether LF follows), and that an LF arriving after it is skipped, not read
+// as an empty line; and that a byte order mark split across reads is dropped.
+func TestSSEReaderCR(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		chunks []string
+		want   []sseEvent
+	}{
+		{"CR at the end of each read", []string{"data: 1\r", "\r"}, []sseEvent{{"message", "1"}}},
+		{"CR CR in one read", []string{"data: 1\r\r"}, []sseEvent{{"message", "1"}}},
+		{"LF in the next read", []string{"data: 1\r", "\ndata: 2\r", "\n\r", "\n"}, []sseEvent{{"message", "1\n2"}}},
+		{"LF after CR, then events", []string{"event: session\r", "\nid: 7\r", "\ndata: a\r", "\n\r", "\ndata: b\r\r"},
+			[]sseEvent{{"session", "a"}, {"message", "b"}}},
+		{"a byte order mark split across reads", []string{"\xEF", "\xBB\xBF", "data: 1\n\n"}, []sseEvent{{"message", "1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newSSEReader(&chunkReader{chunks: tc.chunks})
+			var got []sseEvent
+			for range tc.want {
+				ev, err := r.next()
+				if err != nil {
+					t.Fatalf("after %v: %v", got, err)
+				}
+				got = append(got, ev)
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(sseEvent{})); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			if _, err := r.next(); !errors.Is(err, errBlocked) {
+				t.Errorf("after the events: %v, want the reader's error", err)
 			}
 		})
 	}

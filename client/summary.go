@@ -17,7 +17,9 @@ type Summary struct {
 
 // Summary returns the totals of the sessions that q selects: how many, by status, how many
 // redactions, by kind, and their total duration. It returns an error matching
-// sessions.ErrAgentNotFound for an unknown agent.
+// sessions.ErrAgentNotFound for an unknown agent. With q.AgentID set it reads the agent's route,
+// /api/v1/agents/{agent_id}/sessions/summary, and /api/v1/sessions/summary otherwise; they
+// answer alike.
 func (c *Client) Summary(ctx context.Context, q Query) (Summary, error) {
 	var body struct {
 		Summary *struct {
@@ -30,7 +32,8 @@ func (c *Client) Summary(ctx context.Context, q Query) (Summary, error) {
 			DurationMS       int64                     `json:"duration_ms"`
 		} `json:"summary"`
 	}
-	if err := c.getJSON(ctx, "/api/v1/sessions/summary", q.values(true), &body); err != nil {
+	path, v := q.route("/summary", true)
+	if err := c.getJSON(ctx, path, v, &body); err != nil {
 		return Summary{}, err
 	}
 	m := body.Summary
