@@ -55,8 +55,18 @@ func newServer(tb testing.TB, n int) *server {
 	if err := s.store.PutSessions(ctx, ss...); err != nil {
 		tb.Fatal(err)
 	}
+	h := newHandler(tb, s.store)
+	s.srv = httptest.NewServer(h)
+	tb.Cleanup(s.srv.Close)
+	return s
+}
+
+// newHandler returns the API over st, whose bearer token is token, on the test clock; every
+// handler shares the same cursor key, as the replicas of one service do.
+func newHandler(tb testing.TB, st sessions.Store) http.Handler {
+	tb.Helper()
 	h, err := httpapi.New(httpapi.Config{
-		Store: s.store,
+		Store: st,
 		Authenticate: httpapi.BearerAuth(func(ctx context.Context, t string) (string, error) {
 			if t != token {
 				return "", httpapi.ErrUnauthenticated
@@ -69,9 +79,7 @@ func newServer(tb testing.TB, n int) *server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s.srv = httptest.NewServer(h)
-	tb.Cleanup(s.srv.Close)
-	return s
+	return h
 }
 
 // client returns a client of s with the token and opts.

@@ -70,15 +70,8 @@ func (c *Client) Tail(ctx context.Context, q Query, lastEventID string) iter.Seq
 			if healthy {
 				failures = 0
 			}
-			wait, retry := c.retryAfter(err, failures)
-			if !retry || failures >= c.tailReconnects {
-				yield(Event{}, err)
-				return
-			}
-			if t.retry > 0 {
-				wait = max(wait, jittered(t.retry))
-			}
-			if !fits(ctx, wait) {
+			wait, retry := c.reconnectWait(err, failures, t.retry)
+			if !retry || failures >= c.tailReconnects || !fits(ctx, wait) {
 				yield(Event{}, err)
 				return
 			}
@@ -89,6 +82,17 @@ func (c *Client) Tail(ctx context.Context, q Query, lastEventID string) iter.Seq
 			}
 		}
 	}
+}
+
+// reconnectWait says whether a tail may reconnect after err, the failure number failures (from
+// 0) in a row, and after how long: the larger of the server's retry time, jittered, and what
+// retryAfter says (the response's Retry-After, or the backoff).
+func (c *Client) reconnectWait(err error, failures int, serverRetry time.Duration) (time.Duration, bool) {
+	wait, retry := c.retryAfter(err, failures)
+	if retry && serverRetry > 0 {
+		wait = max(wait, jittered(serverRetry))
+	}
+	return wait, retry
 }
 
 // errStop says that the caller broke out of the loop.

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -148,5 +150,169 @@ func TestTailStops(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("a refused token yielded %d times, want 1", n)
+	}
+}
+
+// countingServer answers every request with handle, and counts them.
+type countingServer struct {
+	mu    sync.Mutex
+	n     int
+	ids   []string // the Last-Event-ID of each request
+	serve func(w http.ResponseWriter, r *http.Request, n int)
+}
+
+func (s *countingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.n++
+	n := s.n
+	s.ids = append(s.ids, r.Header.Get("Last-Event-ID"))
+	s.mu.Unlock()
+	s.serve(w, r, n)
+}
+
+func (s *countingServer) requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+// sessionEvent writes one session event with id.
+func sessionEvent(w http.ResponseWriter, id string) {
+	fmt.Fprintf(w, "event: session\nid: %s\ndata: {\"id\":\"sess_%s\",\"agent_id\":\"agt_1\",\"started_at\":\"2026-05-03T21:14:32Z\",\"ended_at\":\"2026-05-03T21:14:33Z\",\"status\":\"ok\",\"redactions_by_kind\":{}}\n\n", id, id)
+}
+
+// TestTailGivesUp checks the ends of a tail that no reconnection mends: a 200 response that is
+// not an event stream and an oversized line end it at once; a stream that ends before it
+// delivers anything (a server that closes at once, or rejects the resume position after its 200)
+// is retried with a growing backoff, WithTailReconnects times, and then ends with the last error.
+func TestTailGivesUp(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		serve    func(w http.ResponseWriter, r *http.Request, n int)
+		requests int
+		is       error // the error matches it; nil: it does not match ErrUnavailable
+	}{
+		{"200 in JSON", func(w http.ResponseWriter, r *http.Request, n int) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"data":[]}`)
+		}, 1, nil},
+		{"200 without a Content-Type", func(w http.ResponseWriter, r *http.Request, n int) {
+			w.Header()["Content-Type"] = nil
+			fmt.Fprint(w, "retry: 1\n\n")
+		}, 1, nil},
+		{"a line over 1 MiB", func(w http.ResponseWriter, r *http.Request, n int) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprint(w, "data: "+strings.Repeat("x", 2<<20)+"\n\n")
+		}, 1, nil},
+		{"closes at once", func(w http.ResponseWriter, r *http.Request, n int) {
+			w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+		}, 4, sessions.ErrUnavailable},
+		{"opens, then ends", func(w http.ResponseWriter, r *http.Request, n int) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprintf(w, "retry: 1\nid: %d\n\n: heartbeat\n", n)
+		}, 4, sessions.ErrUnavailable},
+		{"503 every time", func(w http.ResponseWriter, r *http.Request, n int) {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}, 4, sessions.ErrUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := &countingServer{serve: tc.serve}
+			srv := httptest.NewServer(cs)
+			defer srv.Close()
+			c, _ := client.New(srv.URL, client.WithTailReconnects(3))
+			var errs []error
+			for _, err := range c.Tail(t.Context(), client.Query{}, "") {
+				errs = append(errs, err)
+			}
+			if len(errs) != 1 || errs[0] == nil {
+				t.Fatalf("yielded %v, want one error", errs)
+			}
+			if tc.is != nil && !errors.Is(errs[0], tc.is) || tc.is == nil && errors.Is(errs[0], sessions.ErrUnavailable) {
+				t.Errorf("error %v, want one that matches %v", errs[0], tc.is)
+			}
+			if got := cs.requests(); got != tc.requests {
+				t.Errorf("%d requests, want %d", got, tc.requests)
+			}
+		})
+	}
+}
+
+// TestTailProgressResetsReconnects checks that a stream that delivers a session counts as a
+// success: a server that drops every connection after one event is followed for longer than
+// WithTailReconnects allows failures in a row.
+func TestTailProgressResetsReconnects(t *testing.T) {
+	cs := &countingServer{serve: func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "retry: 1\n\n")
+		sessionEvent(w, strconv.Itoa(n))
+	}}
+	srv := httptest.NewServer(cs)
+	defer srv.Close()
+	c, _ := client.New(srv.URL, client.WithTailReconnects(1))
+	n := 0
+	for ev, err := range c.Tail(t.Context(), client.Query{}, "") {
+		if err != nil {
+			t.Fatalf("after %d events: %v", n, err)
+		}
+		if n++; ev.ID != strconv.Itoa(n) {
+			t.Fatalf("event %q, want %d", ev.ID, n)
+		}
+		if n == 5 {
+			break
+		}
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if want := []string{"", "1", "2", "3", "4"}; !slices.Equal(cs.ids, want) {
+		t.Errorf("Last-Event-ID of each request %q, want %q", cs.ids, want)
+	}
+}
+
+// TestTailIdleTimeout checks the watchdog: a connection that sends nothing for the idle timeout
+// is dropped and resumed with the last event ID, while one that sends heartbeats is kept.
+func TestTailIdleTimeout(t *testing.T) {
+	cs := &countingServer{serve: func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "retry: 1\nid: %d\n\n", n*10)
+		w.(http.Flusher).Flush()
+		if n == 1 {
+			// Heartbeats for five idle timeouts, then an event, then silence.
+			for range 25 {
+				select {
+				case <-time.After(20 * time.Millisecond):
+				case <-r.Context().Done():
+					return
+				}
+				fmt.Fprint(w, ": heartbeat\n")
+				w.(http.Flusher).Flush()
+			}
+			sessionEvent(w, "11")
+			w.(http.Flusher).Flush()
+		} else {
+			sessionEvent(w, strconv.Itoa(n*10+1))
+			w.(http.Flusher).Flush()
+		}
+		<-r.Context().Done()
+	}}
+	srv := httptest.NewServer(cs)
+	defer srv.Close()
+	c, _ := client.New(srv.URL, client.WithTailIdleTimeout(100*time.Millisecond))
+	var ids []string
+	for ev, err := range c.Tail(t.Context(), client.Query{}, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids = append(ids, ev.ID); len(ids) == 2 {
+			break
+		}
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if want := []string{"11", "21"}; !slices.Equal(ids, want) {
+		t.Errorf("events %q, want %q", ids, want)
+	}
+	if want := []string{"", "11"}; !slices.Equal(cs.ids, want) {
+		t.Errorf("Last-Event-ID of each request %q, want %q", cs.ids, want)
 	}
 }
