@@ -94,3 +94,39 @@ func ExampleHandler_AgentSessions() {
 	// Output:
 	// 404 true
 }
+
+// ExampleBearerAuth authenticates API clients with a bearer token scoped to reading sessions
+// (sessions:read): the verifier refuses any other token with ErrUnauthenticated, which gives 401.
+func ExampleBearerAuth() {
+	store := memory.New()
+	defer store.Close()
+	tokens := map[string]string{"tok_read_1": "acct_1"} // your token service: token -> account, for the sessions:read scope
+	api, err := httpapi.New(httpapi.Config{
+		Store: store,
+		Authenticate: httpapi.BearerAuth(func(ctx context.Context, token string) (string, error) {
+			account, ok := tokens[token]
+			if !ok {
+				return "", httpapi.ErrUnauthenticated
+			}
+			return account, nil
+		}),
+		CursorKey:        []byte(strings.Repeat("k", 32)),
+		DisableAccessLog: true,
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, header := range []string{"Bearer tok_read_1", "Bearer tok_other", ""} {
+		r := httptest.NewRequest("GET", "/api/v1/sessions", nil)
+		if header != "" {
+			r.Header.Set("Authorization", header)
+		}
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, r)
+		fmt.Printf("%q: %d\n", header, w.Code)
+	}
+	// Output:
+	// "Bearer tok_read_1": 200
+	// "Bearer tok_other": 401
+	// "": 401
+}
