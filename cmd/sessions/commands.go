@@ -15,24 +15,50 @@ import (
 
 // command is what every subcommand parses: the connection, the filters it takes, and its format.
 type command struct {
+	globals
 	name   string
 	fs     *flag.FlagSet
-	url    string
-	token  string
-	cookie string
 	query  client.Query
 	status string
 	format string
 }
 
-// newCommand makes the flag set of a subcommand with the connection flags, the filters when
-// filters is true (the window too when window is true), and --format with its choices.
-func newCommand(name string, getenv func(string) string, filters, window bool, formats ...string) *command {
-	c := &command{name: name, fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+// globals are the connection flags given before the command (sessions --url X list), over the
+// environment's; a subcommand's own --url, --token and --cookie override them.
+type globals struct {
+	url, token, cookie string
+}
+
+// connectionFlags adds --url, --token and --cookie to fs, into g, with g's values as defaults.
+func connectionFlags(fs *flag.FlagSet, g *globals) {
+	fs.StringVar(&g.url, "url", g.url, "the server")
+	fs.StringVar(&g.token, "token", g.token, "a bearer token")
+	fs.StringVar(&g.cookie, "cookie", g.cookie, "the session cookie")
+}
+
+// parseGlobals parses the flags before the command, over the environment, and returns them with
+// the command and its arguments.
+func parseGlobals(args []string, getenv func(string) string) (globals, []string, error) {
+	g := globals{url: or(getenv("SESSIONS_URL"), "http://127.0.0.1:8080"), token: getenv("SESSIONS_TOKEN"), cookie: getenv("SESSIONS_COOKIE")}
+	fs := flag.NewFlagSet("sessions", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	connectionFlags(fs, &g)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return g, nil, errHelp
+		}
+		return g, nil, usagef("%v", err)
+	}
+	return g, fs.Args(), nil
+}
+
+// newCommand makes the flag set of a subcommand with the connection flags (their defaults from
+// g), the filters when filters is true (the window too when window is true), and --format with
+// its choices.
+func newCommand(name string, g globals, filters, window bool, formats ...string) *command {
+	c := &command{globals: g, name: name, fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	c.fs.SetOutput(io.Discard)
-	c.fs.StringVar(&c.url, "url", or(getenv("SESSIONS_URL"), "http://127.0.0.1:8080"), "the server")
-	c.fs.StringVar(&c.token, "token", getenv("SESSIONS_TOKEN"), "a bearer token")
-	c.fs.StringVar(&c.cookie, "cookie", getenv("SESSIONS_COOKIE"), "the session cookie")
+	connectionFlags(c.fs, &c.globals)
 	if filters {
 		c.fs.StringVar(&c.query.AgentID, "agent", "", "an agent ID")
 		c.fs.StringVar(&c.status, "status", "", "ok, error or partial")
@@ -97,11 +123,7 @@ func (c *command) client() (*client.Client, error) {
 	case c.token != "":
 		opts = append(opts, client.WithBearerToken(c.token))
 	case c.cookie != "":
-		name, value, ok := strings.Cut(c.cookie, "=")
-		if !ok {
-			name, value = "masker_session", c.cookie
-		}
-		opts = append(opts, client.WithCookie(name, value))
+		opts = append(opts, client.WithCookie(cookieName, strings.TrimPrefix(c.cookie, cookieName+"=")))
 	default:
 		return nil, &authError{"no credential: give --token or --cookie, or set SESSIONS_TOKEN or SESSIONS_COOKIE"}
 	}
@@ -112,31 +134,40 @@ func (c *command) client() (*client.Client, error) {
 	return cl, nil
 }
 
+// cookieName is the product's session cookie. --cookie takes "masker_session=VALUE" or VALUE
+// alone; a value is taken whole even when it holds '=' (base64 padding, "c2Vzc2lvbg=="), unless
+// what comes before the first '=' is cookieName.
+const cookieName = "masker_session"
+
 // authError is a credential missing from the command line: exit code 3.
 type authError struct{ msg string }
 
 func (e *authError) Error() string        { return e.msg }
 func (e *authError) Is(target error) bool { return target == client.ErrUnauthenticated }
 
-// dispatch runs the subcommand that args name.
+// dispatch runs the subcommand that args name, after the connection flags given before it.
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	g, args, err := parseGlobals(args, getenv)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return usagef("no command")
 	}
 	name, args := args[0], args[1:]
 	switch name {
-	case "help", "-h", "-help", "--help":
+	case "help":
 		return errHelp
 	case "list":
-		return list(ctx, args, getenv, stdout)
+		return list(ctx, args, g, stdout)
 	case "show":
-		return show(ctx, args, getenv, stdout)
+		return show(ctx, args, g, stdout)
 	case "tail":
-		return tail(ctx, args, getenv, stdout)
+		return tail(ctx, args, g, stdout)
 	case "summary":
-		return summary(ctx, args, getenv, stdout)
+		return summary(ctx, args, g, stdout)
 	case "export":
-		return export(ctx, args, getenv, stdout, stderr)
+		return export(ctx, args, g, stdout, stderr)
 	}
 	return usagef("unknown command %q", name)
 }
@@ -149,9 +180,9 @@ func noArgs(name string, args []string) error {
 	return nil
 }
 
-func list(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func list(ctx context.Context, args []string, g globals, stdout io.Writer) error {
 	formats := []string{"table", "json", "csv"}
-	c := newCommand("list", getenv, true, true, formats...)
+	c := newCommand("list", g, true, true, formats...)
 	limit := c.fs.Int("limit", 0, "print at most this many sessions; 0: all")
 	rest, err := c.parse(args, formats...)
 	if err != nil {
@@ -174,6 +205,9 @@ func list(ctx context.Context, args []string, getenv func(string) string, stdout
 		_, err := cl.Export(ctx, c.query, client.CSV, stdout)
 		return err
 	}
+	if *limit <= sessions.MaxLimit {
+		c.query.PageSize = *limit // ask for what is printed: --limit 10 reads one page of 10
+	}
 	out := newPrinter(stdout, c.format)
 	n := 0
 	for s, err := range cl.Sessions(ctx, c.query) {
@@ -190,9 +224,9 @@ func list(ctx context.Context, args []string, getenv func(string) string, stdout
 	return out.close()
 }
 
-func show(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func show(ctx context.Context, args []string, g globals, stdout io.Writer) error {
 	formats := []string{"table", "json"}
-	c := newCommand("show", getenv, false, false, formats...)
+	c := newCommand("show", g, false, false, formats...)
 	rest, err := c.parse(args, formats...)
 	if err != nil {
 		return err
@@ -214,9 +248,9 @@ func show(ctx context.Context, args []string, getenv func(string) string, stdout
 	return writeDetail(stdout, s)
 }
 
-func tail(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func tail(ctx context.Context, args []string, g globals, stdout io.Writer) error {
 	formats := []string{"table", "json"}
-	c := newCommand("tail", getenv, true, false, formats...)
+	c := newCommand("tail", g, true, false, formats...)
 	from := c.fs.String("from", "", "resume after this event ID")
 	rest, err := c.parse(args, formats...)
 	if err != nil {
@@ -233,9 +267,7 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	out.stream = true
 	for ev, err := range cl.Tail(ctx, c.query, *from) {
 		if err != nil {
-			if ctx.Err() != nil {
-				return out.close() // interrupted: the normal end of a tail
-			}
+			out.close() // what was printed stays printed; the error says why the tail ended
 			return err
 		}
 		if err := out.session(ev.Session, ev.ID); err != nil {
@@ -245,9 +277,9 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	return out.close()
 }
 
-func summary(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func summary(ctx context.Context, args []string, g globals, stdout io.Writer) error {
 	formats := []string{"table", "json"}
-	c := newCommand("summary", getenv, true, true, formats...)
+	c := newCommand("summary", g, true, true, formats...)
 	rest, err := c.parse(args, formats...)
 	if err != nil {
 		return err
@@ -269,9 +301,9 @@ func summary(ctx context.Context, args []string, getenv func(string) string, std
 	return writeSummary(stdout, m)
 }
 
-func export(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func export(ctx context.Context, args []string, g globals, stdout, stderr io.Writer) error {
 	formats := []string{"csv", "ndjson"}
-	c := newCommand("export", getenv, true, true, formats...)
+	c := newCommand("export", g, true, true, formats...)
 	output := c.fs.String("output", "-", "the file to write; - for stdout")
 	rest, err := c.parse(args, formats...)
 	if err != nil {

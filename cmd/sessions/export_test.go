@@ -50,6 +50,9 @@ func TestExportCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the exported file: %v, %v; want mode 0600 (it holds the account's sessions)", fi.Mode(), err)
+	}
 	rows, err := csv.NewReader(f).ReadAll()
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/client"
@@ -20,7 +19,7 @@ import (
 const (
 	colStarted    = 19 // "2006-01-02 15:04:05"
 	colAgent      = 18
-	colDuration   = 8
+	colDuration   = 9 // "1h02m03s", and "10h02m03s" for a call left open
 	colStatus     = 7
 	colRedactions = 80 - colStarted - colAgent - colDuration - colStatus - 4
 )
@@ -52,14 +51,17 @@ func (p *printer) session(s sessions.Session, eventID string) error {
 		}
 		p.w.Write(b)
 	default:
+		// Padded by display width, not bytes or runes: an agent named in CJK or with an emoji
+		// keeps the columns straight.
 		if p.n == 0 {
-			fmt.Fprintf(p.w, "%-*s %-*s %*s %-*s %s\n", colStarted, "STARTED (UTC)", colAgent, "AGENT", colDuration, "DURATION", colStatus, "STATUS", "REDACTIONS")
+			fmt.Fprintf(p.w, "%s %s %s %s %s\n", padRight("STARTED (UTC)", colStarted), padRight("AGENT", colAgent),
+				padLeft("DURATION", colDuration), padRight("STATUS", colStatus), "REDACTIONS")
 		}
-		fmt.Fprintf(p.w, "%-*s %-*s %*s %-*s %s\n",
-			colStarted, s.StartedAt.UTC().Format(time.DateTime),
-			colAgent, cut(agentName(s), colAgent),
-			colDuration, cut(formatDuration(s.Duration()), colDuration),
-			colStatus, s.Status,
+		fmt.Fprintf(p.w, "%s %s %s %s %s\n",
+			padRight(s.StartedAt.UTC().Format(time.DateTime), colStarted),
+			padRight(cut(agentName(s), colAgent), colAgent),
+			padLeft(cut(formatDuration(s.Duration()), colDuration), colDuration),
+			padRight(cut(string(s.Status), colStatus), colStatus),
 			cut(redactions(s.RedactionsByKind), colRedactions))
 	}
 	p.n++
@@ -88,22 +90,6 @@ func agentName(s sessions.Session) string {
 		return s.AgentName
 	}
 	return s.AgentID
-}
-
-// cut shortens s to n runes, ending with an ellipsis when it was longer, and replaces control
-// characters, so that a column stays a column.
-func cut(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }
 
 // formatDuration writes a call's duration to the second: 45s, 4m12s, 1h02m03s.

@@ -10,11 +10,12 @@
 //	sessions [flags] export  [--agent ID] [--since 24h] [--until T] [--status S] [--min-redactions N] [--format csv|ndjson] [--output FILE]
 //
 // The server and the credential come from flags, which every command accepts, or from the
-// environment:
+// environment (a flag wins):
 //
 //	--url URL        SESSIONS_URL     the server, under which /api/v1 is mounted (default http://127.0.0.1:8080)
 //	--token TOKEN    SESSIONS_TOKEN   a bearer token (for example one scoped to sessions:read)
 //	--cookie VALUE   SESSIONS_COOKIE  the product's session cookie: masker_session=VALUE, or VALUE alone
+//	                                  (taken whole, '=' padding and all, unless it starts with masker_session=)
 //
 // Since and until take a duration back from now (90m, 36h, 7d, 2w, 1d12h) or a timestamp
 // (2026-05-03, 2026-05-03T21:14:32Z). The table fits 80 columns and shows redactions as people
@@ -23,7 +24,10 @@
 // as it is recorded, and resumes after a dropped connection without printing anything twice; a
 // later tail resumes after the last event with --from (the ID that --format json prints).
 //
-// Errors are one line on stderr, with the request ID when the server gave one. Exit codes:
+// The connection flags go before the command (sessions --url URL list) or after it (sessions
+// list --url URL); after it, they override. Errors are one line on stderr, with the request ID
+// when the server gave one; a usage error ends with "(run 'sessions help' for usage)". Exit
+// codes:
 //
 //	0  success
 //	1  any other error (an internal error of the server, a broken transfer, a file not written)
@@ -31,6 +35,8 @@
 //	3  authentication: no credential, or the server refused it (401)
 //	4  not found: an unknown session or agent (404)
 //	5  unavailable: the server cannot be reached, is down, or limits the account (503, 429)
+//	130  interrupted: Ctrl-C (SIGINT) ended the command, "sessions: interrupted" on stderr; this
+//	     is how a tail ends, after printing what it received
 package main
 
 import (
@@ -54,9 +60,11 @@ const (
 	exitAuth        = 3
 	exitNotFound    = 4
 	exitUnavailable = 5
+	exitInterrupted = 130 // 128 + SIGINT, as shells report a command that Ctrl-C ended
 )
 
 func main() {
+	// Ctrl-C cancels ctx: the command stops, and exits 130.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
@@ -81,11 +89,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "sessions: "+oneLine(message(err)))
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		fmt.Fprintln(stderr, "sessions: interrupted")
+		return exitInterrupted
+	}
+	msg := oneLine(message(err))
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintln(stderr, "Run 'sessions help' for usage.")
+		msg += " (run 'sessions help' for usage)"
 	}
+	fmt.Fprintln(stderr, "sessions: "+msg)
 	return exitCode(err)
 }
 
@@ -156,5 +169,6 @@ Server and credential (flags, or the environment):
   --token TOKEN    SESSIONS_TOKEN   a bearer token
   --cookie VALUE   SESSIONS_COOKIE  masker_session=VALUE, or VALUE
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 not found, 5 unavailable.
+Exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 not found, 5 unavailable,
+130 interrupted (Ctrl-C).
 `
