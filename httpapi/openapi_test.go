@@ -378,3 +378,40 @@ func TestSchemaCheckerFindsErrors(t *testing.T) {
 		t.Error("an unknown keyword was not reported")
 	}
 }
+
+// TestOpenAPISecurity checks that every operation but the document's own takes either
+// credential, the cookie (CookieAuth) or a bearer token (BearerAuth), and that both schemes are
+// defined as the handler reads them.
+func TestOpenAPISecurity(t *testing.T) {
+	schemes := spec()["components"].(map[string]any)["securitySchemes"].(map[string]any)
+	wantSchemes := map[string]any{
+		"masker_session": map[string]any{"type": "apiKey", "in": "cookie", "name": "masker_session"},
+		"bearer":         map[string]any{"type": "http", "scheme": "bearer"},
+	}
+	for name, want := range wantSchemes {
+		got, _ := schemes[name].(map[string]any)
+		for k, v := range want.(map[string]any) {
+			if got[k] != v {
+				t.Errorf("securitySchemes.%s.%s = %v, want %v", name, k, got[k], v)
+			}
+		}
+	}
+	for tmpl, item := range spec()["paths"].(map[string]any) {
+		for method, op := range item.(map[string]any) {
+			sec, _ := op.(map[string]any)["security"].([]any)
+			var names []string
+			for _, req := range sec {
+				for name := range req.(map[string]any) {
+					names = append(names, name)
+				}
+			}
+			want := []string{"masker_session", "bearer"}
+			if tmpl == "/api/v1/openapi.yaml" {
+				want = nil
+			}
+			if !slices.Equal(names, want) {
+				t.Errorf("%s %s: security %v, want the alternatives %v", method, tmpl, names, want)
+			}
+		}
+	}
+}

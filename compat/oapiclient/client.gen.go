@@ -23,7 +23,9 @@ const (
 	ErrorErrorCodeAgentNotFound    ErrorErrorCode = "agent_not_found"
 	ErrorErrorCodeInternalError    ErrorErrorCode = "internal_error"
 	ErrorErrorCodeMethodNotAllowed ErrorErrorCode = "method_not_allowed"
+	ErrorErrorCodeNotImplemented   ErrorErrorCode = "not_implemented"
 	ErrorErrorCodeSessionNotFound  ErrorErrorCode = "session_not_found"
+	ErrorErrorCodeTooManyStreams   ErrorErrorCode = "too_many_streams"
 	ErrorErrorCodeUnauthenticated  ErrorErrorCode = "unauthenticated"
 	ErrorErrorCodeUnavailable      ErrorErrorCode = "unavailable"
 	ErrorErrorCodeValidationFailed ErrorErrorCode = "validation_failed"
@@ -38,7 +40,11 @@ func (e ErrorErrorCode) Valid() bool {
 		return true
 	case ErrorErrorCodeMethodNotAllowed:
 		return true
+	case ErrorErrorCodeNotImplemented:
+		return true
 	case ErrorErrorCodeSessionNotFound:
+		return true
+	case ErrorErrorCodeTooManyStreams:
 		return true
 	case ErrorErrorCodeUnauthenticated:
 		return true
@@ -150,6 +156,27 @@ func (e ExportAgentSessionsParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for StreamAgentSessionsParamsStatus.
+const (
+	StreamAgentSessionsParamsStatusError   StreamAgentSessionsParamsStatus = "error"
+	StreamAgentSessionsParamsStatusOk      StreamAgentSessionsParamsStatus = "ok"
+	StreamAgentSessionsParamsStatusPartial StreamAgentSessionsParamsStatus = "partial"
+)
+
+// Valid indicates whether the value is a known member of the StreamAgentSessionsParamsStatus enum.
+func (e StreamAgentSessionsParamsStatus) Valid() bool {
+	switch e {
+	case StreamAgentSessionsParamsStatusError:
+		return true
+	case StreamAgentSessionsParamsStatusOk:
+		return true
+	case StreamAgentSessionsParamsStatusPartial:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SummarizeAgentSessionsParamsStatus.
 const (
 	SummarizeAgentSessionsParamsStatusError   SummarizeAgentSessionsParamsStatus = "error"
@@ -225,6 +252,27 @@ func (e ExportSessionsParamsFormat) Valid() bool {
 	case ExportSessionsParamsFormatCsv:
 		return true
 	case ExportSessionsParamsFormatNdjson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StreamSessionsParamsStatus.
+const (
+	StreamSessionsParamsStatusError   StreamSessionsParamsStatus = "error"
+	StreamSessionsParamsStatusOk      StreamSessionsParamsStatus = "ok"
+	StreamSessionsParamsStatusPartial StreamSessionsParamsStatus = "partial"
+)
+
+// Valid indicates whether the value is a known member of the StreamSessionsParamsStatus enum.
+func (e StreamSessionsParamsStatus) Valid() bool {
+	switch e {
+	case StreamSessionsParamsStatusError:
+		return true
+	case StreamSessionsParamsStatusOk:
+		return true
+	case StreamSessionsParamsStatusPartial:
 		return true
 	default:
 		return false
@@ -373,6 +421,9 @@ type SummaryResponse struct {
 // Time RFC 3339 in UTC, millisecond precision with trailing zeros dropped.
 type Time = time.Time
 
+// LastEventID defines model for Last-Event-ID.
+type LastEventID = string
+
 // AgentIdPath defines model for agent_id_path.
 type AgentIdPath = string
 
@@ -409,8 +460,14 @@ type InternalError = Error
 // MethodNotAllowed defines model for method_not_allowed.
 type MethodNotAllowed = Error
 
+// NotImplemented defines model for not_implemented.
+type NotImplemented = Error
+
 // SessionNotFound defines model for session_not_found.
 type SessionNotFound = Error
+
+// TooManyStreams defines model for too_many_streams.
+type TooManyStreams = Error
 
 // Unauthenticated defines model for unauthenticated.
 type Unauthenticated = Error
@@ -468,6 +525,21 @@ type ExportAgentSessionsParamsStatus string
 
 // ExportAgentSessionsParamsFormat defines parameters for ExportAgentSessions.
 type ExportAgentSessionsParamsFormat string
+
+// StreamAgentSessionsParams defines parameters for StreamAgentSessions.
+type StreamAgentSessionsParams struct {
+	// Status Only sessions with this outcome. Default: every status.
+	Status *StreamAgentSessionsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// MinRedactions Only sessions with at least this many redactions.
+	MinRedactions *MinRedactions `form:"min_redactions,omitempty" json:"min_redactions,omitempty"`
+
+	// LastEventID The id of the last event (or of the opening) that the client received, to resume after it: nothing missed, nothing repeated, on any replica that shares the cursor key. It is pinned to the account, the route, the agent and the filters: status, min_redactions and agent_id may be left out or repeated unchanged; another value, or a token that is altered, truncated or of another account, route or agent, gives 422 naming Last-Event-ID. Empty: start at the end of the feed.
+	LastEventID *LastEventID `json:"Last-Event-ID,omitempty"`
+}
+
+// StreamAgentSessionsParamsStatus defines parameters for StreamAgentSessions.
+type StreamAgentSessionsParamsStatus string
 
 // SummarizeAgentSessionsParams defines parameters for SummarizeAgentSessions.
 type SummarizeAgentSessionsParams struct {
@@ -540,6 +612,24 @@ type ExportSessionsParamsStatus string
 
 // ExportSessionsParamsFormat defines parameters for ExportSessions.
 type ExportSessionsParamsFormat string
+
+// StreamSessionsParams defines parameters for StreamSessions.
+type StreamSessionsParams struct {
+	// Status Only sessions with this outcome. Default: every status.
+	Status *StreamSessionsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// MinRedactions Only sessions with at least this many redactions.
+	MinRedactions *MinRedactions `form:"min_redactions,omitempty" json:"min_redactions,omitempty"`
+
+	// AgentId Only the sessions of this agent of the account. A malformed ID, an unknown agent and another account's agent all give the same 404.
+	AgentId *AgentIdQuery `form:"agent_id,omitempty" json:"agent_id,omitempty"`
+
+	// LastEventID The id of the last event (or of the opening) that the client received, to resume after it: nothing missed, nothing repeated, on any replica that shares the cursor key. It is pinned to the account, the route, the agent and the filters: status, min_redactions and agent_id may be left out or repeated unchanged; another value, or a token that is altered, truncated or of another account, route or agent, gives 422 naming Last-Event-ID. Empty: start at the end of the feed.
+	LastEventID *LastEventID `json:"Last-Event-ID,omitempty"`
+}
+
+// StreamSessionsParamsStatus defines parameters for StreamSessions.
+type StreamSessionsParamsStatus string
 
 // SummarizeSessionsParams defines parameters for SummarizeSessions.
 type SummarizeSessionsParams struct {
@@ -650,6 +740,13 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/agents/{agent_id}/sessions/export (the `ExportAgentSessions` operationId).
 	ExportAgentSessions(ctx context.Context, agentId AgentIdPath, params *ExportAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StreamAgentSessions Follow the sessions of one agent as they are written
+	//
+	// Server-Sent Events (an EventSource consumes them unchanged). The stream opens with a retry field and an id field holding the position where it starts, then a blank line. Each session written (created or replaced) after that position is one event: event: session, id: a resume token, data: the JSON of a /api/v1/sessions item (SessionSummary) on one line. A comment line (: heartbeat) comes at least every StreamHeartbeat (15 s by default). The stream ends, and the client reconnects with Last-Event-ID, when the store fails or the server shuts down. At most MaxStreamsPerAccount (16 by default) streams per account at once.
+	//
+	// Corresponds with GET /api/v1/agents/{agent_id}/sessions/stream (the `StreamAgentSessions` operationId).
+	StreamAgentSessions(ctx context.Context, agentId AgentIdPath, params *StreamAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SummarizeAgentSessions Summarize the sessions of one agent over a window
 	//
 	// The totals of every session that the list's filters select (limit and cursor are not accepted): how many, by status, redactions in all and by kind, and the sum of the durations. since and until in the body are the bounds as resolved for this request (since defaults to 24h back from now), rounded up to the millisecond.
@@ -677,6 +774,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/sessions/export (the `ExportSessions` operationId).
 	ExportSessions(ctx context.Context, params *ExportSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamSessions Follow the sessions of every agent of the account as they are written
+	//
+	// Server-Sent Events (an EventSource consumes them unchanged). The stream opens with a retry field and an id field holding the position where it starts, then a blank line. Each session written (created or replaced) after that position is one event: event: session, id: a resume token, data: the JSON of a /api/v1/sessions item (SessionSummary) on one line. A comment line (: heartbeat) comes at least every StreamHeartbeat (15 s by default). The stream ends, and the client reconnects with Last-Event-ID, when the store fails or the server shuts down. At most MaxStreamsPerAccount (16 by default) streams per account at once.
+	//
+	// Corresponds with GET /api/v1/sessions/stream (the `StreamSessions` operationId).
+	StreamSessions(ctx context.Context, params *StreamSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SummarizeSessions Summarize the sessions of every agent of the account over a window
 	//
@@ -717,6 +821,23 @@ func (c *Client) ListAgentSessions(ctx context.Context, agentId AgentIdPath, par
 // Corresponds with GET /api/v1/agents/{agent_id}/sessions/export (the `ExportAgentSessions` operationId).
 func (c *Client) ExportAgentSessions(ctx context.Context, agentId AgentIdPath, params *ExportAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExportAgentSessionsRequest(c.Server, agentId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamAgentSessions Follow the sessions of one agent as they are written
+//
+// Server-Sent Events (an EventSource consumes them unchanged). The stream opens with a retry field and an id field holding the position where it starts, then a blank line. Each session written (created or replaced) after that position is one event: event: session, id: a resume token, data: the JSON of a /api/v1/sessions item (SessionSummary) on one line. A comment line (: heartbeat) comes at least every StreamHeartbeat (15 s by default). The stream ends, and the client reconnects with Last-Event-ID, when the store fails or the server shuts down. At most MaxStreamsPerAccount (16 by default) streams per account at once.
+//
+// Corresponds with GET /api/v1/agents/{agent_id}/sessions/stream (the `StreamAgentSessions` operationId).
+func (c *Client) StreamAgentSessions(ctx context.Context, agentId AgentIdPath, params *StreamAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamAgentSessionsRequest(c.Server, agentId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -785,6 +906,23 @@ func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, r
 // Corresponds with GET /api/v1/sessions/export (the `ExportSessions` operationId).
 func (c *Client) ExportSessions(ctx context.Context, params *ExportSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExportSessionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamSessions Follow the sessions of every agent of the account as they are written
+//
+// Server-Sent Events (an EventSource consumes them unchanged). The stream opens with a retry field and an id field holding the position where it starts, then a blank line. Each session written (created or replaced) after that position is one event: event: session, id: a resume token, data: the JSON of a /api/v1/sessions item (SessionSummary) on one line. A comment line (: heartbeat) comes at least every StreamHeartbeat (15 s by default). The stream ends, and the client reconnects with Last-Event-ID, when the store fails or the server shuts down. At most MaxStreamsPerAccount (16 by default) streams per account at once.
+//
+// Corresponds with GET /api/v1/sessions/stream (the `StreamSessions` operationId).
+func (c *Client) StreamSessions(ctx context.Context, params *StreamSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamSessionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1054,6 +1192,94 @@ func NewExportAgentSessionsRequest(server string, agentId AgentIdPath, params *E
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStreamAgentSessionsRequest constructs an http.Request for the StreamAgentSessions method
+func NewStreamAgentSessionsRequest(server string, agentId AgentIdPath, params *StreamAgentSessionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agent_id", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/agents/%s/sessions/stream", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinRedactions != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_redactions", *params.MinRedactions, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -1423,6 +1649,99 @@ func NewExportSessionsRequest(server string, params *ExportSessionsParams) (*htt
 	return req, nil
 }
 
+// NewStreamSessionsRequest constructs an http.Request for the StreamSessions method
+func NewStreamSessionsRequest(server string, params *StreamSessionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/sessions/stream")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinRedactions != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_redactions", *params.MinRedactions, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgentId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agent_id", *params.AgentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewSummarizeSessionsRequest constructs an http.Request for the SummarizeSessions method
 func NewSummarizeSessionsRequest(server string, params *SummarizeSessionsParams) (*http.Request, error) {
 	var err error
@@ -1621,6 +1940,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/agents/{agent_id}/sessions/export (the `ExportAgentSessions` operationId).
 	ExportAgentSessionsWithResponse(ctx context.Context, agentId AgentIdPath, params *ExportAgentSessionsParams, reqEditors ...RequestEditorFn) (*ExportAgentSessionsResponse, error)
 
+	// StreamAgentSessionsWithResponse Follow the sessions of one agent as they are written
+	//
+	// Server-Sent Events (an EventSource consumes them unchanged). The stream opens with a retry field and an id field holding the position where it starts, then a blank line. Each session written (created or replaced) after that position is one event: event: session, id: a resume token, data: the JSON of a /api/v1/sessions item (SessionSummary) on one line. A comment line (: heartbeat) comes at least every StreamHeartbeat (15 s by default). The stream ends, and the client reconnects with Last-Event-ID, when the store fails or the server shuts down. At most MaxStreamsPerAccount (16 by default) streams per account at once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/agents/{agent_id}/sessions/stream (the `StreamAgentSessions` operationId).
+	StreamAgentSessionsWithResponse(ctx context.Context, agentId AgentIdPath, params *StreamAgentSessionsParams, reqEditors ...RequestEditorFn) (*StreamAgentSessionsResponse, error)
+
 	// SummarizeAgentSessionsWithResponse Summarize the sessions of one agent over a window
 	//
 	// The totals of every session that the list's filters select (limit and cursor are not accepted): how many, by status, redactions in all and by kind, and the sum of the durations. since and until in the body are the bounds as resolved for this request (since defaults to 24h back from now), rounded up to the millisecond.
@@ -1656,6 +1984,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/sessions/export (the `ExportSessions` operationId).
 	ExportSessionsWithResponse(ctx context.Context, params *ExportSessionsParams, reqEditors ...RequestEditorFn) (*ExportSessionsResponse, error)
+
+	// StreamSessionsWithResponse Follow the sessions of every agent of the account as they are written
+	//
+	// Server-Sent Events (an EventSource consumes them unchanged). The stream opens with a retry field and an id field holding the position where it starts, then a blank line. Each session written (created or replaced) after that position is one event: event: session, id: a resume token, data: the JSON of a /api/v1/sessions item (SessionSummary) on one line. A comment line (: heartbeat) comes at least every StreamHeartbeat (15 s by default). The stream ends, and the client reconnects with Last-Event-ID, when the store fails or the server shuts down. At most MaxStreamsPerAccount (16 by default) streams per account at once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/sessions/stream (the `StreamSessions` operationId).
+	StreamSessionsWithResponse(ctx context.Context, params *StreamSessionsParams, reqEditors ...RequestEditorFn) (*StreamSessionsResponse, error)
 
 	// SummarizeSessionsWithResponse Summarize the sessions of every agent of the account over a window
 	//
@@ -1875,6 +2212,125 @@ func (r ExportAgentSessionsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ExportAgentSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StreamAgentSessionsResponse200Headers the declared response headers of an HTTP 200 response for StreamAgentSessions
+type StreamAgentSessionsResponse200Headers struct {
+	CacheControl *string
+	XRequestId   *string
+}
+
+// StreamAgentSessionsResponse405Headers the declared response headers of an HTTP 405 response for StreamAgentSessions
+type StreamAgentSessionsResponse405Headers struct {
+	Allow *string
+}
+
+// StreamAgentSessionsResponse429Headers the declared response headers of an HTTP 429 response for StreamAgentSessions
+type StreamAgentSessionsResponse429Headers struct {
+	RetryAfter *int
+}
+
+// StreamAgentSessionsResponse503Headers the declared response headers of an HTTP 503 response for StreamAgentSessions
+type StreamAgentSessionsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type StreamAgentSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyStreams
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON501 the response for an HTTP 501 `application/json` response
+	JSON501 *NotImplemented
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StreamAgentSessionsResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *StreamAgentSessionsResponse405Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StreamAgentSessionsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamAgentSessionsResponse503Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StreamAgentSessionsResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StreamAgentSessionsResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r StreamAgentSessionsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r StreamAgentSessionsResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r StreamAgentSessionsResponse) GetJSON429() *TooManyStreams {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StreamAgentSessionsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON501 returns the response for an HTTP 501 `application/json` response
+func (r StreamAgentSessionsResponse) GetJSON501() *NotImplemented {
+	return r.JSON501
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StreamAgentSessionsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamAgentSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamAgentSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamAgentSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamAgentSessionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2246,6 +2702,125 @@ func (r ExportSessionsResponse) ContentType() string {
 	return ""
 }
 
+// StreamSessionsResponse200Headers the declared response headers of an HTTP 200 response for StreamSessions
+type StreamSessionsResponse200Headers struct {
+	CacheControl *string
+	XRequestId   *string
+}
+
+// StreamSessionsResponse405Headers the declared response headers of an HTTP 405 response for StreamSessions
+type StreamSessionsResponse405Headers struct {
+	Allow *string
+}
+
+// StreamSessionsResponse429Headers the declared response headers of an HTTP 429 response for StreamSessions
+type StreamSessionsResponse429Headers struct {
+	RetryAfter *int
+}
+
+// StreamSessionsResponse503Headers the declared response headers of an HTTP 503 response for StreamSessions
+type StreamSessionsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type StreamSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyStreams
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON501 the response for an HTTP 501 `application/json` response
+	JSON501 *NotImplemented
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StreamSessionsResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *StreamSessionsResponse405Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StreamSessionsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamSessionsResponse503Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StreamSessionsResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StreamSessionsResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r StreamSessionsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r StreamSessionsResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r StreamSessionsResponse) GetJSON429() *TooManyStreams {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StreamSessionsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON501 returns the response for an HTTP 501 `application/json` response
+func (r StreamSessionsResponse) GetJSON501() *NotImplemented {
+	return r.JSON501
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StreamSessionsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SummarizeSessionsResponse200Headers the declared response headers of an HTTP 200 response for SummarizeSessions
 type SummarizeSessionsResponse200Headers struct {
 	CacheControl *string
@@ -2486,6 +3061,21 @@ func (c *ClientWithResponses) ExportAgentSessionsWithResponse(ctx context.Contex
 	return ParseExportAgentSessionsResponse(rsp)
 }
 
+// StreamAgentSessionsWithResponse Follow the sessions of one agent as they are written
+//
+// Server-Sent Events (an EventSource consumes them unchanged). The stream opens with a retry field and an id field holding the position where it starts, then a blank line. Each session written (created or replaced) after that position is one event: event: session, id: a resume token, data: the JSON of a /api/v1/sessions item (SessionSummary) on one line. A comment line (: heartbeat) comes at least every StreamHeartbeat (15 s by default). The stream ends, and the client reconnects with Last-Event-ID, when the store fails or the server shuts down. At most MaxStreamsPerAccount (16 by default) streams per account at once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/agents/{agent_id}/sessions/stream (the `StreamAgentSessions` operationId).
+func (c *ClientWithResponses) StreamAgentSessionsWithResponse(ctx context.Context, agentId AgentIdPath, params *StreamAgentSessionsParams, reqEditors ...RequestEditorFn) (*StreamAgentSessionsResponse, error) {
+	rsp, err := c.StreamAgentSessions(ctx, agentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamAgentSessionsResponse(rsp)
+}
+
 // SummarizeAgentSessionsWithResponse Summarize the sessions of one agent over a window
 //
 // The totals of every session that the list's filters select (limit and cursor are not accepted): how many, by status, redactions in all and by kind, and the sum of the durations. since and until in the body are the bounds as resolved for this request (since defaults to 24h back from now), rounded up to the millisecond.
@@ -2544,6 +3134,21 @@ func (c *ClientWithResponses) ExportSessionsWithResponse(ctx context.Context, pa
 		return nil, err
 	}
 	return ParseExportSessionsResponse(rsp)
+}
+
+// StreamSessionsWithResponse Follow the sessions of every agent of the account as they are written
+//
+// Server-Sent Events (an EventSource consumes them unchanged). The stream opens with a retry field and an id field holding the position where it starts, then a blank line. Each session written (created or replaced) after that position is one event: event: session, id: a resume token, data: the JSON of a /api/v1/sessions item (SessionSummary) on one line. A comment line (: heartbeat) comes at least every StreamHeartbeat (15 s by default). The stream ends, and the client reconnects with Last-Event-ID, when the store fails or the server shuts down. At most MaxStreamsPerAccount (16 by default) streams per account at once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/sessions/stream (the `StreamSessions` operationId).
+func (c *ClientWithResponses) StreamSessionsWithResponse(ctx context.Context, params *StreamSessionsParams, reqEditors ...RequestEditorFn) (*StreamSessionsResponse, error) {
+	rsp, err := c.StreamSessions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamSessionsResponse(rsp)
 }
 
 // SummarizeSessionsWithResponse Summarize the sessions of every agent of the account over a window
@@ -2786,6 +3391,131 @@ func ParseExportAgentSessionsResponse(rsp *http.Response) (*ExportAgentSessionsR
 		response.Headers405 = &headers
 	case rsp.StatusCode == 503:
 		var headers ExportAgentSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamAgentSessionsResponse parses an HTTP response from a StreamAgentSessionsWithResponse call
+func ParseStreamAgentSessionsResponse(rsp *http.Response) (*StreamAgentSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamAgentSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyStreams
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
+		var dest NotImplemented
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON501 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers StreamAgentSessionsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers StreamAgentSessionsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 429:
+		var headers StreamAgentSessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamAgentSessionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -3163,6 +3893,131 @@ func ParseExportSessionsResponse(rsp *http.Response) (*ExportSessionsResponse, e
 		response.Headers405 = &headers
 	case rsp.StatusCode == 503:
 		var headers ExportSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamSessionsResponse parses an HTTP response from a StreamSessionsWithResponse call
+func ParseStreamSessionsResponse(rsp *http.Response) (*StreamSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyStreams
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
+		var dest NotImplemented
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON501 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers StreamSessionsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers StreamSessionsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 429:
+		var headers StreamSessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamSessionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
