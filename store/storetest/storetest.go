@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 		{"Differential", testDifferential},
 		{"GetSession", testGetSession},
 		{"All", testAll},
+		{"Summary", testSummary}, // skipped, saying so, unless the store is a sessions.Summarizer
 	}
 	// The optional capabilities, each with the rules of its methods.
 	capabilities := []struct {

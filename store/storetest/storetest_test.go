@@ -104,6 +104,8 @@ var mutants = []struct{ bug, rule string }{
 	{"32-bit redaction count", "SessionValidation"},
 	{"Until inclusive", "Differential"},
 	{"GetSession ignores account", "GetSession"},
+	{"summary Until inclusive", "Summary"},
+	{"summary capped redactions", "Summary"},
 }
 
 // TestMutants checks that the suite catches each mutant: it runs the test binary again, with
