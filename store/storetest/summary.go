@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -310,19 +311,25 @@ func testSummaryConsistent(t *testing.T, h *harness) {
 
 	ctx, cancel := context.WithCancel(h.ctx)
 	var wg sync.WaitGroup
+	var writes atomic.Int64
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for i := 1; ctx.Err() == nil; i++ {
-			if err := h.store.PutSessions(ctx, states[i%2]...); err != nil && ctx.Err() == nil {
-				t.Errorf("PutSessions: %v", err)
+			if err := h.store.PutSessions(ctx, states[i%2]...); err != nil {
+				if ctx.Err() == nil {
+					t.Errorf("PutSessions: %v", err)
+				}
 				return
 			}
+			writes.Add(1)
 		}
 	}()
 	defer func() { cancel(); wg.Wait() }()
 	seen := [2]int{}
-	for i := range reads {
+	// At least reads summaries, and on until the writer has switched states a few times, so
+	// that summaries meet writes in progress.
+	for i := 0; i < reads || writes.Load() < 6; i++ {
 		f, w := filters[i%len(filters)], wants[i%len(filters)]
 		got := h.summarize(f)
 		switch {

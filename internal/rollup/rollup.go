@@ -1,0 +1,70 @@
+// Package rollup splits the window of a summary between the hourly rollups of the SQL stores
+// and their raw rows: the whole hours come from the rollups, and the two partial hours at the
+// window's edges from the sessions themselves. Both SQL stores keep the same rollups (see their
+// migrations) and ask this package which parts to read, so that they split a window alike.
+package rollup
+
+import (
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// Cap is the largest redaction count that the rollups keep exactly: their redactions column is
+// min(redaction_count, Cap), so that Cap stands for "Cap or more". A MinRedactions of at most
+// Cap is exactly "redactions >= MinRedactions"; a larger one cannot be read from the rollups.
+const Cap = 16
+
+// Hour is the width of a rollup's time bucket, aligned on UTC hours.
+const Hour = time.Hour
+
+// Range is a range of StartedAt, Since inclusive, Until exclusive.
+type Range struct {
+	Since, Until time.Time
+}
+
+// Plan says where to read the summary of a filter.
+type Plan struct {
+	// Hours is the range of whole hours to read from the rollups: the rows whose hour is at or
+	// after Hours.Since and before Hours.Until. It is empty (Since equal to Until) when the
+	// rollups have nothing to give.
+	Hours Range
+	// Raw are the ranges of StartedAt to read from the sessions: the partial hours at the edges,
+	// or the whole window when the rollups cannot answer the filter.
+	Raw []Range
+}
+
+// PlanFor returns the plan of f, a filter that sessions.SummaryFilter returned. An unbounded
+// side of the window is taken as MinTime, or one millisecond after MaxTime: every stored time is
+// within them. The rollups cannot answer a MinRedactions above Cap: the plan then reads the
+// whole window from the sessions.
+func PlanFor(f sessions.Filter) Plan {
+	since, until := f.Since, f.Until
+	if since.IsZero() {
+		since = sessions.MinTime
+	}
+	if until.IsZero() {
+		until = sessions.MaxTime.Add(time.Millisecond)
+	}
+	var p Plan
+	if !since.Before(until) {
+		return p
+	}
+	from := since.Truncate(Hour)
+	if from.Before(since) {
+		from = from.Add(Hour)
+	}
+	to := until.Truncate(Hour)
+	if f.MinRedactions > Cap || !from.Before(to) {
+		p.Raw = []Range{{since, until}}
+		return p
+	}
+	p.Hours = Range{from, to}
+	if since.Before(from) {
+		p.Raw = append(p.Raw, Range{since, from})
+	}
+	if to.Before(until) {
+		p.Raw = append(p.Raw, Range{to, until})
+	}
+	return p
+}

@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/kindsjson"
+	"github.com/masker-dev/sessions/internal/rollup"
+)
+
+var _ sessions.Summarizer = (*Store)(nil)
+
+// The queries of SummarizeSessions. The rollups (summary_hours and summary_kinds, described in
+// migrations/0002_summary.sql) are read by their primary key (account_id, agent_id, hour,
+// status, redactions): agent_id is the agent, or '' for the account, so that both summaries are a
+// range of hours of one key prefix. The status and redactions conditions are decided from the
+// key, row by row. ("? = ''" keeps one statement for both the filtered and unfiltered status.)
+//
+// The raw rows of the window's edges are read through the list indexes, and folded in Go by
+// sessions.Summary.Add, the definition of a summary.
+const (
+	summaryHoursSQL = `SELECT status, sum(sessions), sum(redaction_total), sum(duration_ms) FROM summary_hours
+	WHERE account_id = ? AND agent_id = ? AND hour >= ? AND hour < ? AND (? = '' OR status = ?) AND redactions >= ?
+	GROUP BY status`
+	summaryKindsSQL = `SELECT kind, sum(total) FROM summary_kinds
+	WHERE account_id = ? AND agent_id = ? AND hour >= ? AND hour < ? AND (? = '' OR status = ?) AND redactions >= ?
+	GROUP BY kind`
+	rawAgentSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions INDEXED BY sessions_agent_list
+	WHERE account_id = ? AND agent_id = ? AND started_at >= ? AND started_at < ? AND (? = '' OR status = ?) AND redaction_count >= ?`
+	rawAccountSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions INDEXED BY sessions_account_list
+	WHERE account_id = ? AND ? = '' AND started_at >= ? AND started_at < ? AND (? = '' OR status = ?) AND redaction_count >= ?`
+)
+
+// SummarizeSessions returns the summary of the sessions that f selects (Limit and After are
+// ignored), read in one read transaction, so from one state of the database. Whole hours of the
+// window come from the rollups, which PutSessions and PurgeSessions keep in their own
+// statements; the partial hours at the window's edges come from the sessions. A MinRedactions
+// above 16 (the rollups' cap) is read entirely from the sessions, through the list index of the
+// agent or the account: its cost grows with the sessions of the window, as a list's does.
+//
+// It returns a *sessions.ValidationError for an invalid filter, the empty summary for an agent
+// that does not exist, and the context and database errors of the package. It is safe for
+// concurrent use.
+func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessions.Summary, error) {
+	f, err := sessions.SummaryFilter(f)
+	if err != nil {
+		return sessions.Summary{}, err
+	}
+	if err := sessions.ContextError(ctx); err != nil {
+		return sessions.Summary{}, err
+	}
+	plan := rollup.PlanFor(f)
+	tx, err := s.read.BeginTx(ctx, nil) // deferred: a WAL read snapshot from its first read
+	if err != nil {
+		return sessions.Summary{}, mapError(ctx, err)
+	}
+	defer tx.Rollback()
+	m := sessions.NewSummary()
+	if plan.Hours.Since.Before(plan.Hours.Until) {
+		if err := addRollups(ctx, tx, f, plan.Hours, &m); err != nil {
+			return sessions.Summary{}, err
+		}
+	}
+	for _, r := range plan.Raw {
+		if err := addRaw(ctx, tx, f, r, &m); err != nil {
+			return sessions.Summary{}, err
+		}
+	}
+	return m, nil
+}
+
+// addRollups adds the rollups of the hours r to m.
+func addRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
+	args := []any{f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(), string(f.Status), string(f.Status), f.MinRedactions}
+	rows, err := tx.QueryContext(ctx, summaryHoursSQL, args...)
+	if err != nil {
+		return mapError(ctx, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n, redactions, durationMillis int64
+		if err := rows.Scan(&status, &n, &redactions, &durationMillis); err != nil {
+			return mapError(ctx, err)
+		}
+		m.Sessions += n
+		m.ByStatus[sessions.Status(status)] += n
+		m.RedactionCount += redactions
+		m.Duration += time.Duration(durationMillis) * time.Millisecond
+	}
+	if err := rows.Err(); err != nil {
+		return mapError(ctx, err)
+	}
+	kinds, err := tx.QueryContext(ctx, summaryKindsSQL, args...)
+	if err != nil {
+		return mapError(ctx, err)
+	}
+	defer kinds.Close()
+	for kinds.Next() {
+		var kind string
+		var n int64
+		if err := kinds.Scan(&kind, &n); err != nil {
+			return mapError(ctx, err)
+		}
+		m.RedactionsByKind[kind] += n
+	}
+	return mapError(ctx, kinds.Err())
+}
+
+// addRaw folds the sessions of f that started in r into m.
+func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
+	query := rawAccountSQL
+	if f.AgentID != "" {
+		query = rawAgentSQL
+	}
+	rows, err := tx.QueryContext(ctx, query, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
+		string(f.Status), string(f.Status), f.MinRedactions)
+	if err != nil {
+		return mapError(ctx, err)
+	}
+	defer rows.Close()
+	var kinds sql.RawBytes
+	for rows.Next() {
+		var x sessions.Session
+		var started, ended int64
+		if err := rows.Scan(&x.Status, &started, &ended, &kinds); err != nil {
+			return mapError(ctx, err)
+		}
+		x.StartedAt, x.EndedAt = time.UnixMilli(started), time.UnixMilli(ended)
+		if x.RedactionsByKind, err = kindsjson.Parse(kinds); err != nil {
+			return fmt.Errorf("sqlite: summary: %w", err)
+		}
+		m.Add(x)
+	}
+	return mapError(ctx, rows.Err())
+}
