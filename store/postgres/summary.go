@@ -1,0 +1,131 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/rollup"
+)
+
+var _ sessions.Summarizer = (*Store)(nil)
+
+// The queries of SummarizeSessions. The rollups (summary_hours and summary_kinds, described in
+// migrations/0002_summary.sql) are read by their primary key (account_id, agent_id, hour,
+// status, redactions): agent_id is the agent, or '' for the account, so that both summaries are a
+// range of hours of one key prefix; status and redactions are decided from the index entries.
+// ("$5 = ''" keeps one statement for the filtered and the unfiltered status.)
+//
+// The raw rows of the window's edges are read through the list indexes and folded in Go by
+// sessions.Summary.Add, the definition of a summary.
+const (
+	summaryHoursSQL = `SELECT status, sum(sessions)::bigint, sum(redaction_total)::bigint, sum(duration_ms)::bigint
+	FROM summary_hours
+	WHERE account_id = $1 AND agent_id = $2 AND hour >= $3 AND hour < $4 AND ($5 = '' OR status = $5) AND redactions >= $6
+	GROUP BY status`
+	summaryKindsSQL = `SELECT kind, sum(total)::bigint FROM summary_kinds
+	WHERE account_id = $1 AND agent_id = $2 AND hour >= $3 AND hour < $4 AND ($5 = '' OR status = $5) AND redactions >= $6
+	GROUP BY kind`
+	rawAgentSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions
+	WHERE account_id = $1 AND agent_id = $2 AND started_at >= $3 AND started_at < $4
+		AND ($5 = '' OR status = $5) AND redaction_count >= $6`
+	rawAccountSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions
+	WHERE account_id = $1 AND $2 = '' AND started_at >= $3 AND started_at < $4
+		AND ($5 = '' OR status = $5) AND redaction_count >= $6`
+)
+
+// SummarizeSessions returns the summary of the sessions that f selects (Limit and After are
+// ignored), read in one REPEATABLE READ, read-only transaction, so from one snapshot. Like
+// ListSessions, it reads from the pool of WithReadPool when there is one. Whole hours of the
+// window come from the rollups, which triggers keep in the statements of PutSessions and
+// PurgeSessions; the partial hours at the window's edges come from the sessions. A MinRedactions
+// above 16 (the rollups' cap) is read entirely from the sessions: its cost grows with the
+// sessions of the window, as a list's does.
+//
+// It returns a *sessions.ValidationError for an invalid filter, the empty summary for an agent
+// that does not exist, and the context and connection errors of the package. It is safe for
+// concurrent use.
+func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessions.Summary, error) {
+	f, err := sessions.SummaryFilter(f)
+	if err != nil {
+		return sessions.Summary{}, err
+	}
+	if err := sessions.ContextError(ctx); err != nil {
+		return sessions.Summary{}, err
+	}
+	plan := rollup.PlanFor(f)
+	var m sessions.Summary
+	err = s.retry(ctx, s.read, func() error {
+		m = sessions.NewSummary()
+		opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+		return pgx.BeginTxFunc(ctx, s.read, opts, func(tx pgx.Tx) error {
+			if plan.Hours.Since.Before(plan.Hours.Until) {
+				if err := addRollups(ctx, tx, f, plan.Hours, &m); err != nil {
+					return err
+				}
+			}
+			for _, r := range plan.Raw {
+				if err := addRaw(ctx, tx, f, r, &m); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return sessions.Summary{}, err
+	}
+	return m, nil
+}
+
+// addRollups adds the rollups of the hours r to m.
+func addRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
+	args := []any{f.AccountID, f.AgentID, r.Since, r.Until, string(f.Status), f.MinRedactions}
+	rows, err := tx.Query(ctx, summaryHoursSQL, args...)
+	if err != nil {
+		return err
+	}
+	var status string
+	var n, redactions, durationMillis int64
+	_, err = pgx.ForEachRow(rows, []any{&status, &n, &redactions, &durationMillis}, func() error {
+		m.Sessions += n
+		m.ByStatus[sessions.Status(status)] += n
+		m.RedactionCount += redactions
+		m.Duration += time.Duration(durationMillis) * time.Millisecond
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, summaryKindsSQL, args...)
+	if err != nil {
+		return err
+	}
+	var kind string
+	_, err = pgx.ForEachRow(rows, []any{&kind, &n}, func() error {
+		m.RedactionsByKind[kind] += n
+		return nil
+	})
+	return err
+}
+
+// addRaw folds the sessions of f that started in r into m.
+func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
+	query := rawAccountSQL
+	if f.AgentID != "" {
+		query = rawAgentSQL
+	}
+	rows, err := tx.Query(ctx, query, f.AccountID, f.AgentID, r.Since, r.Until, string(f.Status), f.MinRedactions)
+	if err != nil {
+		return err
+	}
+	var x sessions.Session
+	var status string
+	_, err = pgx.ForEachRow(rows, []any{&status, &x.StartedAt, &x.EndedAt, (*kindsColumn)(&x.RedactionsByKind)}, func() error {
+		x.Status = sessions.Status(status)
+		m.Add(x)
+		return nil
+	})
+	return err
+}
