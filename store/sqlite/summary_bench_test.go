@@ -1,0 +1,58 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+
+	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/benchdata"
+)
+
+// bareSummarySQL is the plain aggregate query over the raw rows that the summary benchmark
+// compares SummarizeSessions with (benchmark code only): counts and sums, without the kinds,
+// through the list index of the agent or the account.
+const (
+	bareAgentSummarySQL = `SELECT count(*), sum(redaction_count), sum(ended_at - started_at) FROM sessions
+	WHERE account_id = ? AND agent_id = ? AND started_at >= ?`
+	bareAccountSummarySQL = `SELECT count(*), sum(redaction_count), sum(ended_at - started_at) FROM sessions
+	WHERE account_id = ? AND started_at >= ?`
+)
+
+// BenchmarkSQLiteSummary measures SummarizeSessions over the last 30 days of the data set, for
+// the busiest agent and for the account, alternating with the plain aggregate query.
+//
+//	go test -run '^$' -bench SQLiteSummary ./store/sqlite
+func BenchmarkSQLiteSummary(b *testing.B) {
+	s := loadedStore(b)
+	benchdata.RunSummary(b, s, func(f sessions.Filter) error {
+		var n, redactions, duration int64
+		row := s.read.QueryRowContext(context.Background(), bareAccountSummarySQL, f.AccountID, f.Since.UnixMilli())
+		if f.AgentID != "" {
+			row = s.read.QueryRowContext(context.Background(), bareAgentSummarySQL, f.AccountID, f.AgentID, f.Since.UnixMilli())
+		}
+		return row.Scan(&n, &redactions, &duration)
+	})
+}
+
+// BenchmarkSQLiteIngestRollups measures PutSessions with the summary rollups against the same
+// store without them (its triggers dropped), alternating batches of the same sessions, into
+// two fresh files.
+//
+//	go test -run '^$' -bench SQLiteIngestRollups -benchtime 200x ./store/sqlite
+func BenchmarkSQLiteIngestRollups(b *testing.B) {
+	ctx := context.Background()
+	with, without := newTestStore(b), newTestStore(b)
+	for _, s := range []*Store{with, without} {
+		for _, a := range benchdata.AgentList() {
+			if err := s.PutAgent(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	_, err := without.write.ExecContext(ctx, `DROP TRIGGER sessions_summary_insert;
+		DROP TRIGGER sessions_summary_update; DROP TRIGGER sessions_summary_delete`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchdata.RunIngestPaired(b, with, without, 100, 1000)
+}
