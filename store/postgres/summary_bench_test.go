@@ -1,0 +1,52 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+
+	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/benchdata"
+)
+
+// bareSummarySQL is the plain aggregate query over the raw rows that the summary benchmark
+// compares SummarizeSessions with (benchmark code only): counts and sums, without the kinds.
+// An empty $2 selects every agent.
+const bareSummarySQL = `SELECT count(*), coalesce(sum(redaction_count), 0)::bigint,
+	coalesce(sum(extract(epoch FROM ended_at - started_at) * 1000), 0)::bigint
+FROM sessions WHERE account_id = $1 AND ($2 = '' OR agent_id = $2) AND started_at >= $3`
+
+// BenchmarkPostgresSummary measures SummarizeSessions over the last 30 days of the data set,
+// for the busiest agent and for the account, alternating with the plain aggregate query.
+//
+//	SESSIONS_TEST_POSTGRES_URL=... go test -run '^$' -bench PostgresSummary ./store/postgres
+func BenchmarkPostgresSummary(b *testing.B) {
+	s := benchStore(b)
+	benchdata.RunSummary(b, s, func(f sessions.Filter) error {
+		var n, redactions, duration int64
+		return s.pool.QueryRow(context.Background(), bareSummarySQL, f.AccountID, f.AgentID, f.Since).
+			Scan(&n, &redactions, &duration)
+	})
+}
+
+// BenchmarkPostgresIngestRollups measures PutSessions with the summary rollups against the
+// same store without them (its triggers dropped), alternating batches of the same sessions,
+// into two fresh schemas.
+//
+//	SESSIONS_TEST_POSTGRES_URL=... go test -run '^$' -bench PostgresIngestRollups -benchtime 200x ./store/postgres
+func BenchmarkPostgresIngestRollups(b *testing.B) {
+	ctx := context.Background()
+	with, without := newTestStore(b), newTestStore(b)
+	for _, s := range []*Store{with, without} {
+		for _, a := range benchdata.AgentList() {
+			if err := s.PutAgent(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	_, err := without.pool.Exec(ctx, `DROP TRIGGER sessions_summary_insert ON sessions;
+		DROP TRIGGER sessions_summary_update ON sessions; DROP TRIGGER sessions_summary_delete ON sessions`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchdata.RunIngestPaired(b, with, without, 100, 1000)
+}
