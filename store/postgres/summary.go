@@ -12,7 +12,7 @@ import (
 var _ sessions.Summarizer = (*Store)(nil)
 
 // The queries of SummarizeSessions. The rollups (summary_hours and summary_kinds, described in
-// migrations/0002_summary.sql) are read by their primary key (account_id, agent_id, hour,
+// migrations/0003_summary.sql) are read by their primary key (account_id, agent_id, hour,
 // status, redactions): agent_id is the agent, or the empty string for the account, so that both summaries are a
 // range of hours of one key prefix; status and redactions are decided from the index entries.
 // (Comparing $5 with the empty string keeps one statement for the filtered and the unfiltered status.)

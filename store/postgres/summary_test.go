@@ -63,11 +63,11 @@ func TestSummaryMigration(t *testing.T) {
 		DROP TRIGGER sessions_summary_insert ON sessions; DROP TRIGGER sessions_summary_update ON sessions;
 		DROP TRIGGER sessions_summary_delete ON sessions; DROP FUNCTION sessions_summary_insert();
 		DROP FUNCTION sessions_summary_update(); DROP FUNCTION sessions_summary_delete();
-		DELETE FROM sessions_schema WHERE version = 2`)
+		DELETE FROM sessions_schema WHERE version = 3`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := migrate(ctx, s.pool); err != nil {
+	if err := Migrate(ctx, s.pool); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(kept, dumpRollups(t, s)); diff != "" {

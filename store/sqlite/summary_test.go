@@ -59,7 +59,7 @@ func TestSummaryMigration(t *testing.T) {
 	}
 	_, err = s.write.ExecContext(ctx, `DROP TRIGGER sessions_summary_insert; DROP TRIGGER sessions_summary_update;
 		DROP TRIGGER sessions_summary_delete; DROP TABLE summary_hours; DROP TABLE summary_kinds;
-		DELETE FROM schema_version WHERE version = 2`)
+		DELETE FROM sessions_schema WHERE version = 3`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,8 @@ import (
 )
 
 // Run checks that the stores made by open keep every rule of [sessions.Store], in one subtest
-// per rule, and the rules of each optional capability ([sessions.Purger], [sessions.Tailer]) in subtests that run
+// per rule, and the rules of each optional capability ([sessions.Purger], [sessions.Tailer],
+// [sessions.Summarizer]) in subtests that run
 // when the store implements it and are skipped, saying so, when it does not. Each subtest calls
 // open(t) for a fresh, empty store (some call it once per case); open owns the store and closes
 // it with t.Cleanup, Run never calls Close. The subtests run in parallel with each other
@@ -47,7 +48,6 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 		{"Differential", testDifferential},
 		{"GetSession", testGetSession},
 		{"All", testAll},
-		{"Summary", testSummary}, // skipped, saying so, unless the store is a sessions.Summarizer
 	}
 	// The optional capabilities, each with the rules of its methods.
 	capabilities := []struct {
@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 	}{
 		{"Purger", implements[sessions.Purger], purgeRules},
 		{"Tailer", implements[sessions.Tailer], []rule{{"Tail", testTail}}},
+		{"Summarizer", implements[sessions.Summarizer], []rule{{"Summary", testSummary}}},
 	}
 	for _, rule := range rules {
 		t.Run(rule.name, func(t *testing.T) {

@@ -1,6 +1,4 @@
--- Version 2: the summary rollups, which SummarizeSessions reads instead of the raw rows.
---
--- (At the merge with the feed's migration this file becomes 0003_summary.sql.)
+-- Version 3: the summary rollups, which SummarizeSessions reads instead of the raw rows.
 --
 -- summary_hours holds, for each UTC hour (the hour column is the start of the hour), the totals
 -- of the sessions that started in it, keyed by account, agent, status and redaction count. Each
