@@ -91,9 +91,6 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 	b := newBatch(ss)
 	return s.retry(ctx, s.pool, func() error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, lockSummariesSQL, summaryLockKeys(ss)); err != nil {
-				return err
-			}
 			if b.len() > copyThreshold {
 				return copySessions(ctx, tx, b)
 			}

@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"hash/fnv"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -130,25 +128,4 @@ func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m
 		return nil
 	})
 	return err
-}
-
-// lockSummariesSQL takes, in the order of its array, the transaction-level advisory lock of
-// each account whose summary rollups a PutSessions will change. The triggers of the rollups
-// lock rollup rows in key order within each trigger, but an upsert fires two of them (INSERT,
-// then UPDATE), so two transactions could lock the same rows in opposite orders and deadlock
-// (TestTailOutOfOrderCommits met it). Under these locks, taken in one global order, writers of
-// the same account queue here instead; they queued on the account's rollup rows anyway.
-const lockSummariesSQL = `SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`
-
-// summaryLockKeys returns the advisory lock keys of the accounts of ss, sorted and distinct.
-func summaryLockKeys(ss []sessions.Session) []int64 {
-	var keys []int64
-	for _, x := range ss {
-		h := fnv.New64a()
-		h.Write([]byte("github.com/masker-dev/sessions summary rollups "))
-		h.Write([]byte(x.AccountID))
-		keys = append(keys, int64(h.Sum64()))
-	}
-	slices.Sort(keys)
-	return slices.Compact(keys)
 }
