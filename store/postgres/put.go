@@ -89,19 +89,33 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 		return err
 	}
 	b := newBatch(ss)
-	return s.retry(ctx, s.pool, func() error {
-		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if b.len() > copyThreshold {
-				return copySessions(ctx, tx, b)
-			}
-			tag, err := tx.Exec(ctx, upsertFromArrays, b.arrays()...)
-			if err != nil {
-				return err
-			}
-			return checkWritten(tag, b)
+	// An upsert fires two statement triggers of the summary rollups (INSERT, then UPDATE), each
+	// locking rollup rows in key order: two concurrent batches can lock shared rows in opposite
+	// orders, and the server aborts one of them as a deadlock. Its transaction wrote nothing, so
+	// it runs again, a few times at most.
+	for attempt := 1; ; attempt++ {
+		err := s.retry(ctx, s.pool, func() error {
+			return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+				if b.len() > copyThreshold {
+					return copySessions(ctx, tx, b)
+				}
+				tag, err := tx.Exec(ctx, upsertFromArrays, b.arrays()...)
+				if err != nil {
+					return err
+				}
+				return checkWritten(tag, b)
+			})
 		})
-	})
+		var pgErr *pgconn.PgError
+		if attempt == maxDeadlockAttempts || !errors.As(err, &pgErr) || pgErr.Code != "40P01" {
+			return err
+		}
+	}
 }
+
+// maxDeadlockAttempts is how many times PutSessions runs a batch that the server aborts as a
+// deadlock.
+const maxDeadlockAttempts = 4
 
 // copySessions writes the large batch b in tx. It first takes the batch for what it usually is, new
 // sessions, and copies it straight into sessions, inside a savepoint. That skips the temporary
