@@ -76,6 +76,17 @@ type Config struct {
 	// response. Default: DefaultTimeout.
 	Timeout time.Duration
 
+	// MaxAccountCalls bounds the store calls that the requests of one account may have running
+	// at once in this Handler (a replica counts its own). A request beyond it gets 429
+	// too_many_requests with Retry-After, at once and without a store call, while the requests
+	// of other accounts are served as usual; so one account's slow queries can hold at most this
+	// many of the store's connections. A call counts until the store returns, even after its
+	// request got 503 on the Timeout: set the store's own statement timeout below Timeout (the
+	// stores of this module end their statements with the context) so that an abandoned call
+	// frees its connection. Size the store's pool to at least twice this bound.
+	// Default: DefaultMaxAccountCalls.
+	MaxAccountCalls int
+
 	// AgentID returns the agent ID of a request to the agent endpoint, for routers that keep path
 	// parameters elsewhere than http.Request.PathValue (chi: chi.URLParam(r, "agent_id")).
 	// Default: r.PathValue("agent_id"), which net/http's ServeMux sets, and any router can set
@@ -134,14 +145,15 @@ func CookieAuth(name string, verify func(ctx context.Context, value string) (acc
 
 // settings is a checked Config with its defaults filled in.
 type settings struct {
-	store        sessions.Store
-	authenticate func(*http.Request) (string, error)
-	now          func() time.Time
-	keys         [][]byte // the signing key first, then the previous keys
-	logger       *slog.Logger
-	timeout      time.Duration
-	agentID      func(*http.Request) string
-	sessionID    func(*http.Request) string
+	store           sessions.Store
+	authenticate    func(*http.Request) (string, error)
+	now             func() time.Time
+	keys            [][]byte // the signing key first, then the previous keys
+	logger          *slog.Logger
+	timeout         time.Duration
+	maxAccountCalls int
+	agentID         func(*http.Request) string
+	sessionID       func(*http.Request) string
 	// customAgentID and customSessionID tell whether Config.AgentID and Config.SessionID are
 	// set, for the message of errNoPathValue.
 	customAgentID, customSessionID bool
@@ -153,14 +165,15 @@ type settings struct {
 // check validates cfg and fills in the defaults.
 func (cfg Config) check() (settings, error) {
 	s := settings{
-		store:        cfg.Store,
-		authenticate: cfg.Authenticate,
-		now:          cfg.Now,
-		logger:       cfg.Logger,
-		timeout:      cfg.Timeout,
-		agentID:      cfg.AgentID,
-		sessionID:    cfg.SessionID,
-		accessLog:    !cfg.DisableAccessLog,
+		store:           cfg.Store,
+		authenticate:    cfg.Authenticate,
+		now:             cfg.Now,
+		logger:          cfg.Logger,
+		timeout:         cfg.Timeout,
+		maxAccountCalls: cfg.MaxAccountCalls,
+		agentID:         cfg.AgentID,
+		sessionID:       cfg.SessionID,
+		accessLog:       !cfg.DisableAccessLog,
 
 		customAgentID:   cfg.AgentID != nil,
 		customSessionID: cfg.SessionID != nil,
@@ -180,6 +193,8 @@ func (cfg Config) check() (settings, error) {
 		return s, fmt.Errorf("httpapi: Config.StreamHeartbeat is negative (%s)", cfg.StreamHeartbeat)
 	case cfg.MaxStreamsPerAccount < 0:
 		return s, fmt.Errorf("httpapi: Config.MaxStreamsPerAccount is negative (%d)", cfg.MaxStreamsPerAccount)
+	case cfg.MaxAccountCalls < 0:
+		return s, fmt.Errorf("httpapi: Config.MaxAccountCalls is negative (%d)", cfg.MaxAccountCalls)
 	}
 	for i, k := range cfg.PreviousCursorKeys {
 		if len(k) < MinCursorKeyLen {
@@ -200,6 +215,9 @@ func (cfg Config) check() (settings, error) {
 	}
 	if s.maxStreams == 0 {
 		s.maxStreams = DefaultMaxStreamsPerAccount
+	}
+	if s.maxAccountCalls == 0 {
+		s.maxAccountCalls = DefaultMaxAccountCalls
 	}
 	if s.agentID == nil {
 		s.agentID = func(r *http.Request) string { return r.PathValue("agent_id") }

@@ -21,6 +21,7 @@ const (
 	codeSessionNotFound  = "session_not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeUnavailable      = "unavailable"
+	codeTooManyRequests  = "too_many_requests"
 	codeInternalError    = "internal_error"
 	codeTooManyStreams   = "too_many_streams"
 	codeNotImplemented   = "not_implemented"
@@ -28,6 +29,10 @@ const (
 
 // retryAfterSeconds is the Retry-After of a 503 or 429 response.
 const retryAfterSeconds = 5
+
+// tooManyRetryAfterSeconds is the Retry-After of a 429 response: the account's other requests
+// usually end within a second.
+const tooManyRetryAfterSeconds = 1
 
 // problem is one bad parameter of a request: an entry of the envelope's details.
 type problem struct {
@@ -105,6 +110,8 @@ func classify(err error) response {
 		return response{http.StatusNotFound, codeSessionNotFound, "No session with this ID exists in your account.", nil}
 	case errors.Is(err, errMethodNotAllowed):
 		return response{http.StatusMethodNotAllowed, codeMethodNotAllowed, "This endpoint accepts GET and HEAD only.", nil}
+	case errors.Is(err, errTooManyRequests):
+		return response{http.StatusTooManyRequests, codeTooManyRequests, "Too many requests of this account are running; retry after Retry-After seconds.", nil}
 	case errors.Is(err, sessions.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return response{http.StatusServiceUnavailable, codeUnavailable, "The session store is unavailable; retry later.", nil}
 	case errors.Is(err, errTooManyStreams):
@@ -184,7 +191,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, id string, 
 	case http.StatusMethodNotAllowed:
 		hdr.Set("Allow", allowedMethods)
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
-		hdr.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		after := retryAfterSeconds
+		if res.code == codeTooManyRequests {
+			after = tooManyRetryAfterSeconds
+		}
+		hdr.Set("Retry-After", strconv.Itoa(after))
 	}
 	writeBody(w, r, res.status, "application/json", body)
 }

@@ -72,6 +72,12 @@ func serveExport(h *Handler, w http.ResponseWriter, r *http.Request, id string, 
 	if err != nil {
 		return err
 	}
+	// An export holds one of its account's slots (Config.MaxAccountCalls) from start to end, so
+	// that it is refused before its first byte rather than aborted between two pages.
+	if !h.limiter.acquire(win.f.AccountID) {
+		return errTooManyRequests
+	}
+	defer h.limiter.release(win.f.AccountID)
 	ctx := r.Context()
 	if err := h.storeCall(ctx, func(ctx context.Context) error { return h.checkAgent(ctx, win) }); err != nil {
 		return err

@@ -39,6 +39,7 @@ const allowedMethods = "GET, HEAD"
 // net/http's plain 404. It is safe for concurrent use by multiple goroutines.
 type Handler struct {
 	s        settings
+	limiter  *accountLimiter
 	mux      *http.ServeMux
 	agent    http.Handler
 	account  http.Handler
@@ -59,7 +60,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{s: s, mux: http.NewServeMux()}
+	h := &Handler{s: s, limiter: newAccountLimiter(s.maxAccountCalls), mux: http.NewServeMux()}
 	h.agent = h.logged(routeAgentSessions, lister{h, agentEndpoint})
 	h.account = h.logged(routeSessions, lister{h, accountEndpoint})
 	h.session = h.logged(routeSession, sessionGetter{h})
@@ -167,7 +168,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 	ctx, cancel := context.WithTimeout(r.Context(), h.s.timeout)
 	defer cancel()
 	var page sessions.Page
-	err = call(ctx, func(ctx context.Context) error {
+	err = h.accountCall(ctx, account, func(ctx context.Context) error {
 		if f.AgentID != "" {
 			if _, err := h.s.store.GetAgent(ctx, account, f.AgentID); err != nil {
 				return err

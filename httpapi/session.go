@@ -66,7 +66,7 @@ func (h *Handler) getSession(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), h.s.timeout)
 	defer cancel()
 	var s sessions.Session
-	err = call(ctx, func(ctx context.Context) error {
+	err = h.accountCall(ctx, account, func(ctx context.Context) error {
 		var err error
 		s, err = h.s.store.GetSession(ctx, account, sessionID)
 		return err

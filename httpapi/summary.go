@@ -130,7 +130,7 @@ func serveSummary(h *Handler, w http.ResponseWriter, r *http.Request, _ string, 
 	ctx, cancel := context.WithTimeout(r.Context(), h.s.timeout)
 	defer cancel()
 	var sum sessions.Summary
-	err = call(ctx, func(ctx context.Context) error {
+	err = h.accountCall(ctx, win.f.AccountID, func(ctx context.Context) error {
 		if err := h.checkAgent(ctx, win); err != nil {
 			return err
 		}

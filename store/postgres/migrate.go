@@ -74,6 +74,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 var errNoSchema = errors.New("postgres: the search_path names no existing schema to create the tables in")
 
 func migrateTx(ctx context.Context, tx pgx.Tx) error {
+	// A migration may build an index over every session: no statement_timeout (Open's default
+	// or the application's) applies to it.
+	if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+		return err
+	}
 	schema, err := currentSchema(ctx, tx)
 	if err != nil {
 		return err

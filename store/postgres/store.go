@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,9 +81,25 @@ func WithoutMigrate() Option {
 	return func(s *Store) { s.noMigrate = true }
 }
 
+// DefaultStatementTimeout is the statement_timeout that Open sets on its connections when
+// connString sets none: below httpapi.DefaultTimeout (10 s), so that the server ends a
+// statement whose request was abandoned, and its connection goes back to the pool, before the
+// handler gives up on it, even when a cancel request is lost on the way (as through some
+// poolers). Migrations lift it for their own transaction.
+const DefaultStatementTimeout = 8 * time.Second
+
+// DefaultMaxConns is the pool size of Open when connString sets no pool_max_conns (pgxpool's
+// own default is the larger of 4 and the number of CPUs): twice httpapi.DefaultMaxAccountCalls,
+// so that one account's slow requests hold at most half of the connections.
+const DefaultMaxConns = 8
+
 // Open connects to the PostgreSQL server of connString (a URL or key=value string, as
 // [pgxpool.ParseConfig] reads it), creates or migrates the schema in the connection's current
 // schema (unless [WithoutMigrate]), and returns a store that owns its pool: Close closes it.
+// Unless connString sets them, the pool has at least DefaultMaxConns connections and each runs
+// with a statement_timeout of DefaultStatementTimeout. A store made by [New] keeps the settings
+// of its pool: set statement_timeout there (RuntimeParams of its ConnConfig) below the
+// handler's timeout.
 //
 // It returns an error matching [sessions.ErrUnavailable] when the server cannot be reached or
 // ctx's deadline passes, one matching [context.Canceled] when ctx is cancelled, and
@@ -91,6 +109,12 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !strings.Contains(connString, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, DefaultMaxConns)
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["statement_timeout"]; !ok {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(DefaultStatementTimeout.Milliseconds(), 10)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

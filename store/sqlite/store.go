@@ -121,6 +121,9 @@ var readParams = url.Values{
 // milliseconds of the writer connection.
 const defaultPurgeBatch = 2000
 
+// defaultReadConns is the least size of the read pool.
+const defaultReadConns = 8
+
 // errPath is returned by Open for a path that it cannot use.
 var errPath = errors.New("sqlite: want the path of a database file")
 
@@ -184,7 +187,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	n := max(4, runtime.GOMAXPROCS(0))
+	// Readers of a WAL database run in parallel. Eight connections at least: twice
+	// httpapi.DefaultMaxAccountCalls, so that one account's slow requests hold at most half.
+	n := max(defaultReadConns, runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	if err := read.PingContext(ctx); err != nil {
