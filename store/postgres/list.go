@@ -13,13 +13,25 @@ import (
 // arguments. It is the one place where the list SQL is put together, only from the fixed
 // fragments below with numbered placeholders: no value of f is ever written into the SQL.
 //
-// The inner query finds the page's IDs: an index-only scan of sessions_agent_list (f.AgentID set)
-// or sessions_account_list, whose keys are the equality columns followed by the list order
-// (started_at DESC, id DESC), so that it starts at an index seek, needs no sort, and stops after
-// limit+1 matching entries. The cursor is the row value (started_at, id) < (t, id), which the
-// index reads as one bound. Status and redaction_count are INCLUDE columns of both indexes, so
-// the filters skip rows from the index without reading the table. The outer query then reads
-// the page's rows from the primary key, in the same order, with each agent's current name.
+// The page is read from sessions_agent_list (f.AgentID set) or sessions_account_list, whose
+// keys are the equality columns followed by the list order (started_at DESC, id DESC), so that
+// it starts at an index seek, needs no sort, and stops after limit+1 matching entries. The
+// cursor is the row value (started_at, id) < (t, id), which the index reads as one bound. The
+// page takes one of two shapes, chosen by the filter:
+//
+//   - Without a status or min_redactions filter, every entry that the scan reads is a row of
+//     the page: an index scan reads each row from the table as it goes, exactly as the plain
+//     keyset query does, and nothing more.
+//   - With one, most entries may be skipped. Status and redaction_count are INCLUDE columns of
+//     both indexes, so an index-only scan decides each entry without reading the table, and
+//     only the page's limit+1 IDs are then read through the primary key. On a busy agent with
+//     a selective filter this reads far fewer table pages than an index scan that fetches every
+//     candidate row; on an unfiltered page it would only add a second descent per row.
+//
+// The agent's current name is read once per page, not once per row: for one agent as an
+// uncorrelated subquery (an InitPlan, run once), and across the account by one lookup of the
+// page's distinct agents, joined to the page (whose order listSessions restores: a join does not
+// promise one).
 func listQuery(f sessions.Filter) (string, []any) {
 	var where strings.Builder
 	args := []any{f.AccountID}
@@ -33,7 +45,7 @@ func listQuery(f sessions.Filter) (string, []any) {
 		fmt.Fprintf(&where, fragment, n...)
 	}
 	if f.AgentID != "" {
-		and(" AND agent_id = $%d", f.AgentID)
+		and(" AND agent_id = $%d", f.AgentID) // always $2: the name subquery below uses it
 	}
 	if !f.Since.IsZero() {
 		and(" AND started_at >= $%d", f.Since)
@@ -51,23 +63,48 @@ func listQuery(f sessions.Filter) (string, []any) {
 		and(" AND (started_at, id) < ($%d, $%d)", f.After.StartedAt, f.After.ID)
 	}
 	args = append(args, f.Limit+1)
-	return fmt.Sprintf(`SELECT s.id, s.account_id, s.agent_id, s.started_at, s.ended_at, s.status,
-	s.redactions_by_kind, s.upstream_model,
-	(SELECT a.name FROM agents a WHERE a.id = s.agent_id) AS agent_name
-FROM (
-	SELECT id, started_at FROM sessions
+	page := fmt.Sprintf(listDirect, where.String(), len(args))
+	if f.Status != "" || f.MinRedactions > 0 {
+		page = fmt.Sprintf(listPrefiltered, where.String(), len(args))
+	}
+	if f.AgentID != "" {
+		return fmt.Sprintf(listAgentNames, page), args
+	}
+	return fmt.Sprintf(listAccountNames, page), args
+}
+
+// The fragments of listQuery: the page's rows, straight from an index scan (listDirect) or by ID
+// after an index-only scan (listPrefiltered), each with %s the WHERE clause and %d the
+// placeholder of the limit; and the page with the agents' names (%s the page).
+const (
+	listColumns = "id, account_id, agent_id, started_at, ended_at, status, redactions_by_kind, upstream_model"
+	listDirect  = `SELECT ` + listColumns + `
+	FROM sessions
 	WHERE %s
 	ORDER BY started_at DESC, id DESC
-	LIMIT $%d
-) AS page
-JOIN sessions s ON s.id = page.id
-ORDER BY page.started_at DESC, page.id DESC`, where.String(), len(args)), args
-}
+	LIMIT $%d`
+	listPrefiltered = `SELECT s.id, s.account_id, s.agent_id, s.started_at, s.ended_at, s.status,
+		s.redactions_by_kind, s.upstream_model
+	FROM (
+		SELECT id, started_at FROM sessions
+		WHERE %s
+		ORDER BY started_at DESC, id DESC
+		LIMIT $%d
+	) AS k
+	JOIN sessions s ON s.id = k.id
+	ORDER BY k.started_at DESC, k.id DESC`
+	listAgentNames = `SELECT page.*, (SELECT name FROM agents WHERE id = $2) AS agent_name
+FROM (%s) AS page`
+	listAccountNames = `WITH page AS MATERIALIZED (%s)
+SELECT page.*, a.name AS agent_name
+FROM page
+JOIN agents a ON a.id = page.agent_id AND a.id = ANY (ARRAY(SELECT DISTINCT agent_id FROM page))`
+)
 
 // ListSessions returns one page of the sessions that match f, newest first, with each session's
 // AgentName from its agent's current name. It reads from the pool of WithReadPool when there is
-// one. A page costs one index seek plus the index entries it reads, and one primary-key lookup
-// per returned session.
+// one. A page costs one index seek plus the index entries it reads (see listQuery), and one
+// lookup per distinct agent of the page.
 //
 // It returns a *sessions.ValidationError for an invalid filter, an empty page for an agent that
 // does not exist, and the context and connection errors of the package.
