@@ -8,6 +8,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -198,7 +199,8 @@ func scanSessions(ctx context.Context, pool *pgxpool.Pool, query string, args ..
 // BenchmarkPostgresBare measures the library's overhead: for a few queries of benchdata.Cases,
 // "library/<case>" is ListSessions and "bare/<case>" the very SQL that ListSessions runs for it
 // (from listQuery), run raw through pgx in the same query mode on the same pool, with its rows
-// scanned into plain variables (jsonb as raw bytes); "paired/<case>" runs the two alternately
+// scanned into plain variables (jsonb as raw bytes), with the names query of the account list;
+// "paired/<case>" runs the two alternately
 // and reports the ratio library/bare, which is the cost of validation, normalization, the
 // decoding of redactions_by_kind into a map, the sessions and the page.
 func BenchmarkPostgresBare(b *testing.B) {
@@ -229,13 +231,33 @@ func BenchmarkPostgresBare(b *testing.B) {
 				started, ended                          time.Time
 				kinds                                   []byte
 			)
+			dest := []any{&id, &account, &agent, &started, &ended, &status, &kinds, &model, &name}
+			if c.Filter.AgentID == "" {
+				dest = dest[:len(dest)-1] // the account list reads the names with agentNamesSQL
+			}
+			var agents []string
 			rows, err := s.read.Query(ctx, query, args...)
 			if err != nil {
 				return err
 			}
 			defer rows.Close()
 			for rows.Next() {
-				if err := rows.Scan(&id, &account, &agent, &started, &ended, &status, &kinds, &model, &name); err != nil {
+				if err := rows.Scan(dest...); err != nil {
+					return err
+				}
+				if !slices.Contains(agents, agent) {
+					agents = append(agents, agent)
+				}
+			}
+			if err := rows.Err(); err != nil || c.Filter.AgentID != "" {
+				return err
+			}
+			rows, err = s.read.Query(ctx, agentNamesSQL, s.listMode, c.Filter.AccountID, agents)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				if err := rows.Scan(&id, &name); err != nil {
 					return err
 				}
 			}
@@ -478,6 +500,80 @@ func BenchmarkIngestFeedCost(b *testing.B) {
 			b.ReportMetric(float64(n)/elapsed[0].Seconds(), "with-sessions/s")
 			b.ReportMetric(float64(n)/elapsed[1].Seconds(), "without-sessions/s")
 			b.ReportMetric(elapsed[1].Seconds()/elapsed[0].Seconds(), "with/without")
+		})
+	}
+}
+
+// plainQuery returns the keyset query that a user would write by hand for f (valid and
+// normalized; no Until), with f's filters added to its WHERE clause: the limit that
+// BenchmarkPostgresPlain holds the library to. It reads no agent name.
+func plainQuery(f sessions.Filter) (string, []any) {
+	q := `SELECT id, account_id, agent_id, started_at, ended_at, status, redactions_by_kind, upstream_model
+FROM sessions WHERE account_id = $1`
+	args := []any{f.AccountID}
+	add := func(fragment string, v any) {
+		args = append(args, v)
+		q += fmt.Sprintf(fragment, len(args))
+	}
+	if f.AgentID != "" {
+		add(" AND agent_id = $%d", f.AgentID)
+	}
+	if f.Status != "" {
+		add(" AND status = $%d", string(f.Status))
+	}
+	if f.MinRedactions > 0 {
+		add(" AND redaction_count >= $%d", f.MinRedactions)
+	}
+	if f.After != nil {
+		args = append(args, f.After.StartedAt, f.After.ID)
+		q += fmt.Sprintf(" AND (started_at, id) < ($%d, $%d)", len(args)-1, len(args))
+	}
+	add(" ORDER BY started_at DESC, id DESC LIMIT $%d", f.Limit+1)
+	return q, args
+}
+
+// BenchmarkPostgresPlain runs, alternately in one loop, ListSessions and the plain keyset query of
+// plainQuery for the same filter, through pgx in its default mode (prepared statements) on the
+// same pool, scanned into sessions.Session values (redactions_by_kind by pgx's JSON codec), and
+// reports library/bare: what the library's SQL and Go code cost beyond the query a user would
+// write. The library also reads each session's agent name.
+func BenchmarkPostgresPlain(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	want := map[string]bool{
+		"agent/first/limit=100": true, "agent/page1000/limit=100": true,
+		"account/first/limit=100": true, "account/page1000/limit=100": true,
+		"agent/filter/status=error/limit=25": true, "agent/filter/min_redactions=5/limit=25": true,
+	}
+	for _, c := range benchdata.Cases(b, s) {
+		if !want[c.Name] {
+			continue
+		}
+		query, args := plainQuery(c.Filter.Normalize())
+		plain := func() error {
+			rows, err := s.read.Query(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			var ss []sessions.Session
+			for rows.Next() {
+				var x sessions.Session
+				var status string
+				if err := rows.Scan(&x.ID, &x.AccountID, &x.AgentID, &x.StartedAt, &x.EndedAt, &status,
+					&x.RedactionsByKind, &x.UpstreamModel); err != nil {
+					return err
+				}
+				x.Status = sessions.Status(status)
+				ss = append(ss, x)
+			}
+			return rows.Err()
+		}
+		b.Run(c.Name, func(b *testing.B) {
+			benchdata.RunPaired(b, func() error {
+				_, err := s.ListSessions(ctx, c.Filter)
+				return err
+			}, plain)
 		})
 	}
 }

@@ -29,9 +29,11 @@ import (
 //     candidate row; on an unfiltered page it would only add a second descent per row.
 //
 // The agent's current name is read once per page, not once per row: for one agent as an
-// uncorrelated subquery (an InitPlan, run once), and across the account by one lookup of the
-// page's distinct agents, joined to the page (whose order listSessions restores: a join does not
-// promise one).
+// uncorrelated subquery (an InitPlan, run once). Across the account, the query reads no name:
+// ListSessions then reads the names of the page's distinct agents with agentNamesSQL. (In one
+// statement, a join of the page's distinct agents with agents cost about 1 ms of planning,
+// which each call pays, and a scalar array of the page's agents was compared with every row of
+// agents.)
 func listQuery(f sessions.Filter) (string, []any) {
 	var where strings.Builder
 	args := []any{f.AccountID}
@@ -70,7 +72,7 @@ func listQuery(f sessions.Filter) (string, []any) {
 	if f.AgentID != "" {
 		return fmt.Sprintf(listAgentNames, page), args
 	}
-	return fmt.Sprintf(listAccountNames, page), args
+	return page, args
 }
 
 // The fragments of listQuery: the page's rows, straight from an index scan (listDirect) or by ID
@@ -95,11 +97,11 @@ const (
 	ORDER BY k.started_at DESC, k.id DESC`
 	listAgentNames = `SELECT page.*, (SELECT name FROM agents WHERE id = $2) AS agent_name
 FROM (%s) AS page`
-	listAccountNames = `WITH page AS MATERIALIZED (%s)
-SELECT page.*, a.name AS agent_name
-FROM page
-JOIN agents a ON a.id = page.agent_id AND a.id = ANY (ARRAY(SELECT DISTINCT agent_id FROM page))`
 )
+
+// agentNamesSQL reads the current names of the agents of a page of the account-wide list: $1 the
+// account, $2 the page's distinct agent IDs.
+const agentNamesSQL = "SELECT id, name FROM agents WHERE account_id = $1 AND id = ANY ($2)"
 
 // ListSessions returns one page of the sessions that match f, newest first, with each session's
 // AgentName from its agent's current name. It reads from the pool of WithReadPool when there is
@@ -126,8 +128,12 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 		for rows.Next() {
 			var x sessions.Session
 			var status string
-			if err := rows.Scan(&x.ID, &x.AccountID, &x.AgentID, &x.StartedAt, &x.EndedAt, &status,
-				(*kindsColumn)(&x.RedactionsByKind), &x.UpstreamModel, &x.AgentName); err != nil {
+			dest := []any{&x.ID, &x.AccountID, &x.AgentID, &x.StartedAt, &x.EndedAt, &status,
+				(*kindsColumn)(&x.RedactionsByKind), &x.UpstreamModel, &x.AgentName}
+			if f.AgentID == "" {
+				dest = dest[:len(dest)-1] // the names come below
+			}
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
 			x.Status = sessions.Status(status)
@@ -137,9 +143,44 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 			}
 			ss = append(ss, x)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil || f.AgentID != "" || len(ss) == 0 {
+			return err
+		}
+		return s.agentNames(ctx, f.AccountID, ss)
 	})
 	return ss, err
+}
+
+// agentNames fills the AgentName of the sessions ss, of the account, with one query for their
+// distinct agents.
+func (s *Store) agentNames(ctx context.Context, account string, ss []sessions.Session) error {
+	names := make(map[string]string, 8)
+	ids := make([]string, 0, 8)
+	for _, x := range ss {
+		if _, ok := names[x.AgentID]; !ok {
+			names[x.AgentID] = ""
+			ids = append(ids, x.AgentID)
+		}
+	}
+	rows, err := s.read.Query(ctx, agentNamesSQL, s.listMode, account, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return err
+		}
+		names[id] = name
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range ss {
+		ss[i].AgentName = names[ss[i].AgentID]
+	}
+	return nil
 }
 
 // kindsColumn scans the jsonb redactions_by_kind straight from the driver's buffer (pgx hands a

@@ -3,9 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"sync"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
