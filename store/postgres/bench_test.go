@@ -536,10 +536,15 @@ FROM sessions WHERE account_id = $1`
 // plainQuery for the same filter, through pgx in its default mode (prepared statements) on the
 // same pool, scanned into sessions.Session values (redactions_by_kind by pgx's JSON codec), and
 // reports library/bare: what the library's SQL and Go code cost beyond the query a user would
-// write. The library also reads each session's agent name.
+// write. The library also reads each session's agent name. "prepared/<case>" is the store as New
+// makes it (prepared statements); "custom/<case>" a store made WithCustomPlans on the same pool.
 func BenchmarkPostgresPlain(b *testing.B) {
 	s := benchStore(b)
 	ctx := context.Background()
+	custom, err := New(ctx, bench.pool, WithCustomPlans())
+	if err != nil {
+		b.Fatal(err)
+	}
 	want := map[string]bool{
 		"agent/first/limit=100": true, "agent/page1000/limit=100": true,
 		"account/first/limit=100": true, "account/page1000/limit=100": true,
@@ -569,11 +574,16 @@ func BenchmarkPostgresPlain(b *testing.B) {
 			}
 			return rows.Err()
 		}
-		b.Run(c.Name, func(b *testing.B) {
-			benchdata.RunPaired(b, func() error {
-				_, err := s.ListSessions(ctx, c.Filter)
-				return err
-			}, plain)
-		})
+		for _, store := range []struct {
+			name string
+			s    *Store
+		}{{"prepared", s}, {"custom", custom}} {
+			b.Run(store.name+"/"+c.Name, func(b *testing.B) {
+				benchdata.RunPaired(b, func() error {
+					_, err := store.s.ListSessions(ctx, c.Filter)
+					return err
+				}, plain)
+			})
+		}
 	}
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -60,11 +61,11 @@ func TestExplain(t *testing.T) {
 	t.Run("purge", func(t *testing.T) { testExplainPurge(t, s, d) })
 	for _, scope := range scopes {
 		for _, fc := range filters {
-			for _, page := range []string{"first page", "deep page"} {
+			for _, page := range []string{"first page", "deep page", "deep page, generic plan"} {
 				t.Run(scope.name+"/"+fc.name+"/"+page, func(t *testing.T) {
 					f := fc.f
 					f.AccountID, f.AgentID = d.Account, scope.agent
-					if page == "deep page" {
+					if page != "first page" {
 						// 90% down the unfiltered list of the scope.
 						f.After = position(t, s, f.AccountID, f.AgentID, 0.9)
 					}
@@ -72,7 +73,12 @@ func TestExplain(t *testing.T) {
 						t.Fatal(err)
 					}
 					query, args := listQuery(f.Normalize())
-					plan := explain(t, s, query, args)
+					var plan planNode
+					if page == "deep page, generic plan" {
+						plan = explainGeneric(t, s, query, args)
+					} else {
+						plan = explain(t, s, query, args)
+					}
 					var scans []string
 					pkey := false
 					walkPlan(plan, func(n planNode) {
@@ -175,6 +181,53 @@ func explain(tb testing.TB, s *Store, query string, args []any) planNode {
 	var raw []byte
 	err := s.read.QueryRow(context.Background(), "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+query,
 		append([]any{s.listMode}, args...)...).Scan(&raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []struct {
+		Plan planNode `json:"Plan"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || len(out) != 1 {
+		tb.Fatalf("EXPLAIN output %s: %v", raw, err)
+	}
+	out[0].Plan.raw = string(raw)
+	return out[0].Plan
+}
+
+// explainGeneric returns the generic plan of query, the plan that the server may adopt for a
+// statement prepared once and run often (WithPreparedStatements), which knows none of the
+// values: it prepares query with SQL PREPARE and explains its EXECUTE with args, written as
+// literals (test values only), under plan_cache_mode = force_generic_plan.
+func explainGeneric(tb testing.TB, s *Store, query string, args []any) planNode {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := s.read.Acquire(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Release()
+	var literals []string
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			literals = append(literals, "'"+strings.ReplaceAll(v, "'", "''")+"'")
+		case time.Time:
+			literals = append(literals, "'"+v.UTC().Format(time.RFC3339Nano)+"'")
+		default:
+			literals = append(literals, fmt.Sprint(v))
+		}
+	}
+	var raw []byte
+	for _, sql := range []string{
+		"SET plan_cache_mode = force_generic_plan",
+		"PREPARE generic_list AS " + query,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			tb.Fatalf("%s: %v", sql, err)
+		}
+	}
+	defer conn.Exec(ctx, "DEALLOCATE generic_list; RESET plan_cache_mode")
+	err = conn.QueryRow(ctx, "EXPLAIN (FORMAT JSON) EXECUTE generic_list("+strings.Join(literals, ", ")+")").Scan(&raw)
 	if err != nil {
 		tb.Fatal(err)
 	}

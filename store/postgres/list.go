@@ -52,17 +52,14 @@ func listQuery(f sessions.Filter) (string, []any) {
 	if !f.Since.IsZero() {
 		and(" AND started_at >= $%d", f.Since)
 	}
-	if !f.Until.IsZero() {
-		and(" AND started_at < $%d", f.Until)
-	}
 	if f.Status != "" {
 		and(" AND status = $%d", string(f.Status))
 	}
 	if f.MinRedactions > 0 {
 		and(" AND redaction_count >= $%d", int64(f.MinRedactions))
 	}
-	if f.After != nil {
-		and(" AND (started_at, id) < ($%d, $%d)", f.After.StartedAt, f.After.ID)
+	if before, ok := upperBound(f); ok {
+		and(" AND (started_at, id) < ($%d, $%d)", before.StartedAt, before.ID)
 	}
 	args = append(args, f.Limit+1)
 	page := fmt.Sprintf(listDirect, where.String(), len(args))
@@ -73,6 +70,25 @@ func listQuery(f sessions.Filter) (string, []any) {
 		return fmt.Sprintf(listAgentNames, page), args
 	}
 	return page, args
+}
+
+// upperBound returns the position that every listed session comes strictly before, in list
+// order: the smaller of the cursor and Until, since "before Until" is (started_at, id) <
+// (Until, ”), every ID being longer than ”. The range then has one upper bound, always in
+// the row-value form, which a generic plan (WithPreparedStatements) estimates as a wide range:
+// with started_at < $n beside started_at >= $m, it took the window for a few rows and read
+// one agent's sessions from the account-wide index.
+func upperBound(f sessions.Filter) (sessions.Cursor, bool) {
+	until := sessions.Cursor{StartedAt: f.Until}
+	switch {
+	case f.After == nil && f.Until.IsZero():
+		return sessions.Cursor{}, false
+	case f.After == nil:
+		return until, true
+	case f.Until.IsZero() || f.After.StartedAt.Before(f.Until):
+		return *f.After, true
+	}
+	return until, true // at or before the cursor's time: (Until, '') is below (t, id)
 }
 
 // The fragments of listQuery: the page's rows, straight from an index scan (listDirect) or by ID

@@ -20,17 +20,10 @@ type Store struct {
 	read  *pgxpool.Pool // ListSessions: pool, or the pool of WithReadPool
 	owned bool          // Close closes pool (Open made it)
 
-	// listMode and purgeMode run the statements of ListSessions (on read) and PurgeSessions (on
-	// pool) unnamed, so that the server plans each with its values. This is not for PgBouncer
-	// (pgx's default, prepared statements, works through PgBouncer 1.21+ in transaction mode):
-	// it is for the plan. A statement prepared once and run often gets, after five runs, the
-	// server's generic plan whenever that is estimated no dearer than the custom ones, and a
-	// generic plan knows neither the time window nor the filter's values: for a narrow since
-	// or a rare status it can choose to scan the whole range and sort it, which costs the whole
-	// window instead of a page. Planning each call costs about 0.1 ms of server time
-	// (QueryExecModeCacheDescribe still sends the query in one round trip: it caches the
-	// result's description, not the plan).
+	// listMode runs the statements of ListSessions on read, purgeMode those of PurgeSessions on
+	// pool: see listMode and customPlans.
 	listMode, purgeMode pgx.QueryExecMode
+	customListPlans     bool // WithCustomPlans
 
 	purgeBatch int
 	noMigrate  bool // WithoutMigrate
@@ -148,7 +141,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	}
 	s.attempts = int(s.pool.Config().MaxConns) + 1
 	s.readAttempts = int(s.read.Config().MaxConns) + 1
-	s.listMode, s.purgeMode = customPlans(s.read), customPlans(s.pool)
+	s.listMode, s.purgeMode = listMode(s.read, s.customListPlans), customPlans(s.pool)
 	prepare := Migrate
 	if s.noMigrate {
 		prepare = checkVersion
@@ -159,8 +152,36 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	return s, nil
 }
 
-// customPlans returns the mode that runs a statement on pool as an unnamed statement, in one
-// round trip when the pool caches statement descriptions.
+// WithCustomPlans makes ListSessions plan each call with its values (unnamed statements, in
+// one round trip with pgx's description cache), instead of running prepared statements. It
+// costs about 0.1–0.3 ms of server time per page (BENCHMARKS.md); use it when a generic plan
+// misbehaves on your data, or when prepared statements cannot be used and the pool's
+// DefaultQueryExecMode does not already say so.
+func WithCustomPlans() Option {
+	return func(s *Store) { s.customListPlans = true }
+}
+
+// listMode returns the mode of ListSessions' statements on pool: prepared statements (pgx's
+// default, QueryExecModeCacheStatement) when the pool uses them, which saves the planning of
+// each page; otherwise, or with WithCustomPlans, customPlans. A pool configured for another
+// mode (QueryExecModeExec or the simple protocol, for PgBouncer before 1.21 in transaction
+// mode) keeps it.
+//
+// After five runs, the server may switch a prepared statement to its generic plan, which knows
+// none of the values (not the time window, not the filter). TestExplain checks the generic plan
+// of every shape of the list query: each is the index seek of its scope in list order, with no
+// sort. (One shape needed care: see upperBound.)
+func listMode(pool *pgxpool.Pool, custom bool) pgx.QueryExecMode {
+	cfg := pool.Config().ConnConfig
+	if custom || cfg.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement && cfg.StatementCacheCapacity == 0 {
+		return customPlans(pool)
+	}
+	return cfg.DefaultQueryExecMode
+}
+
+// customPlans returns the mode that runs a statement on pool as an unnamed statement, planned by
+// the server with its values, in one round trip when the pool caches statement descriptions.
+// PurgeSessions uses it: its batch's plan depends on how old the purged sessions are.
 func customPlans(pool *pgxpool.Pool) pgx.QueryExecMode {
 	if pool.Config().ConnConfig.DescriptionCacheCapacity > 0 {
 		return pgx.QueryExecModeCacheDescribe
