@@ -25,6 +25,7 @@ const (
 	ErrorErrorCodeMethodNotAllowed ErrorErrorCode = "method_not_allowed"
 	ErrorErrorCodeNotImplemented   ErrorErrorCode = "not_implemented"
 	ErrorErrorCodeSessionNotFound  ErrorErrorCode = "session_not_found"
+	ErrorErrorCodeTooManyRequests  ErrorErrorCode = "too_many_requests"
 	ErrorErrorCodeTooManyStreams   ErrorErrorCode = "too_many_streams"
 	ErrorErrorCodeUnauthenticated  ErrorErrorCode = "unauthenticated"
 	ErrorErrorCodeUnavailable      ErrorErrorCode = "unavailable"
@@ -43,6 +44,8 @@ func (e ErrorErrorCode) Valid() bool {
 	case ErrorErrorCodeNotImplemented:
 		return true
 	case ErrorErrorCodeSessionNotFound:
+		return true
+	case ErrorErrorCodeTooManyRequests:
 		return true
 	case ErrorErrorCodeTooManyStreams:
 		return true
@@ -465,6 +468,9 @@ type NotImplemented = Error
 
 // SessionNotFound defines model for session_not_found.
 type SessionNotFound = Error
+
+// TooManyRequests defines model for too_many_requests.
+type TooManyRequests = Error
 
 // TooManyStreams defines model for too_many_streams.
 type TooManyStreams = Error
@@ -2025,6 +2031,11 @@ type ListAgentSessionsResponse405Headers struct {
 	Allow *string
 }
 
+// ListAgentSessionsResponse429Headers the declared response headers of an HTTP 429 response for ListAgentSessions
+type ListAgentSessionsResponse429Headers struct {
+	RetryAfter *int
+}
+
 // ListAgentSessionsResponse503Headers the declared response headers of an HTTP 503 response for ListAgentSessions
 type ListAgentSessionsResponse503Headers struct {
 	RetryAfter *int
@@ -2043,6 +2054,8 @@ type ListAgentSessionsResponse struct {
 	JSON405 *MethodNotAllowed
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2051,6 +2064,8 @@ type ListAgentSessionsResponse struct {
 	Headers200 *ListAgentSessionsResponse200Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *ListAgentSessionsResponse405Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAgentSessionsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListAgentSessionsResponse503Headers
 }
@@ -2078,6 +2093,11 @@ func (r ListAgentSessionsResponse) GetJSON405() *MethodNotAllowed {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ListAgentSessionsResponse) GetJSON422() *ValidationFailed {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListAgentSessionsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2131,6 +2151,11 @@ type ExportAgentSessionsResponse405Headers struct {
 	Allow *string
 }
 
+// ExportAgentSessionsResponse429Headers the declared response headers of an HTTP 429 response for ExportAgentSessions
+type ExportAgentSessionsResponse429Headers struct {
+	RetryAfter *int
+}
+
 // ExportAgentSessionsResponse503Headers the declared response headers of an HTTP 503 response for ExportAgentSessions
 type ExportAgentSessionsResponse503Headers struct {
 	RetryAfter *int
@@ -2147,6 +2172,8 @@ type ExportAgentSessionsResponse struct {
 	JSON405 *MethodNotAllowed
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2155,6 +2182,8 @@ type ExportAgentSessionsResponse struct {
 	Headers200 *ExportAgentSessionsResponse200Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *ExportAgentSessionsResponse405Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportAgentSessionsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ExportAgentSessionsResponse503Headers
 }
@@ -2177,6 +2206,11 @@ func (r ExportAgentSessionsResponse) GetJSON405() *MethodNotAllowed {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ExportAgentSessionsResponse) GetJSON422() *ValidationFailed {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ExportAgentSessionsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2348,6 +2382,11 @@ type SummarizeAgentSessionsResponse405Headers struct {
 	Allow *string
 }
 
+// SummarizeAgentSessionsResponse429Headers the declared response headers of an HTTP 429 response for SummarizeAgentSessions
+type SummarizeAgentSessionsResponse429Headers struct {
+	RetryAfter *int
+}
+
 // SummarizeAgentSessionsResponse503Headers the declared response headers of an HTTP 503 response for SummarizeAgentSessions
 type SummarizeAgentSessionsResponse503Headers struct {
 	RetryAfter *int
@@ -2366,6 +2405,8 @@ type SummarizeAgentSessionsResponse struct {
 	JSON405 *MethodNotAllowed
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2374,6 +2415,8 @@ type SummarizeAgentSessionsResponse struct {
 	Headers200 *SummarizeAgentSessionsResponse200Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *SummarizeAgentSessionsResponse405Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SummarizeAgentSessionsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *SummarizeAgentSessionsResponse503Headers
 }
@@ -2401,6 +2444,11 @@ func (r SummarizeAgentSessionsResponse) GetJSON405() *MethodNotAllowed {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r SummarizeAgentSessionsResponse) GetJSON422() *ValidationFailed {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SummarizeAgentSessionsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2509,6 +2557,11 @@ type ListSessionsResponse405Headers struct {
 	Allow *string
 }
 
+// ListSessionsResponse429Headers the declared response headers of an HTTP 429 response for ListSessions
+type ListSessionsResponse429Headers struct {
+	RetryAfter *int
+}
+
 // ListSessionsResponse503Headers the declared response headers of an HTTP 503 response for ListSessions
 type ListSessionsResponse503Headers struct {
 	RetryAfter *int
@@ -2527,6 +2580,8 @@ type ListSessionsResponse struct {
 	JSON405 *MethodNotAllowed
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2535,6 +2590,8 @@ type ListSessionsResponse struct {
 	Headers200 *ListSessionsResponse200Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *ListSessionsResponse405Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListSessionsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListSessionsResponse503Headers
 }
@@ -2562,6 +2619,11 @@ func (r ListSessionsResponse) GetJSON405() *MethodNotAllowed {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ListSessionsResponse) GetJSON422() *ValidationFailed {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListSessionsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2615,6 +2677,11 @@ type ExportSessionsResponse405Headers struct {
 	Allow *string
 }
 
+// ExportSessionsResponse429Headers the declared response headers of an HTTP 429 response for ExportSessions
+type ExportSessionsResponse429Headers struct {
+	RetryAfter *int
+}
+
 // ExportSessionsResponse503Headers the declared response headers of an HTTP 503 response for ExportSessions
 type ExportSessionsResponse503Headers struct {
 	RetryAfter *int
@@ -2631,6 +2698,8 @@ type ExportSessionsResponse struct {
 	JSON405 *MethodNotAllowed
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2639,6 +2708,8 @@ type ExportSessionsResponse struct {
 	Headers200 *ExportSessionsResponse200Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *ExportSessionsResponse405Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportSessionsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ExportSessionsResponse503Headers
 }
@@ -2661,6 +2732,11 @@ func (r ExportSessionsResponse) GetJSON405() *MethodNotAllowed {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ExportSessionsResponse) GetJSON422() *ValidationFailed {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ExportSessionsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2832,6 +2908,11 @@ type SummarizeSessionsResponse405Headers struct {
 	Allow *string
 }
 
+// SummarizeSessionsResponse429Headers the declared response headers of an HTTP 429 response for SummarizeSessions
+type SummarizeSessionsResponse429Headers struct {
+	RetryAfter *int
+}
+
 // SummarizeSessionsResponse503Headers the declared response headers of an HTTP 503 response for SummarizeSessions
 type SummarizeSessionsResponse503Headers struct {
 	RetryAfter *int
@@ -2850,6 +2931,8 @@ type SummarizeSessionsResponse struct {
 	JSON405 *MethodNotAllowed
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2858,6 +2941,8 @@ type SummarizeSessionsResponse struct {
 	Headers200 *SummarizeSessionsResponse200Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *SummarizeSessionsResponse405Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SummarizeSessionsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *SummarizeSessionsResponse503Headers
 }
@@ -2885,6 +2970,11 @@ func (r SummarizeSessionsResponse) GetJSON405() *MethodNotAllowed {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r SummarizeSessionsResponse) GetJSON422() *ValidationFailed {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SummarizeSessionsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2937,6 +3027,11 @@ type GetSessionResponse405Headers struct {
 	Allow *string
 }
 
+// GetSessionResponse429Headers the declared response headers of an HTTP 429 response for GetSession
+type GetSessionResponse429Headers struct {
+	RetryAfter *int
+}
+
 // GetSessionResponse503Headers the declared response headers of an HTTP 503 response for GetSession
 type GetSessionResponse503Headers struct {
 	RetryAfter *int
@@ -2955,6 +3050,8 @@ type GetSessionResponse struct {
 	JSON405 *MethodNotAllowed
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -2963,6 +3060,8 @@ type GetSessionResponse struct {
 	Headers200 *GetSessionResponse200Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *GetSessionResponse405Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetSessionResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetSessionResponse503Headers
 }
@@ -2990,6 +3089,11 @@ func (r GetSessionResponse) GetJSON405() *MethodNotAllowed {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r GetSessionResponse) GetJSON422() *ValidationFailed {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetSessionResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3230,6 +3334,13 @@ func ParseListAgentSessionsResponse(rsp *http.Response) (*ListAgentSessionsRespo
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3281,6 +3392,16 @@ func ParseListAgentSessionsResponse(rsp *http.Response) (*ListAgentSessionsRespo
 			headers.Allow = &value
 		}
 		response.Headers405 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListAgentSessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListAgentSessionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -3338,6 +3459,13 @@ func ParseExportAgentSessionsResponse(rsp *http.Response) (*ExportAgentSessionsR
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3389,6 +3517,16 @@ func ParseExportAgentSessionsResponse(rsp *http.Response) (*ExportAgentSessionsR
 			headers.Allow = &value
 		}
 		response.Headers405 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportAgentSessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ExportAgentSessionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -3578,6 +3716,13 @@ func ParseSummarizeAgentSessionsResponse(rsp *http.Response) (*SummarizeAgentSes
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3622,6 +3767,16 @@ func ParseSummarizeAgentSessionsResponse(rsp *http.Response) (*SummarizeAgentSes
 			headers.Allow = &value
 		}
 		response.Headers405 = &headers
+	case rsp.StatusCode == 429:
+		var headers SummarizeAgentSessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers SummarizeAgentSessionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -3732,6 +3887,13 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3783,6 +3945,16 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 			headers.Allow = &value
 		}
 		response.Headers405 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListSessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListSessionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -3840,6 +4012,13 @@ func ParseExportSessionsResponse(rsp *http.Response) (*ExportSessionsResponse, e
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3891,6 +4070,16 @@ func ParseExportSessionsResponse(rsp *http.Response) (*ExportSessionsResponse, e
 			headers.Allow = &value
 		}
 		response.Headers405 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportSessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ExportSessionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -4080,6 +4269,13 @@ func ParseSummarizeSessionsResponse(rsp *http.Response) (*SummarizeSessionsRespo
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4124,6 +4320,16 @@ func ParseSummarizeSessionsResponse(rsp *http.Response) (*SummarizeSessionsRespo
 			headers.Allow = &value
 		}
 		response.Headers405 = &headers
+	case rsp.StatusCode == 429:
+		var headers SummarizeSessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers SummarizeSessionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -4188,6 +4394,13 @@ func ParseGetSessionResponse(rsp *http.Response) (*GetSessionResponse, error) {
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4232,6 +4445,16 @@ func ParseGetSessionResponse(rsp *http.Response) (*GetSessionResponse, error) {
 			headers.Allow = &value
 		}
 		response.Headers405 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetSessionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
