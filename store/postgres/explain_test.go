@@ -13,12 +13,11 @@ import (
 )
 
 // TestExplain checks that every shape of the list query (agent or account; each filter; first or
-// deep page) runs as an index seek in list order: its plan, on 60,000 sessions after VACUUM
-// ANALYZE, has no Sort and no sequential scan of sessions, a cursor bounds the scan of the index
-// of its scope, and agents are read once per page. Unfiltered, that scan is an index scan that
-// reads the page's rows, with no second descent through sessions_pkey; with a status or
-// min_redactions filter, it is an index-only scan whose limit+1 IDs are then read through
-// sessions_pkey. A batch of PurgeSessions is checked too.
+// deep page; the plan for the values, and the generic plan that prepared statements may adopt)
+// runs as index seeks: on 60,000 sessions after VACUUM ANALYZE, listQuery's plan (checkListPlan)
+// reads the index of its scope in list order, bounded by the cursor, with no sort, and
+// groupsQuery's (checkGroupsPlan, filtered shapes) seeks each group of the groups index of its
+// scope. A batch of PurgeSessions is checked too.
 func TestExplain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the EXPLAIN test writes 60,000 sessions")
@@ -42,9 +41,9 @@ func TestExplain(t *testing.T) {
 		agent string
 		index string
 	}{
-		{"busy agent", d.Busy.ID, "sessions_agent_list"},
-		{"quiet agent", d.Quiet.ID, "sessions_agent_list"},
-		{"account", "", "sessions_account_list"},
+		{"busy agent", d.Busy.ID, "sessions_agent"},
+		{"quiet agent", d.Quiet.ID, "sessions_agent"},
+		{"account", "", "sessions_account"},
 	}
 	filters := []struct {
 		name string
@@ -57,65 +56,125 @@ func TestExplain(t *testing.T) {
 		{"min_redactions=5", sessions.Filter{MinRedactions: 5}},
 		{"status=error min_redactions=5", sessions.Filter{Status: sessions.StatusError, MinRedactions: 5}},
 		{"status=partial since limit=100", sessions.Filter{Status: sessions.StatusPartial, Since: d.Now.Add(-7 * 24 * time.Hour), Limit: 100}},
+		{"min_redactions=1000000000", sessions.Filter{MinRedactions: 1_000_000_000}},
 	}
 	t.Run("purge", func(t *testing.T) { testExplainPurge(t, s, d) })
 	for _, scope := range scopes {
 		for _, fc := range filters {
-			for _, page := range []string{"first page", "deep page", "deep page, generic plan"} {
-				t.Run(scope.name+"/"+fc.name+"/"+page, func(t *testing.T) {
-					f := fc.f
-					f.AccountID, f.AgentID = d.Account, scope.agent
-					if page != "first page" {
-						// 90% down the unfiltered list of the scope.
-						f.After = position(t, s, f.AccountID, f.AgentID, 0.9)
-					}
-					if err := f.Validate(); err != nil {
-						t.Fatal(err)
-					}
-					query, args := listQuery(f.Normalize())
-					var plan planNode
-					if page == "deep page, generic plan" {
-						plan = explainGeneric(t, s, query, args)
-					} else {
-						plan = explain(t, s, query, args)
-					}
-					var scans []string
-					pkey := false
-					walkPlan(plan, func(n planNode) {
-						switch {
-						case strings.Contains(n.NodeType, "Sort"), n.NodeType == "Seq Scan" && n.RelationName == "sessions":
-							t.Errorf("plan has a %s node (on %q)", n.NodeType, n.RelationName)
-						case n.RelationName == "agents" && n.ActualLoops > 1:
-							t.Errorf("agents read %d times, want once per page (or never, for an empty page)", n.ActualLoops)
-						case n.RelationName == "sessions" && n.IndexName == "sessions_pkey":
-							pkey = true
-						case n.RelationName == "sessions":
-							scans = append(scans, n.NodeType+" on "+n.IndexName)
-							// The cursor must bound the scan, not filter its rows.
-							if f.After != nil && !strings.Contains(n.IndexCond, "ROW(started_at, id) < ROW(") {
-								t.Errorf("the cursor is not in the index condition %q", n.IndexCond)
-							}
+			shapes := []string{"list"}
+			if fc.f.Status != "" || fc.f.MinRedactions > 0 {
+				shapes = append(shapes, "groups")
+			}
+			for _, shape := range shapes {
+				for _, page := range []string{"first page", "deep page", "deep page, generic plan"} {
+					t.Run(scope.name+"/"+fc.name+"/"+shape+"/"+page, func(t *testing.T) {
+						f := fc.f
+						f.AccountID, f.AgentID = d.Account, scope.agent
+						if page != "first page" {
+							// 90% down the unfiltered list of the scope.
+							f.After = position(t, s, f.AccountID, f.AgentID, 0.9)
+						}
+						if err := f.Validate(); err != nil {
+							t.Fatal(err)
+						}
+						query, args := listQuery(f.Normalize())
+						if shape == "groups" {
+							query, args = groupsQuery(f.Normalize())
+						}
+						var plan planNode
+						if page == "deep page, generic plan" {
+							plan = explainGeneric(t, s, query, args)
+						} else {
+							plan = explain(t, s, query, args)
+						}
+						if shape == "groups" {
+							checkGroupsPlan(t, plan, f, scope.index+"_groups")
+						} else {
+							checkListPlan(t, plan, f, scope.index+"_list")
+						}
+						if t.Failed() {
+							t.Logf("query: %s\nargs: %v\nplan: %s", query, args, plan.raw)
 						}
 					})
-					// Unfiltered, the scan reads the page's rows itself; with a status or
-					// min_redactions filter, an index-only scan skips entries, and the page's
-					// rows are read by ID.
-					want, wantPkey := "Index Scan on "+scope.index, false
-					if f.Status != "" || f.MinRedactions > 0 {
-						want, wantPkey = "Index Only Scan on "+scope.index, true
-					}
-					if len(scans) != 1 || scans[0] != want {
-						t.Errorf("the page comes from %q, want one %q", scans, want)
-					}
-					if pkey != wantPkey {
-						t.Errorf("lookups in sessions_pkey: %v, want %v", pkey, wantPkey)
-					}
-					if t.Failed() {
-						t.Logf("query: %s\nargs: %v\nplan: %s", query, args, plan.raw)
-					}
-				})
+				}
 			}
 		}
+	}
+}
+
+// checkListPlan checks the plan of listQuery for f: no sort and no sequential scan of sessions,
+// one scan of index bounded by the cursor, and agents read once at most. Unfiltered, the scan
+// reads the page's rows itself; with a status or min_redactions filter, an index-only scan skips
+// entries, and the page's rows are read by ID.
+func checkListPlan(t *testing.T, plan planNode, f sessions.Filter, index string) {
+	t.Helper()
+	var scans []string
+	pkey := false
+	walkPlan(plan, func(n planNode) {
+		switch {
+		case strings.Contains(n.NodeType, "Sort"), n.NodeType == "Seq Scan" && n.RelationName == "sessions":
+			t.Errorf("plan has a %s node (on %q)", n.NodeType, n.RelationName)
+		case n.RelationName == "agents" && n.ActualLoops > 1:
+			t.Errorf("agents read %d times, want once per page (or never, for an empty page)", n.ActualLoops)
+		case n.RelationName == "sessions" && n.IndexName == "sessions_pkey":
+			pkey = true
+		case n.RelationName == "sessions":
+			scans = append(scans, n.NodeType+" on "+n.IndexName)
+			// The cursor must bound the scan, not filter its rows.
+			if f.After != nil && !strings.Contains(n.IndexCond, "ROW(started_at, id) < ROW(") {
+				t.Errorf("the cursor is not in the index condition %q", n.IndexCond)
+			}
+		}
+	})
+	want, wantPkey := "Index Scan on "+index, false
+	if f.Status != "" || f.MinRedactions > 0 {
+		want, wantPkey = "Index Only Scan on "+index, true
+	}
+	if len(scans) != 1 || scans[0] != want {
+		t.Errorf("the page comes from %q, want one %q", scans, want)
+	}
+	if pkey != wantPkey {
+		t.Errorf("lookups in sessions_pkey: %v, want %v", pkey, wantPkey)
+	}
+}
+
+// checkGroupsPlan checks the plan of groupsQuery for f: every read of sessions other than the
+// page's rows by ID is an index-only seek of index (the groups' index of the scope) whose
+// condition fixes the status and bounds the redaction count, so that no entry of another group
+// is read; the scan of each group's sessions is bounded by the cursor; no sequential scan, and
+// agents read once at most. (A top-N sort of the groups' first limit+1 sessions is expected.)
+func checkGroupsPlan(t *testing.T, plan planNode, f sessions.Filter, index string) {
+	t.Helper()
+	pages := 0
+	walkPlan(plan, func(n planNode) {
+		switch {
+		case n.NodeType == "Seq Scan" && n.RelationName == "sessions":
+			t.Errorf("plan has a %s node (on %q)", n.NodeType, n.RelationName)
+		case n.RelationName == "agents" && n.ActualLoops > 1:
+			t.Errorf("agents read %d times, want once per page (or never, for an empty page)", n.ActualLoops)
+		case n.RelationName == "sessions" && n.IndexName == "sessions_pkey":
+		case n.RelationName == "sessions":
+			// The search for a group's next redaction count may use either groups index: on
+			// an agent, the planner may take the account's (an index scan, which checks the
+			// agent in the row) when it expects no entry at all.
+			if !strings.HasPrefix(n.NodeType, "Index") || !strings.HasSuffix(n.IndexName, "_groups") ||
+				!strings.Contains(n.IndexCond, "(status = ") || !strings.Contains(n.IndexCond, "redaction_count") {
+				t.Errorf("%s on %s (%s), want an index scan of %s seeking a status and a redaction count",
+					n.NodeType, n.IndexName, n.IndexCond, index)
+			}
+			if strings.Contains(n.IndexCond, "(redaction_count = ") {
+				if n.NodeType != "Index Only Scan" || n.IndexName != index {
+					t.Errorf("a group's sessions come from an %s on %s, want an Index Only Scan on %s", n.NodeType, n.IndexName, index)
+				}
+				pages++
+				if f.After != nil && !strings.Contains(n.IndexCond, "ROW(started_at, id) < ROW(") {
+					t.Errorf("the cursor is not in the index condition %q", n.IndexCond)
+				}
+			}
+		}
+	})
+	if pages != 1 {
+		t.Errorf("%d scans of a group's sessions, want 1", pages)
 	}
 }
 
@@ -213,6 +272,8 @@ func explainGeneric(tb testing.TB, s *Store, query string, args []any) planNode 
 			literals = append(literals, "'"+strings.ReplaceAll(v, "'", "''")+"'")
 		case time.Time:
 			literals = append(literals, "'"+v.UTC().Format(time.RFC3339Nano)+"'")
+		case []string:
+			literals = append(literals, "'{"+strings.Join(v, ",")+"}'")
 		default:
 			literals = append(literals, fmt.Sprint(v))
 		}

@@ -10,8 +10,9 @@ import (
 )
 
 // listQuery returns the keyset query of the filter f, which must be valid and normalized, and its
-// arguments. It is the one place where the list SQL is put together, only from the fixed
-// fragments below with numbered placeholders: no value of f is ever written into the SQL.
+// arguments. It is one of the two places where the list SQL is put together (with groupsQuery),
+// only from the fixed fragments below with numbered placeholders: no value of f is ever written
+// into the SQL.
 //
 // The page is read from sessions_agent_list (f.AgentID set) or sessions_account_list, whose
 // keys are the equality columns followed by the list order (started_at DESC, id DESC), so that
@@ -26,7 +27,9 @@ import (
 //     both indexes, so an index-only scan decides each entry without reading the table, and
 //     only the page's limit+1 IDs are then read through the primary key. On a busy agent with
 //     a selective filter this reads far fewer table pages than an index scan that fetches every
-//     candidate row; on an unfiltered page it would only add a second descent per row.
+//     candidate row; on an unfiltered page it would only add a second descent per row. The
+//     scan stops after prefilterBudget entries: a filter that matches fewer than limit+1 of
+//     them is rare here, and ListSessions reads the page with groupsQuery instead.
 //
 // The agent's current name is read once per page, not once per row: for one agent as an
 // uncorrelated subquery (an InitPlan, run once). Across the account, the query reads no name:
@@ -35,65 +38,104 @@ import (
 // which each call pays, and a scalar array of the page's agents was compared with every row of
 // agents.)
 func listQuery(f sessions.Filter) (string, []any) {
-	var where strings.Builder
-	args := []any{f.AccountID}
-	where.WriteString("account_id = $1")
-	and := func(fragment string, values ...any) {
-		n := make([]any, len(values))
-		for i, v := range values {
-			args = append(args, v)
-			n[i] = len(args)
-		}
-		fmt.Fprintf(&where, fragment, n...)
+	w := newWhere(f)
+	w.bounds(f)
+	filtered := f.Status != "" || f.MinRedactions > 0
+	if !filtered {
+		limit := w.arg(f.Limit + 1)
+		return w.named(f, fmt.Sprintf(listDirect, w.String(), limit)), w.args
 	}
-	if f.AgentID != "" {
-		and(" AND agent_id = $%d", f.AgentID) // always $2: the name subquery below uses it
-	}
-	if !f.Since.IsZero() {
-		and(" AND started_at >= $%d", f.Since)
-	}
+	budget := w.arg(prefilterBudget)
+	var filter strings.Builder
 	if f.Status != "" {
-		and(" AND status = $%d", string(f.Status))
+		fmt.Fprintf(&filter, " AND status = $%d", w.arg(string(f.Status)))
 	}
 	if f.MinRedactions > 0 {
-		and(" AND redaction_count >= $%d", int64(f.MinRedactions))
+		fmt.Fprintf(&filter, " AND redaction_count >= $%d", w.arg(int64(f.MinRedactions)))
 	}
-	if before, ok := upperBound(f); ok {
-		and(" AND (started_at, id) < ($%d, $%d)", before.StartedAt, before.ID)
+	limit := w.arg(f.Limit + 1)
+	return w.named(f, fmt.Sprintf(listPrefiltered, w.String(), budget, filter.String(), limit)), w.args
+}
+
+// prefilterBudget is the most index entries that the prefiltered shape of listQuery reads.
+const prefilterBudget = 1000
+
+// groupsQuery returns the query of a page of f (valid, normalized, with a status or
+// min_redactions filter) that costs what it returns, however rare the matches: a loose index
+// scan over the groups of sessions_agent_groups or sessions_account_groups. Those indexes key
+// the sessions by (status, redaction_count) before the list order, so that the sessions of one
+// group, from a cursor, are one seek away and in list order.
+//
+// The recursive part finds the groups that the filter selects, one seek each: for each status
+// of the filter (one, or all three), the smallest redaction_count at least MinRedactions, then
+// the next larger one, and so on. For each group, a seek reads its first limit+1 sessions
+// from the page's position; a top-N sort keeps the first limit+1 of all of them, whose rows are
+// then read by ID. A page thus reads at most (groups) x (limit+1) index entries and (groups)
+// seeks: the number of distinct (status, redaction_count) values of the agent or account, which
+// does not grow with its number of sessions, nor with the time window.
+func groupsQuery(f sessions.Filter) (string, []any) {
+	w := newWhere(f)
+	scope := w.String()
+	statuses := []string{string(sessions.StatusOK), string(sessions.StatusError), string(sessions.StatusPartial)}
+	if f.Status != "" {
+		statuses = []string{string(f.Status)}
 	}
-	args = append(args, f.Limit+1)
-	page := fmt.Sprintf(listDirect, where.String(), len(args))
-	if f.Status != "" || f.MinRedactions > 0 {
-		page = fmt.Sprintf(listPrefiltered, where.String(), len(args))
-	}
+	st, min := w.arg(statuses), w.arg(int64(f.MinRedactions))
+	w.bounds(f)
+	limit := w.arg(f.Limit + 1)
+	q := fmt.Sprintf(listGroups, st, scope, min, scope, w.String(), limit)
+	return w.named(f, q), w.args
+}
+
+// where builds the WHERE clause of a list query and its arguments.
+type where struct {
+	strings.Builder
+	args []any
+}
+
+// newWhere starts the clause with the scope of f: its account, and its agent as $2.
+func newWhere(f sessions.Filter) *where {
+	w := &where{args: []any{f.AccountID}}
+	w.WriteString("account_id = $1")
 	if f.AgentID != "" {
-		return fmt.Sprintf(listAgentNames, page), args
+		fmt.Fprintf(w, " AND agent_id = $%d", w.arg(f.AgentID)) // $2: the name subquery uses it
 	}
-	return page, args
+	return w
 }
 
-// upperBound returns the position that every listed session comes strictly before, in list
-// order: the smaller of the cursor and Until, since "before Until" is (started_at, id) <
-// (Until, ”), every ID being longer than ”. The range then has one upper bound, always in
-// the row-value form, which a generic plan (WithPreparedStatements) estimates as a wide range:
-// with started_at < $n beside started_at >= $m, it took the window for a few rows and read
-// one agent's sessions from the account-wide index.
-func upperBound(f sessions.Filter) (sessions.Cursor, bool) {
-	until := sessions.Cursor{StartedAt: f.Until}
-	switch {
-	case f.After == nil && f.Until.IsZero():
-		return sessions.Cursor{}, false
-	case f.After == nil:
-		return until, true
-	case f.Until.IsZero() || f.After.StartedAt.Before(f.Until):
-		return *f.After, true
-	}
-	return until, true // at or before the cursor's time: (Until, '') is below (t, id)
+// arg adds an argument and returns its placeholder's number.
+func (w *where) arg(v any) int {
+	w.args = append(w.args, v)
+	return len(w.args)
 }
 
-// The fragments of listQuery: the page's rows, straight from an index scan (listDirect) or by ID
-// after an index-only scan (listPrefiltered), each with %s the WHERE clause and %d the
-// placeholder of the limit; and the page with the agents' names (%s the page).
+// bounds adds the time window and the cursor of f.
+func (w *where) bounds(f sessions.Filter) {
+	if !f.Since.IsZero() {
+		fmt.Fprintf(w, " AND started_at >= $%d", w.arg(f.Since))
+	}
+	// One upper bound, in the row-value form, whether from the cursor or Until: a generic plan
+	// estimates it as a wide range, where started_at < $n beside started_at >= $m took the
+	// window for a few rows and read one agent's sessions from the account-wide index.
+	if before, ok := f.StartAfter(); ok {
+		fmt.Fprintf(w, " AND (started_at, id) < ($%d, $%d)", w.arg(before.StartedAt), w.arg(before.ID))
+	}
+}
+
+// named wraps the page query q with the agent's name when f lists one agent.
+func (w *where) named(f sessions.Filter, q string) string {
+	if f.AgentID != "" {
+		return fmt.Sprintf(listAgentNames, q)
+	}
+	return q
+}
+
+// The fragments of listQuery and groupsQuery: the page's rows straight from an index scan
+// (listDirect: the WHERE clause, the limit's placeholder); by ID after an index-only scan of at
+// most a budget of entries (listPrefiltered: the WHERE clause, the budget's placeholder, the
+// filter, the limit's placeholder); by ID after a loose index scan of the groups (listGroups:
+// the statuses' and the minimum's placeholders, the scope twice, the WHERE clause, the limit);
+// and the page with the agent's name (listAgentNames: the page).
 const (
 	listColumns = "id, account_id, agent_id, started_at, ended_at, status, redactions_by_kind, upstream_model"
 	listDirect  = `SELECT ` + listColumns + `
@@ -104,10 +146,44 @@ const (
 	listPrefiltered = `SELECT s.id, s.account_id, s.agent_id, s.started_at, s.ended_at, s.status,
 		s.redactions_by_kind, s.upstream_model
 	FROM (
-		SELECT id, started_at FROM sessions
-		WHERE %s
+		SELECT id, started_at FROM (
+			SELECT id, started_at, status, redaction_count FROM sessions
+			WHERE %s
+			ORDER BY started_at DESC, id DESC
+			LIMIT $%d
+		) AS scanned
+		WHERE true%s
 		ORDER BY started_at DESC, id DESC
 		LIMIT $%d
+	) AS k
+	JOIN sessions s ON s.id = k.id
+	ORDER BY k.started_at DESC, k.id DESC`
+	listGroups = `WITH RECURSIVE groups (status, n) AS (
+		SELECT st.status, (SELECT redaction_count FROM sessions
+			WHERE %[2]s AND status = st.status AND redaction_count >= $%[3]d
+			ORDER BY redaction_count LIMIT 1)
+		FROM unnest($%[1]d::text[]) AS st (status)
+	UNION ALL
+		SELECT g.status, (SELECT redaction_count FROM sessions
+			WHERE %[4]s AND status = g.status AND redaction_count > g.n
+			ORDER BY redaction_count LIMIT 1)
+		FROM groups g
+		WHERE g.n IS NOT NULL
+	)
+	SELECT s.id, s.account_id, s.agent_id, s.started_at, s.ended_at, s.status,
+		s.redactions_by_kind, s.upstream_model
+	FROM (
+		SELECT p.id, p.started_at
+		FROM groups g
+		CROSS JOIN LATERAL (
+			SELECT id, started_at FROM sessions
+			WHERE %[5]s AND status = g.status AND redaction_count = g.n
+			ORDER BY started_at DESC, id DESC
+			LIMIT $%[6]d
+		) AS p
+		WHERE g.n IS NOT NULL
+		ORDER BY p.started_at DESC, p.id DESC
+		LIMIT $%[6]d
 	) AS k
 	JOIN sessions s ON s.id = k.id
 	ORDER BY k.started_at DESC, k.id DESC`
@@ -132,39 +208,56 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 
 // list reads the sessions of the page of f, which is valid and normalized: up to f.Limit+1.
 func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
-	query, args := listQuery(f)
 	var ss []sessions.Session
 	err := s.retry(ctx, s.read, func() error {
-		ss = make([]sessions.Session, 0, f.Limit+1)
-		rows, err := s.read.Query(ctx, query, append([]any{s.listMode}, args...)...)
-		if err != nil {
+		var err error
+		query, args := listQuery(f)
+		if ss, err = s.readPage(ctx, f, query, args); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var x sessions.Session
-			var status string
-			dest := []any{&x.ID, &x.AccountID, &x.AgentID, &x.StartedAt, &x.EndedAt, &status,
-				(*kindsColumn)(&x.RedactionsByKind), &x.UpstreamModel, &x.AgentName}
-			if f.AgentID == "" {
-				dest = dest[:len(dest)-1] // the names come below
-			}
-			if err := rows.Scan(dest...); err != nil {
+		if len(ss) <= f.Limit && (f.Status != "" || f.MinRedactions > 0) {
+			// Fewer matches than a page in the prefilter's budget: a rare filter here (or the
+			// end of the list, which the groups find again at the cost of their seeks).
+			query, args := groupsQuery(f)
+			if ss, err = s.readPage(ctx, f, query, args); err != nil {
 				return err
 			}
-			x.Status = sessions.Status(status)
-			x.StartedAt, x.EndedAt = x.StartedAt.UTC(), x.EndedAt.UTC()
-			if x.RedactionsByKind == nil {
-				x.RedactionsByKind = map[string]int{}
-			}
-			ss = append(ss, x)
 		}
-		if err := rows.Err(); err != nil || f.AgentID != "" || len(ss) == 0 {
-			return err
+		if f.AgentID != "" || len(ss) == 0 {
+			return nil
 		}
 		return s.agentNames(ctx, f.AccountID, ss)
 	})
 	return ss, err
+}
+
+// readPage runs the page query of listQuery or groupsQuery and scans its rows.
+func (s *Store) readPage(ctx context.Context, f sessions.Filter, query string, args []any) ([]sessions.Session, error) {
+	ss := make([]sessions.Session, 0, f.Limit+1)
+	rows, err := s.read.Query(ctx, query, append([]any{s.listMode}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var x sessions.Session
+		var status string
+		dest := []any{&x.ID, &x.AccountID, &x.AgentID, &x.StartedAt, &x.EndedAt, &status,
+			(*kindsColumn)(&x.RedactionsByKind), &x.UpstreamModel, &x.AgentName}
+		if f.AgentID == "" {
+			dest = dest[:len(dest)-1] // agentNames reads the names
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		x.Status = sessions.Status(status)
+		x.StartedAt, x.EndedAt = x.StartedAt.UTC(), x.EndedAt.UTC()
+		if x.RedactionsByKind == nil {
+			x.RedactionsByKind = map[string]int{}
+		}
+		ss = append(ss, x)
+	}
+	return ss, rows.Err()
 }
 
 // agentNames fills the AgentName of the sessions ss, of the account, with one query for their

@@ -170,7 +170,7 @@ func WithCustomPlans() Option {
 // After five runs, the server may switch a prepared statement to its generic plan, which knows
 // none of the values (not the time window, not the filter). TestExplain checks the generic plan
 // of every shape of the list query: each is the index seek of its scope in list order, with no
-// sort. (One shape needed care: see upperBound.)
+// sort. (One shape needed care: see where.bounds.)
 func listMode(pool *pgxpool.Pool, custom bool) pgx.QueryExecMode {
 	cfg := pool.Config().ConnConfig
 	if custom || cfg.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement && cfg.StatementCacheCapacity == 0 {
