@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +70,12 @@ func TestExplain(t *testing.T) {
 						if err := f.Validate(); err != nil {
 							t.Fatal(err)
 						}
-						query, args := listQuery(f.Normalize())
+						f = f.Normalize()
+						query, args := listQuery(f)
+						if f.Status != "" || f.MinRedactions > 0 {
+							query, args = prefilterQuery(f)
+							testExplainGroups(t, s, f, scope.eq)
+						}
 						plan := explain(t, s, query, args)
 						// The range of the seek: bounded below by Since, above by the cursor or
 						// Until. (EXPLAIN shows >= as >.)
@@ -77,7 +83,7 @@ func TestExplain(t *testing.T) {
 						if !f.Since.IsZero() {
 							want += " AND started_at>?"
 						}
-						if _, ok := f.Normalize().StartAfter(); ok {
+						if _, ok := f.StartAfter(); ok {
 							want += " AND (started_at,id)<(?,?)"
 						}
 						checkPlan(t, plan, scope.index, want)
@@ -91,6 +97,41 @@ func TestExplain(t *testing.T) {
 	}
 }
 
+// testExplainGroups checks the plans of the queries of a filtered page's loose index scan
+// (groupIDs) and of byIDsSQL: each group's next count and sessions are one seek of the groups
+// index of the scope, bounded by the status and the count (and the window and positions), and
+// the page's rows are lookups by ID.
+func testExplainGroups(t *testing.T, s *Store, f sessions.Filter, eq string) {
+	t.Helper()
+	index := "sessions_agent_groups"
+	if f.AgentID == "" {
+		index = "sessions_account_groups"
+	}
+	query, args := groupNextQuery(f)
+	checkPlan(t, explain(t, s, query, append(args, "ok", 1)), index, eq+" AND status=? AND redaction_count>?")
+	for _, after := range []bool{false, true} {
+		query, args := groupQuery(f, after)
+		args = append(args, "ok", 1)
+		want := eq + " AND status=? AND redaction_count=?"
+		if after {
+			args = append(args, 0, "sess_")
+			want += " AND (started_at,id)>(?,?)"
+		} else if !f.Since.IsZero() {
+			want += " AND started_at>?"
+		}
+		if _, ok := f.StartAfter(); ok {
+			want += " AND (started_at,id)<(?,?)"
+		}
+		checkPlan(t, explain(t, s, query, append(args, f.Limit+1)), index, want)
+	}
+	plan := explain(t, s, byIDsSQL, []any{f.AccountID, `["sess_01HYZ3N5TV0QW3Y0B7VQ6J3RFA"]`})
+	if !slices.Contains(plan, "SEARCH s USING PRIMARY KEY (id=?)") || slices.ContainsFunc(plan, func(l string) bool {
+		return strings.Contains(l, "TEMP B-TREE") || strings.HasPrefix(l, "SCAN ") && !strings.HasPrefix(l, "SCAN j VIRTUAL TABLE")
+	}) {
+		t.Errorf("byIDsSQL: want one lookup by ID per element of the list, got:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
 var searchRE = regexp.MustCompile(`^SEARCH sessions USING (?:COVERING )?INDEX (\w+) \((.*)\)$`)
 
 // checkPlan fails when plan scans a table, sorts with a temporary B-tree, or reads sessions
@@ -101,6 +142,8 @@ func checkPlan(tb testing.TB, plan []string, index, cons string) {
 	searched := 0
 	for _, line := range plan {
 		switch {
+		case strings.HasPrefix(line, "SCAN (subquery-"), line == "CO-ROUTINE (subquery-1)":
+			// prefilterQuery's scan of the list index, run as a co-routine
 		case strings.HasPrefix(line, "SCAN "):
 			tb.Errorf("full scan: %q", line)
 		case strings.Contains(line, "TEMP B-TREE"):

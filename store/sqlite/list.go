@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,16 +13,16 @@ import (
 	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
-// The fragments of the keyset query, the only SQL that listQuery puts together. Values are
-// always ? parameters.
+// The fragments of the keyset query, which listQuery, prefilterQuery and groupQuery put
+// together. Values are always ? parameters.
 //
 // The scope fragments name their index with INDEXED BY: sessions_agent_list
 // (account_id, agent_id, started_at DESC, id DESC, status, redaction_count) for one agent,
 // sessions_account_list (account_id, started_at DESC, id DESC, status, redaction_count) for the
 // account. Each is in list order after its equality columns, so the ORDER BY needs no sort, and
 // the page is a seek to the start of the range plus a walk of the index that stops after
-// LIMIT rows; the status and redaction_count filters are decided from the index entry before
-// the row is read. INDEXED BY makes the plan independent of statistics (ANALYZE), and the
+// LIMIT rows; the status and redaction_count filters of prefilterQuery are decided from the
+// index entry before the row is read. INDEXED BY makes the plan independent of statistics (ANALYZE), and the
 // statement fails, rather than runs slowly, if a change of schema ever makes the index unusable.
 //
 // The agent's current name comes from a correlated subquery on the primary key of agents,
@@ -42,9 +44,9 @@ FROM sessions`
 	listOrder  = " ORDER BY started_at DESC, id DESC LIMIT ?"
 )
 
-// listQuery returns the keyset query of the filter f, which must be valid and normalized, and
-// its arguments: limit+1 sessions from f's position, in list order. It is the one place where
-// the list SQL is put together, from the fixed fragments above; the EXPLAIN test checks the
+// listQuery returns the keyset query of the filter f, which must be valid, normalized and
+// without a status or min_redactions filter (see prefilterQuery and groupIDs for those), and
+// its arguments: limit+1 sessions from f's position, in list order. The EXPLAIN test checks the
 // plans of the very queries it makes.
 func listQuery(f sessions.Filter) (string, []any) {
 	var q strings.Builder
@@ -64,14 +66,6 @@ func listQuery(f sessions.Filter) (string, []any) {
 		q.WriteString(listBefore)
 		args = append(args, before.StartedAt.UnixMilli(), before.ID)
 	}
-	if f.Status != "" {
-		q.WriteString(listStatus)
-		args = append(args, string(f.Status))
-	}
-	if f.MinRedactions > 0 {
-		q.WriteString(listMinRed)
-		args = append(args, f.MinRedactions)
-	}
 	q.WriteString(listOrder)
 	args = append(args, f.Limit+1)
 	return q.String(), args
@@ -87,9 +81,56 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 }
 
 // list reads the sessions of the page of f, which is valid and normalized: up to f.Limit+1.
+//
+// Without a status or min_redactions filter, it runs listQuery. With one, it first finds the
+// page's IDs with prefilterQuery, which reads at most prefilterBudget entries of the list index;
+// when those hold less than a page, the filter is rare here, and groupIDs finds the page's IDs
+// with a loose index scan of the groups index instead. Either way, the page's rows are then
+// read by ID (byIDsSQL).
 func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
-	query, args := listQuery(f)
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	if f.Status == "" && f.MinRedactions == 0 {
+		query, args := listQuery(f)
+		return s.readSessions(ctx, f, query, args...)
+	}
+	query, args := prefilterQuery(f)
+	ps, err := s.readPositions(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) <= f.Limit {
+		// Less than a page in the budget: a rare filter (or the end of the list, which the
+		// groups find again at the cost of their seeks).
+		if ps, err = s.groupIDs(ctx, f); err != nil {
+			return nil, err
+		}
+	}
+	if len(ps) == 0 {
+		return []sessions.Session{}, nil
+	}
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := s.readSessions(ctx, f, byIDsSQL, f.AccountID, idsJSON)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(ss, func(a, b sessions.Session) int { return comparePositions(a.Cursor(), b.Cursor()) })
+	return ss, nil
+}
+
+// readSessions runs query, a query of the list's columns (listQuery, byIDsSQL), and scans its
+// sessions of f's account.
+func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query string, args ...any) ([]sessions.Session, error) {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, mapError(ctx, err)
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, mapError(ctx, err)
 	}

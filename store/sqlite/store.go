@@ -32,6 +32,8 @@ type Store struct {
 
 	feed     wakeup.Signal // woken by every PutSessions of this store that wrote
 	tailPoll time.Duration // how often a waiting tail reads anyway, for writes of other processes
+
+	stmts stmtCache // the read queries' prepared statements
 }
 
 var (
@@ -206,8 +208,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // afterwards; methods called after Close return an error matching [sessions.ErrUnavailable]
 // (when Open opened the database).
 func (s *Store) Close() error {
+	err := s.stmts.close()
 	if !s.owned {
-		return nil
+		return err
 	}
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(err, s.read.Close(), s.write.Close())
 }
