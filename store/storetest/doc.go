@@ -63,6 +63,10 @@
 // definition of a correct answer: it mirrors every successful write, and every page a store
 // returns is compared with it using go-cmp, AgentName and normalization included.
 //
+// "RareFilters" writes 20,000 sessions and walks filters that match one of them, none, or a few
+// scattered ones, over the account and each agent, in a window, and from positions inside it:
+// the filters that a store may answer by another path than a walk of its list.
+//
 // Beyond the model, every page must have the form that all stores share, so that what one store
 // returns compares equal (go-cmp) to what another returns for the same writes: times in UTC whole
 // milliseconds, RedactionsByKind never nil and without zero counts, and Sessions an empty, non-nil

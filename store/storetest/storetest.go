@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 		{"Differential", testDifferential},
 		{"GetSession", testGetSession},
 		{"All", testAll},
+		{"RareFilters", testRareFilters},
 	}
 	// The optional capabilities, each with the rules of its methods.
 	capabilities := []struct {

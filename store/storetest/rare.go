@@ -1,0 +1,95 @@
+package storetest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/masker-dev/sessions"
+)
+
+// rareSessions is how many sessions testRareFilters writes: enough that a page that read every
+// session of the window would show in the store's own benchmarks, few enough for a quick test.
+// The 1-in-100,000 case at scale is in the stores' benchmarks.
+const rareSessions = 20_000
+
+// testRareFilters checks filters that match almost nothing, which a store may answer by
+// another path than a walk of its list (the SQLite and PostgreSQL stores seek the groups of
+// status and redaction count): one match in 20,000 sessions, none, a few scattered ones walked
+// a page of 2 at a time, within a window and from positions inside it. Every page equals the
+// model's, Next is nil exactly at the end, and no page is empty; another account's matching
+// sessions never appear.
+func testRareFilters(t *testing.T, h *harness) {
+	rng := rand.New(rand.NewPCG(seed(t), 2))
+	busy := h.newAgent("acme", "Busy")
+	quiet := h.newAgent("acme", "Quiet")
+	stranger := h.newAgent("umbrella", "Other account")
+
+	var ss []sessions.Session
+	for i := range rareSessions {
+		a := busy
+		if i%20 == 0 {
+			a = quiet
+		}
+		s := newSession(a, base.Add(time.Duration(i)*time.Second), map[string]int{"PHONE": rng.IntN(4)})
+		if rng.IntN(100) < 7 {
+			s.Status = sessions.StatusError
+		}
+		switch {
+		case i == rareSessions/2: // the one match, of the quiet agent: partial, 40 redactions
+			s.Status, s.RedactionsByKind = sessions.StatusPartial, map[string]int{"PHONE": 30, "NAME": 10}
+		case i%3700 == 1234: // six scattered ones of the busy agent, with 20
+			s.Status, s.RedactionsByKind = sessions.StatusOK, map[string]int{"DOB": 20}
+		}
+		ss = append(ss, s)
+	}
+	for i := range 200 { // another account's sessions match every filter below
+		s := newSession(stranger, base.Add(time.Duration(i)*time.Minute), map[string]int{"NAME": 1_000})
+		s.Status = sessions.StatusPartial
+		ss = append(ss, s)
+	}
+	rng.Shuffle(len(ss), func(i, j int) { ss[i], ss[j] = ss[j], ss[i] })
+	h.putInBatches(1000, ss)
+
+	window := func(f sessions.Filter) sessions.Filter {
+		f.Since, f.Until = base.Add(rareSessions/4*time.Second), base.Add(3*rareSessions/4*time.Second)
+		return f
+	}
+	for _, c := range []struct {
+		name string
+		f    sessions.Filter
+		want int // sessions of the whole walk, also checked against the model
+	}{
+		{"one match: min_redactions", sessions.Filter{MinRedactions: 40}, 1},
+		{"one match: status", sessions.Filter{Status: sessions.StatusPartial}, 1},
+		{"one match: both", sessions.Filter{Status: sessions.StatusPartial, MinRedactions: 21}, 1},
+		{"one match: window", window(sessions.Filter{MinRedactions: 40}), 1},
+		{"none: min_redactions", sessions.Filter{MinRedactions: 1_000_000_000}, 0},
+		{"none: both", sessions.Filter{Status: sessions.StatusError, MinRedactions: 40}, 0},
+		{"scattered, limit 2", sessions.Filter{MinRedactions: 20, Limit: 2}, 7},
+		{"scattered in a window, limit 1", window(sessions.Filter{MinRedactions: 20, Limit: 1}), 3},
+		{"scattered with a status, limit 2", sessions.Filter{Status: sessions.StatusOK, MinRedactions: 20, Limit: 2}, 6},
+	} {
+		for _, scope := range []sessions.Agent{{}, busy, quiet} {
+			f := c.f
+			f.AccountID, f.AgentID = "acme", scope.ID
+			name := fmt.Sprintf("%s/%s", c.name, agentLabel(f, busy, quiet))
+			t.Run(name, func(t *testing.T) {
+				got := h.with(t).walk(f, nil)
+				if scope.ID == "" && len(got) != c.want {
+					t.Errorf("%d sessions, want %d", len(got), c.want)
+				}
+				// From inside the window: a walk that starts at each session of the full
+				// walk (and between two of them) still finds the rest.
+				for _, s := range got {
+					g := f
+					g.After = &sessions.Cursor{StartedAt: s.StartedAt, ID: s.ID}
+					h.with(t).walk(g, nil)
+					g.After = &sessions.Cursor{StartedAt: s.StartedAt.Add(-time.Millisecond)}
+					h.with(t).walk(g, nil)
+				}
+			})
+		}
+	}
+}
