@@ -8,7 +8,6 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -199,8 +198,7 @@ func scanSessions(ctx context.Context, pool *pgxpool.Pool, query string, args ..
 // BenchmarkPostgresBare measures the library's overhead: for a few queries of benchdata.Cases,
 // "library/<case>" is ListSessions and "bare/<case>" the very SQL that ListSessions runs for it
 // (from listQuery), run raw through pgx in the same query mode on the same pool, with its rows
-// scanned into plain variables (jsonb as raw bytes), with the names query of the account list;
-// "paired/<case>" runs the two alternately
+// scanned into plain variables (jsonb as raw bytes); "paired/<case>" runs the two alternately
 // and reports the ratio library/bare, which is the cost of validation, normalization, the
 // decoding of redactions_by_kind into a map, the sessions and the page.
 func BenchmarkPostgresBare(b *testing.B) {
@@ -231,33 +229,13 @@ func BenchmarkPostgresBare(b *testing.B) {
 				started, ended                          time.Time
 				kinds                                   []byte
 			)
-			dest := []any{&id, &account, &agent, &started, &ended, &status, &kinds, &model, &name}
-			if c.Filter.AgentID == "" {
-				dest = dest[:len(dest)-1] // the account list reads the names with agentNamesSQL
-			}
-			var agents []string
 			rows, err := s.read.Query(ctx, query, args...)
 			if err != nil {
 				return err
 			}
 			defer rows.Close()
 			for rows.Next() {
-				if err := rows.Scan(dest...); err != nil {
-					return err
-				}
-				if !slices.Contains(agents, agent) {
-					agents = append(agents, agent)
-				}
-			}
-			if err := rows.Err(); err != nil || c.Filter.AgentID != "" {
-				return err
-			}
-			rows, err = s.read.Query(ctx, agentNamesSQL, s.listMode, c.Filter.AccountID, agents)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				if err := rows.Scan(&id, &name); err != nil {
+				if err := rows.Scan(&id, &account, &agent, &started, &ended, &status, &kinds, &model, &name); err != nil {
 					return err
 				}
 			}

@@ -17,7 +17,8 @@ import (
 // runs as index seeks: on 60,000 sessions after VACUUM ANALYZE, listQuery's plan (checkListPlan)
 // reads the index of its scope in list order, bounded by the cursor, with no sort, and
 // groupsQuery's (checkGroupsPlan, filtered shapes) seeks each group of the groups index of its
-// scope. A batch of PurgeSessions is checked too.
+// scope. On one agent, its name is read once (an InitPlan); across the account, once per row
+// (see listQuery). A batch of PurgeSessions is checked too.
 func TestExplain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the EXPLAIN test writes 60,000 sessions")
@@ -103,7 +104,7 @@ func TestExplain(t *testing.T) {
 }
 
 // checkListPlan checks the plan of listQuery for f: no sort and no sequential scan of sessions,
-// one scan of index bounded by the cursor, and agents read once at most. Unfiltered, the scan
+// one scan of index bounded by the cursor, and one agent's name read once at most. Unfiltered, the scan
 // reads the page's rows itself; with a status or min_redactions filter, an index-only scan skips
 // entries, and the page's rows are read by ID.
 func checkListPlan(t *testing.T, plan planNode, f sessions.Filter, index string) {
@@ -114,7 +115,7 @@ func checkListPlan(t *testing.T, plan planNode, f sessions.Filter, index string)
 		switch {
 		case strings.Contains(n.NodeType, "Sort"), n.NodeType == "Seq Scan" && n.RelationName == "sessions":
 			t.Errorf("plan has a %s node (on %q)", n.NodeType, n.RelationName)
-		case n.RelationName == "agents" && n.ActualLoops > 1:
+		case n.RelationName == "agents" && f.AgentID != "" && n.ActualLoops > 1:
 			t.Errorf("agents read %d times, want once per page (or never, for an empty page)", n.ActualLoops)
 		case n.RelationName == "sessions" && n.IndexName == "sessions_pkey":
 			pkey = true
@@ -142,7 +143,7 @@ func checkListPlan(t *testing.T, plan planNode, f sessions.Filter, index string)
 // page's rows by ID is an index-only seek of index (the groups' index of the scope) whose
 // condition fixes the status and bounds the redaction count, so that no entry of another group
 // is read; the scan of each group's sessions is bounded by the cursor; no sequential scan, and
-// agents read once at most. (A top-N sort of the groups' first limit+1 sessions is expected.)
+// one agent's name read once at most. (A top-N sort of the groups' first limit+1 sessions is expected.)
 func checkGroupsPlan(t *testing.T, plan planNode, f sessions.Filter, index string) {
 	t.Helper()
 	pages := 0
@@ -150,7 +151,7 @@ func checkGroupsPlan(t *testing.T, plan planNode, f sessions.Filter, index strin
 		switch {
 		case n.NodeType == "Seq Scan" && n.RelationName == "sessions":
 			t.Errorf("plan has a %s node (on %q)", n.NodeType, n.RelationName)
-		case n.RelationName == "agents" && n.ActualLoops > 1:
+		case n.RelationName == "agents" && f.AgentID != "" && n.ActualLoops > 1:
 			t.Errorf("agents read %d times, want once per page (or never, for an empty page)", n.ActualLoops)
 		case n.RelationName == "sessions" && n.IndexName == "sessions_pkey":
 		case n.RelationName == "sessions":
