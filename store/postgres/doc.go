@@ -32,12 +32,17 @@
 //
 // # Lists
 //
-// A list is a keyset query built in one place (see the file list.go): the page's IDs come from an
-// index-only scan of sessions_agent_list (account_id, agent_id, started_at DESC, id DESC) or of
-// sessions_account_list (account_id, started_at DESC, id DESC), both with INCLUDE (status,
-// redaction_count), that starts at the cursor, (started_at, id) < (t, id), and stops after the
-// page; the status and min_redactions filters skip rows inside the index. The rows of the page
-// are then read by primary key. A deep page starts with the same seek as a first page.
+// A list is a keyset query built in one place (see the file list.go), run as a prepared statement
+// (WithCustomPlans plans each call instead). An unfiltered page is an index scan of
+// sessions_agent_list (account_id, agent_id, started_at DESC, id DESC) or of
+// sessions_account_list (account_id, started_at DESC, id DESC) that starts at the cursor,
+// (started_at, id) < (t, id), and stops after the page. With a status or min_redactions filter,
+// an index-only scan of the same index (both have INCLUDE (status, redaction_count)) reads at
+// most 1,000 entries and the page's rows by primary key; when those entries hold less than a
+// page, the page is read by a loose index scan of sessions_agent_groups or
+// sessions_account_groups, which key the sessions by status and redaction count: a rare filter
+// costs the groups' seeks and what it returns, not the window. A deep page starts with the same
+// seek as a first page.
 //
 // # Writes and retention
 //

@@ -63,8 +63,12 @@
 // sessions_agent_list (account_id, agent_id, started_at DESC, id DESC, status, redaction_count)
 // or sessions_account_list (account_id, started_at DESC, id DESC, status, redaction_count). The
 // page is one seek to the cursor and a walk along the index that stops after the page; the
-// status and redaction_count filters are decided from the index entry. A deep page costs what a
-// first page costs. A test reads EXPLAIN QUERY PLAN for every shape of the query.
+// status and redaction_count filters are decided from the index entry, for at most 1,000
+// entries, and when those hold less than a page, the page's IDs come from a loose index scan of
+// sessions_agent_groups or sessions_account_groups (keyed by status and redaction count), so
+// that a rare filter costs what it returns, not the window; its rows are then read by ID. A
+// deep page costs what a first page costs. Read statements are prepared once and reused. A test
+// reads EXPLAIN QUERY PLAN for every shape of the queries.
 //
 // # Writes and retention
 //
