@@ -100,3 +100,28 @@ func ExampleMigrations() {
 	fmt.Println(names[0])
 	// Output: 0001_init.sql
 }
+
+// With an application's pool, New keeps its settings: give the pool a statement_timeout below
+// the handler's timeout (httpapi.DefaultTimeout, 10 s), so that the server ends a statement
+// whose request was abandoned, and at least twice httpapi's MaxAccountCalls connections.
+// WithCustomPlans makes ListSessions plan each page with its values instead of running prepared
+// statements.
+func ExampleWithCustomPlans() {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig("postgres://app@db.internal:5432/app?search_path=audit")
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "8000" // milliseconds
+	cfg.MaxConns = 16
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := postgres.New(ctx, pool, postgres.WithCustomPlans())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+}
