@@ -16,6 +16,7 @@ import (
 // ANALYZE, has no Sort and no sequential scan, the page's IDs come from an index-only scan of the
 // index of its scope, and a cursor bounds that scan. A batch of PurgeSessions is checked too.
 func TestExplain(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short: the EXPLAIN test writes 60,000 sessions")
 	}
