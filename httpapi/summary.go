@@ -144,7 +144,7 @@ func serveSummary(h *Handler, w http.ResponseWriter, r *http.Request, _ string, 
 	e := getPageEncoder()
 	defer putPageEncoder(e)
 	since, until := win.bounds()
-	e.buf = appendSummary(e.buf[:0], since, until, sum, e)
+	e.buf = appendSummary(e.buf[:0], since, until, sum)
 	writeBody(w, r, http.StatusOK, "application/json", e.buf)
 	return nil
 }
@@ -183,8 +183,8 @@ func (w window) bounds() (since, until time.Time) {
 
 // appendSummary writes the body of a summary response:
 // {"summary":{"since":T,"until":T|null,"sessions":N,"by_status":{...},"redaction_count":N,
-// "redactions_by_kind":{...},"duration_ms":N}}. It uses e's scratch space for the kinds.
-func appendSummary(b []byte, since, until time.Time, sum sessions.Summary, e *pageEncoder) []byte {
+// "redactions_by_kind":{...},"duration_ms":N}}.
+func appendSummary(b []byte, since, until time.Time, sum sessions.Summary) []byte {
 	b = append(b, `{"summary":{"since":"`...)
 	b = appendTime(b, since)
 	b = append(b, `","until":`...)

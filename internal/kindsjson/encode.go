@@ -8,10 +8,10 @@ import (
 )
 
 // Append appends kinds (a session's counts, or a summary's sums) to dst as the compact JSON
-// object that json.Marshal writes for it, keys sorted bytewise: {"NAME":2,"PHONE":1}. A nil or empty map is {}, never null. It allocates
-// nothing for a map of up to 16 keys that need no escape in JSON, as every validated kind
-// (^[A-Z][A-Z0-9_]{0,31}$) does; another key is escaped by encoding/json. It is safe for
-// concurrent use.
+// object that json.Marshal writes for it, keys sorted bytewise: {"NAME":2,"PHONE":1}. A nil or
+// empty map is {}, never null. It allocates nothing for a map of up to 16 keys that need no
+// escape in JSON, as every validated kind (^[A-Z][A-Z0-9_]{0,31}$) does; another key is escaped
+// by encoding/json. It is safe for concurrent use.
 func Append[N int | int64](dst []byte, kinds map[string]N) []byte {
 	// One pass over the map, each entry sorted into place as it comes: maps of kinds are small,
 	// and a lookup per key or a generic sort cost more than these few comparisons.

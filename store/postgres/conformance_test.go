@@ -9,5 +9,6 @@ import (
 
 // TestConformance runs the conformance suite, each of its stores in a fresh schema.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) sessions.Store { return newTestStore(t) })
 }

@@ -20,6 +20,7 @@ import (
 // scope. On one agent, its name is read once (an InitPlan); across the account, once per row
 // (see listQuery). A batch of PurgeSessions is checked too.
 func TestExplain(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short: the EXPLAIN test writes 60,000 sessions")
 	}

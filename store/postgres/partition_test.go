@@ -74,6 +74,7 @@ func at(now time.Time, sql string) string {
 // TestPartitionedStore runs the conformance suite on a store whose sessions table was partitioned
 // by the recipe right after New: the store works on that layout unchanged.
 func TestPartitionedStore(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) sessions.Store {
 		s := newTestStore(t)
 		partition(t, s, recipeNow)
@@ -84,6 +85,7 @@ func TestPartitionedStore(t *testing.T) {
 // TestPartitionRecipe partitions a table of 20,000 sessions (benchdata: 90 days, over four
 // months) with the recipe, and checks the partitions, the lists, their plans, and retention.
 func TestPartitionRecipe(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short: writes 20,000 sessions")
 	}

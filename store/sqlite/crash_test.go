@@ -34,6 +34,7 @@ const crashBatchSize = 500
 // acknowledged batch whole, and no batch in part (a batch committed but killed before its ack
 // may be there, whole).
 func TestCrash(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	s := mustOpen(t, path)

@@ -19,6 +19,7 @@ import (
 // very SQL that ListSessions runs, from listQuery, before and after ANALYZE (INDEXED BY should
 // make statistics irrelevant; the test proves it). A batch of PurgeSessions is checked too.
 func TestExplain(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newTestStore(t)
 	d := plandata.Write(t, s, 10_000, 20, 1000)

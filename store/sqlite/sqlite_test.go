@@ -10,6 +10,7 @@ import (
 
 // TestConformance runs the conformance suite, each of its stores in a fresh file.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) sessions.Store { return newTestStore(t) })
 }
 
@@ -32,6 +33,7 @@ func newTestStore(tb testing.TB) *Store {
 // sessions per statement, so that its transaction of several statements, which calls of more
 // than 10,000 sessions take, meets every case too.
 func TestConformanceChunked(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) sessions.Store {
 		s := newTestStore(t)
 		s.putChunk = 7
