@@ -47,8 +47,9 @@
 // # Optional capabilities
 //
 // The optional capabilities of package sessions are small interfaces that a store may
-// implement besides [sessions.Store]: [sessions.Purger] (retention). Run checks the rules of each
-// one that the store implements, in subtests of their own ("Purge" for [sessions.Purger]), and
+// implement besides [sessions.Store]: [sessions.Purger] (retention) and [sessions.Scanner]
+// (exports). Run checks the rules of each one that the store implements, in subtests of their
+// own ("Purge" for [sessions.Purger], "Scan" for [sessions.Scanner]), and
 // skips those subtests, saying which interface the store lacks, when it does not. A store that
 // implements only [sessions.Store] passes Run. Every store of this module implements them all.
 //
