@@ -47,10 +47,10 @@
 // # Optional capabilities
 //
 // The optional capabilities of package sessions are small interfaces that a store may
-// implement besides [sessions.Store]: [sessions.Purger] (retention) and [sessions.Scanner]
-// (exports). Run checks the rules of each one that the store implements, in subtests of their
-// own ("Purge" for [sessions.Purger], "Scan" for [sessions.Scanner]), and
-// skips those subtests, saying which interface the store lacks, when it does not. A store that
+// implement besides [sessions.Store]: [sessions.Purger] (retention), [sessions.Tailer] (the live
+// feed), [sessions.Summarizer] (totals) and [sessions.Scanner] (exports). Run checks the rules of
+// each one that the store implements, in subtests of their own ("Purge", "Tail", "Summary",
+// "Scan"), and skips those subtests, saying which interface the store lacks, when it does not. A store that
 // implements only [sessions.Store] passes Run. Every store of this module implements them all.
 //
 // # What it checks
