@@ -44,6 +44,9 @@ const ScanBatch = 1000
 // goroutine: the store's query and the caller's work (an encoder, a network write) overlap. At
 // most two batches are held at a time. read must therefore be safe for concurrent use with the
 // store's other methods, as every Store is; it is never called twice at once by one scan.
+//
+// It returns as soon as ctx ends, without calling fn again, even when read does not honour ctx
+// (a read under way then ends in the background). It panics if batch is less than 1.
 func ScanBatches(ctx context.Context, f Filter, batch int, read func(ctx context.Context, f Filter) ([]Session, error), fn func(Session) error) error {
 	if batch < 1 {
 		panic(fmt.Sprintf("sessions: ScanBatches with a batch of %d", batch))
@@ -94,6 +97,9 @@ func ScanBatches(ctx context.Context, f Filter, batch int, read func(ctx context
 			pending = next(f)
 		}
 		for _, s := range r.ss {
+			if ctx.Err() != nil {
+				return ContextError(ctx)
+			}
 			if err := fn(s); err != nil {
 				return err // the deferred cancel stops the read ahead
 			}
