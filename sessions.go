@@ -5,9 +5,9 @@
 // The package holds the domain types and their rules and does no I/O. A [Store] keeps sessions:
 // store/memory, store/sqlite and store/postgres are the stores of this module, and store/storetest
 // is the conformance suite that each of them passes. Package httpapi serves the list over HTTP.
-// Beyond the Store, the stores of this module have three optional capabilities, found by type
-// assertion: [Purger] (retention), [Summarizer] (totals over a window) and [Tailer] (the live
-// feed of writes).
+// Beyond the Store, the stores of this module have four optional capabilities, found by type
+// assertion: [Purger] (retention), [Summarizer] (totals over a window), [Tailer] (the live
+// feed of writes) and [Scanner] (every session of a filter, in large batches: exports).
 //
 // Every rule is written once, here: [Session.Validate], [Agent.Validate] and [Filter.Validate] say
 // what is accepted; [Session.Normalize] and [Filter.Normalize] say how values are stored and

@@ -71,9 +71,10 @@ type Config struct {
 	// Timeout bounds the store calls of one request (the agent check and the list together).
 	// When it passes, the request gets 503 unavailable, even from a store that does not honour
 	// its context (whose call then goes on in the background until it returns). An export is
-	// not bounded as a whole: the timeout applies to each of its store calls (the agent check,
-	// then each page of MaxLimit sessions), and one that passes after the first byte aborts the
-	// response. Default: DefaultTimeout.
+	// not bounded as a whole: the timeout applies to each of its waits for the store (the agent
+	// check, then each batch of a sessions.Scanner, or each page of MaxLimit sessions of another
+	// store), and one that passes after the first byte aborts the response. Default:
+	// DefaultTimeout.
 	Timeout time.Duration
 
 	// MaxAccountCalls bounds the store calls that the requests of one account may have running

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
+	"iter"
 	"log/slog"
 	"net/http"
 	"time"
@@ -57,16 +59,16 @@ func (h *Handler) Export() http.Handler { return h.accountExport }
 
 // serveExport streams every session of the window, in list order, as CSV or NDJSON.
 //
-// It walks the store's pages with sessions.All, MaxLimit sessions a page, from one filter whose
-// relative since was resolved once when the request came: the walk's guarantee holds, and every
-// session that matched when the export began, and still matches with the same start time, is
-// written exactly once. Memory stays flat: a page and up to exportFlushSize bytes at a time.
+// It reads the sessions with exportSessions, from one filter whose relative since was resolved
+// once when the request came: the walk's guarantee holds, and every session that matched when
+// the export began, and still matches with the same start time, is written exactly once. Memory
+// stays flat: a batch or page and up to exportFlushSize bytes at a time.
 //
-// Config.Timeout bounds each store call (the agent check, and each page), not the export, which
-// may take minutes for millions of sessions. Errors up to the first page get the envelope. After
-// that the status line has gone, so a failure aborts the response (http.ErrAbortHandler): the
-// client sees a broken transfer, never a short file that looks complete. HEAD gets the headers
-// of GET once the first page has been read.
+// Config.Timeout bounds each wait for the store (the agent check, and each batch or page), not
+// the export, which may take minutes for millions of sessions. Errors up to the first session
+// get the envelope. After that the status line has gone, so a failure aborts the response
+// (http.ErrAbortHandler): the client sees a broken transfer, never a short file that looks
+// complete. HEAD gets the headers of GET once the first session has been read.
 func serveExport(h *Handler, w http.ResponseWriter, r *http.Request, id string, ep *endpoint) error {
 	win, err := h.checkWindow(r, ep)
 	if err != nil {
@@ -84,10 +86,8 @@ func serveExport(h *Handler, w http.ResponseWriter, r *http.Request, id string, 
 	}
 	x := exporter{w: w, rc: http.NewResponseController(w), format: win.q.format, e: getPageEncoder()}
 	defer putPageEncoder(x.e)
-	f := win.f
-	f.Limit = sessions.MaxLimit
 	started := false
-	for s, err := range sessions.All(ctx, pager{h.s.store, h}, f) {
+	for s, err := range h.exportSessions(ctx, win.f) {
 		if err != nil {
 			if !started {
 				return err
@@ -138,6 +138,55 @@ func (h *Handler) storeCall(ctx context.Context, fn func(context.Context) error)
 	defer cancel()
 	return call(ctx, fn)
 }
+
+// exportSessions returns the sessions of the filter f of an export, in list order, and stops
+// after the first error, as sessions.All does.
+//
+// From a sessions.Scanner, which reads in large batches (on SQLite, 35% less CPU per session
+// than pages of MaxLimit, and with the next batch read while this one is written), it runs one
+// ScanSessions, and Config.Timeout bounds each wait for the store: the time from the scan's
+// start, or from the return of the client's write of a session, to the next session. A scan
+// that makes no progress that long is cancelled, with an error that matches
+// sessions.ErrUnavailable. A slow client does not count: the clock stops while a session is
+// written. From another store, it walks pages of MaxLimit sessions with sessions.All, each
+// ListSessions under a Config.Timeout of its own (pager).
+func (h *Handler) exportSessions(ctx context.Context, f sessions.Filter) iter.Seq2[sessions.Session, error] {
+	sc, ok := h.s.store.(sessions.Scanner)
+	if !ok {
+		f.Limit = sessions.MaxLimit
+		return sessions.All(ctx, pager{h.s.store, h}, f)
+	}
+	return func(yield func(sessions.Session, error) bool) {
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		stalled := time.AfterFunc(h.s.timeout, func() { cancel(errScanStalled) })
+		defer stalled.Stop()
+		stopped := false
+		err := sc.ScanSessions(ctx, f, func(s sessions.Session) error {
+			stalled.Stop()
+			if !yield(s, nil) {
+				stopped = true
+				return errScanStopped
+			}
+			stalled.Reset(h.s.timeout)
+			return nil
+		})
+		if stopped || err == nil {
+			return
+		}
+		if errors.Is(context.Cause(ctx), errScanStalled) {
+			err = fmt.Errorf("%w: %w after %v (%w)", sessions.ErrUnavailable, errScanStalled, h.s.timeout, err)
+		}
+		yield(sessions.Session{}, err)
+	}
+}
+
+// The causes with which exportSessions ends a scan: its caller stopped, or the store made no
+// progress for Config.Timeout.
+var (
+	errScanStopped = errors.New("httpapi: export stopped")
+	errScanStalled = errors.New("httpapi: export: no session from the store")
+)
 
 // pager is the store of an export's walk: each ListSessions call has its own Config.Timeout, so
 // that the timeout bounds a page and not the whole export.

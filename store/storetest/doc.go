@@ -48,9 +48,10 @@
 //
 // The optional capabilities of package sessions are small interfaces that a store may
 // implement besides [sessions.Store]: [sessions.Purger] (retention), [sessions.Tailer] (the live
-// feed of writes) and [sessions.Summarizer] (totals over a window). Run checks the rules of each
-// one that the store implements, in subtests of their own ("Purge", "Tail" and "Summary"), and
-// skips those subtests, saying which interface the store lacks, when it does not. A store that
+// feed of writes), [sessions.Summarizer] (totals over a window) and [sessions.Scanner] (the
+// batches of an export). Run checks the rules of each one that the store implements, in subtests
+// of their own ("Purge", "Tail", "Summary" and "Scan"), and skips those subtests, saying which
+// interface the store lacks, when it does not. A store that
 // implements only [sessions.Store] passes Run. Every store of this module implements them all.
 //
 // # What it checks

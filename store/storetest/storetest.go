@@ -22,8 +22,8 @@ import (
 
 // Run checks that the stores made by open keep every rule of [sessions.Store], in one subtest
 // per rule, and the rules of each optional capability ([sessions.Purger], [sessions.Tailer],
-// [sessions.Summarizer]) in subtests that run
-// when the store implements it and are skipped, saying so, when it does not. Each subtest calls
+// [sessions.Summarizer], [sessions.Scanner]) in subtests that run when the store implements it
+// and are skipped, saying so, when it does not. Each subtest calls
 // open(t) for a fresh, empty store (some call it once per case); open owns the store and closes
 // it with t.Cleanup, Run never calls Close. The subtests run in parallel with each other
 // (t.Parallel), so open must be safe to call from several goroutines at once. See the package
@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 		{"Purger", implements[sessions.Purger], purgeRules},
 		{"Tailer", implements[sessions.Tailer], []rule{{"Tail", testTail}}},
 		{"Summarizer", implements[sessions.Summarizer], []rule{{"Summary", testSummary}}},
+		{"Scanner", implements[sessions.Scanner], scanRules},
 	}
 	for _, rule := range rules {
 		t.Run(rule.name, func(t *testing.T) {

@@ -60,7 +60,7 @@ func TestRunStoreOnly(t *testing.T) {
 // checkSkipped checks that of the subtests of Run in t, which have ended, those of the optional
 // capabilities were skipped, and no others.
 func checkSkipped(t *testing.T, subtests []*testing.T) {
-	optional := map[string]bool{"Purge": true, "Tail": true, "Summary": true} // the subtests of sessions.Purger, Tailer and Summarizer
+	optional := map[string]bool{"Purge": true, "Tail": true, "Summary": true, "Scan": true} // the subtests of sessions.Purger, Tailer, Summarizer and Scanner
 	var skipped, ran []string
 	for _, st := range subtests {
 		name := strings.TrimPrefix(st.Name(), t.Name()+"/")

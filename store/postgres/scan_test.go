@@ -1,0 +1,69 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/plandata"
+)
+
+// TestExplainScan checks the plan of a batch of ScanSessions (scanQuery, sessions.ScanBatch
+// sessions) on 20,000 sessions after VACUUM ANALYZE, for each scope, from the start and from a
+// deep position: the batch's IDs come from an index-only scan of the index of its scope, bounded
+// by the cursor, and its rows from primary-key lookups; no Sort, no sequential scan of sessions and no hash
+// join, which listQuery's plain join gets from the planner at this size (a scan of the whole
+// table for every batch).
+func TestExplainScan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the EXPLAIN test writes 20,000 sessions")
+	}
+	ctx := context.Background()
+	s := newTestStore(t)
+	d := plandata.Write(t, s, 20_000, 3, 10_000)
+	if _, err := s.pool.Exec(ctx, "VACUUM (ANALYZE) agents, sessions"); err != nil {
+		t.Fatal(err)
+	}
+	for _, scope := range []struct {
+		name  string
+		agent string
+		index string
+	}{
+		{"busy agent", d.Busy.ID, "sessions_agent_list"},
+		{"account", "", "sessions_account_list"},
+	} {
+		for _, page := range []string{"first batch", "deep batch"} {
+			t.Run(scope.name+"/"+page, func(t *testing.T) {
+				f := sessions.Filter{AccountID: d.Account, AgentID: scope.agent, Since: d.Now.Add(-31 * 24 * time.Hour)}
+				if page == "deep batch" {
+					f.After = position(t, s, f.AccountID, f.AgentID, 0.5)
+				}
+				f = f.Normalize()
+				f.Limit = sessions.ScanBatch
+				query, args := scanQuery(f)
+				plan := explain(t, s, query, args)
+				var scans []string
+				walkPlan(plan, func(n planNode) {
+					switch {
+					case strings.Contains(n.NodeType, "Sort"), n.NodeType == "Hash Join",
+						n.NodeType == "Seq Scan" && n.RelationName == "sessions": // agents is one page here
+						t.Errorf("plan has a %s node (on %q)", n.NodeType, n.RelationName)
+					case n.RelationName == "sessions" && n.IndexName != "sessions_pkey":
+						scans = append(scans, n.NodeType+" on "+n.IndexName)
+						if f.After != nil && !strings.Contains(n.IndexCond, "ROW(started_at, id) < ROW(") {
+							t.Errorf("the cursor is not in the index condition %q", n.IndexCond)
+						}
+					}
+				})
+				if want := "Index Only Scan on " + scope.index; len(scans) != 1 || scans[0] != want {
+					t.Errorf("the batch's IDs come from %q, want one %q", scans, want)
+				}
+				if t.Failed() {
+					t.Logf("query: %s\nargs: %v\nplan: %s", query, args, plan.raw)
+				}
+			})
+		}
+	}
+}
