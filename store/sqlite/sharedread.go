@@ -1,0 +1,109 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/masker-dev/sessions"
+)
+
+// Tails of one account share their reads of the feed. Every write of this store wakes every
+// waiting tail at once, and the tails of an account that keep up all wait at the same position:
+// without sharing, 200 streams of one account run 200 identical queries per write. A tail that
+// needs the rows after a position asks sharedReads, which hands it a read of that account and
+// position already under way or just done, when that read started after the tail asked, and
+// otherwise starts one. A shared read thus sees every write that a read of the tail's own would
+// see: one that started when the tail asked, or later (a write that committed before it is in it).
+//
+// The rows are shared; each tail filters them itself and gives fn a copy of the mutable parts
+// (the map of redactions).
+
+// maxSharedReads is the number of reads kept for reuse above which finished ones are dropped: a
+// read is reused only by tails that asked before it started, so a finished read soon serves no
+// one.
+const maxSharedReads = 64
+
+// tailRow is a row of the feed: a session and its position.
+type tailRow struct {
+	s   sessions.Session
+	pos int64
+}
+
+// sharedReads are the reads of the feed under way or just done, by account and position. The
+// zero value is ready to use. It is safe for concurrent use.
+type sharedReads struct {
+	tickets atomic.Uint64 // orders the tails' requests and the reads' starts
+
+	mu    sync.Mutex
+	reads map[readKey]*sharedRead
+}
+
+type readKey struct {
+	account string
+	after   int64
+}
+
+// sharedRead is one read of the feed: its rows and error, set before done is closed.
+type sharedRead struct {
+	started uint64 // the ticket taken before the query began
+	done    chan struct{}
+	rows    []tailRow
+	err     error
+}
+
+// ticket returns the number that a tail holds when it asks for a read: a read with a larger
+// number started after it, and may serve it.
+func (sr *sharedReads) ticket() uint64 { return sr.tickets.Add(1) }
+
+// read returns the rows of the feed of account after the position after, from a read that started
+// after the ticket asked was taken: another tail's read, under way or done, or, when there is
+// none, one that read runs itself with query, on ctx. It returns the read's error, or ctx's (as
+// sessions.ContextError gives it) when ctx ends while it waits for another tail's read; when
+// another tail's read failed because that tail's context ended, it reads again. The rows are
+// shared: the caller must not change them.
+func (sr *sharedReads) read(ctx context.Context, account string, after int64, asked uint64,
+	query func(ctx context.Context) ([]tailRow, error)) ([]tailRow, error) {
+	key := readKey{account, after}
+	for {
+		sr.mu.Lock()
+		if r := sr.reads[key]; r != nil && r.started > asked {
+			sr.mu.Unlock()
+			select {
+			case <-r.done:
+			case <-ctx.Done():
+				return nil, sessions.ContextError(ctx)
+			}
+			if r.err != nil && isContextErr(r.err) && ctx.Err() == nil {
+				// The tail that ran the read went away; this one has not.
+				asked = r.started
+				continue
+			}
+			return r.rows, r.err
+		}
+		r := &sharedRead{started: sr.ticket(), done: make(chan struct{})}
+		if len(sr.reads) >= maxSharedReads {
+			for k, old := range sr.reads {
+				select {
+				case <-old.done:
+					delete(sr.reads, k)
+				default: // under way: tails wait for it
+				}
+			}
+		}
+		if sr.reads == nil {
+			sr.reads = map[readKey]*sharedRead{}
+		}
+		sr.reads[key] = r
+		sr.mu.Unlock()
+		r.rows, r.err = query(ctx)
+		close(r.done)
+		return r.rows, r.err
+	}
+}
+
+// isContextErr reports whether err is that of a context that ended.
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
