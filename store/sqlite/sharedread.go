@@ -13,9 +13,15 @@ import (
 // waiting tail at once, and the tails of an account that keep up all wait at the same position:
 // without sharing, 200 streams of one account run 200 identical queries per write. A tail that
 // needs the rows after a position asks sharedReads, which hands it a read of that account and
-// position already under way or just done, when that read started after the tail asked, and
-// otherwise starts one. A shared read thus sees every write that a read of the tail's own would
-// see: one that started when the tail asked, or later (a write that committed before it is in it).
+// position under way or done that sees every write the tail must see, and otherwise starts one.
+//
+// What a tail must see: every write of this store whose wake-up it will not get. A tail takes
+// its wake-up channel (Store.feed.Wait) and then counts the writes of this store so far
+// (sharedReads.writes, counted after each write commits and before it wakes the tails). A read
+// that started when that count had been reached sees those writes, which committed before it;
+// a later write wakes the tail, which reads again. Writes of another process wake no one: a tail
+// that reads because its poll timer fired, or for the first time, needs a read that started
+// after it asked (its ticket), as a read of its own would.
 //
 // The rows are shared; each tail filters them itself and gives fn a copy of the mutable parts
 // (the map of redactions).
@@ -35,6 +41,7 @@ type tailRow struct {
 // zero value is ready to use. It is safe for concurrent use.
 type sharedReads struct {
 	tickets atomic.Uint64 // orders the tails' requests and the reads' starts
+	writes  atomic.Uint64 // the writes of this store that committed
 
 	mu    sync.Mutex
 	reads map[readKey]*sharedRead
@@ -48,27 +55,48 @@ type readKey struct {
 // sharedRead is one read of the feed: its rows and error, set before done is closed.
 type sharedRead struct {
 	started uint64 // the ticket taken before the query began
+	writes  uint64 // the writes counted before the query began
 	done    chan struct{}
 	rows    []tailRow
 	err     error
 }
 
-// ticket returns the number that a tail holds when it asks for a read: a read with a larger
-// number started after it, and may serve it.
-func (sr *sharedReads) ticket() uint64 { return sr.tickets.Add(1) }
+// readNeed is what a read must have seen to serve a tail: it started after the ticket (0: any),
+// when at least writes writes had committed.
+type readNeed struct {
+	ticket, writes uint64
+}
 
-// read returns the rows of the feed of account after the position after, from a read that started
-// after the ticket asked was taken: another tail's read, under way or done, or, when there is
-// none, one that read runs itself with query, on ctx. It returns the read's error, or ctx's (as
+// wrote counts a write of this store that committed. The writer calls it before it wakes the
+// tails.
+func (sr *sharedReads) wrote() { sr.writes.Add(1) }
+
+// need returns what a read must have seen to serve a tail that has just taken its wake-up
+// channel: the writes so far, and, when fresh (a tail that polls, or reads for the first time),
+// a start after now.
+func (sr *sharedReads) need(fresh bool) readNeed {
+	n := readNeed{writes: sr.writes.Load()}
+	if fresh {
+		n.ticket = sr.tickets.Add(1)
+	}
+	return n
+}
+
+// serves reports whether r serves a tail of need n.
+func (r *sharedRead) serves(n readNeed) bool { return r.started > n.ticket && r.writes >= n.writes }
+
+// read returns the rows of the feed of account after the position after, from a read that
+// serves need: another tail's read, under way or done, or, when there is none, one that read
+// runs itself with query, on ctx. It returns the read's error, or ctx's (as
 // sessions.ContextError gives it) when ctx ends while it waits for another tail's read; when
 // another tail's read failed because that tail's context ended, it reads again. The rows are
 // shared: the caller must not change them.
-func (sr *sharedReads) read(ctx context.Context, account string, after int64, asked uint64,
+func (sr *sharedReads) read(ctx context.Context, account string, after int64, need readNeed,
 	query func(ctx context.Context) ([]tailRow, error)) ([]tailRow, error) {
 	key := readKey{account, after}
 	for {
 		sr.mu.Lock()
-		if r := sr.reads[key]; r != nil && r.started > asked {
+		if r := sr.reads[key]; r != nil && r.serves(need) {
 			sr.mu.Unlock()
 			select {
 			case <-r.done:
@@ -77,12 +105,13 @@ func (sr *sharedReads) read(ctx context.Context, account string, after int64, as
 			}
 			if r.err != nil && isContextErr(r.err) && ctx.Err() == nil {
 				// The tail that ran the read went away; this one has not.
-				asked = r.started
+				need.ticket = r.started
 				continue
 			}
 			return r.rows, r.err
 		}
-		r := &sharedRead{started: sr.ticket(), done: make(chan struct{})}
+		r := &sharedRead{started: sr.tickets.Add(1), done: make(chan struct{})}
+		r.writes = sr.writes.Load()
 		if len(sr.reads) >= maxSharedReads {
 			for k, old := range sr.reads {
 				select {

@@ -10,36 +10,43 @@ import (
 )
 
 // TestSharedReadsReuse checks when a tail reuses another tail's read: only a read of the same
-// account and position that started after the tail asked, so that it sees every write a read of
-// the tail's own would see.
+// account and position that started after the writes the tail must see committed, and, for a
+// fresh read, after the tail asked, so that it sees every write a read of the tail's own would
+// see.
 func TestSharedReadsReuse(t *testing.T) {
 	ctx := context.Background()
 	rows := func(pos int64) []tailRow { return []tailRow{{pos: pos}} }
-	var sr sharedReads
-	var queries atomic.Int32
-	query := func(pos int64) func(context.Context) ([]tailRow, error) {
-		return func(context.Context) ([]tailRow, error) { queries.Add(1); return rows(pos), nil }
-	}
-
-	early := sr.ticket()                          // asked before the first read started
-	sr.read(ctx, "a", 7, sr.ticket(), query(100)) // the first read
-	late := sr.ticket()                           // asked after it
 	for _, c := range []struct {
 		name     string
 		account  string
 		after    int64
-		asked    uint64
-		wantPos  int64 // of the row returned: 100 from the first read, 200 from a new one
+		need     string // when the tail asked: a key of needs below
+		wantPos  int64  // of the row returned: 100 from the first read, 200 from a new one
 		wantRead bool
 	}{
-		{"asked before it started", "a", 7, early, 100, false},
-		{"asked after it started", "a", 7, late, 200, true},
-		{"another position", "a", 8, early, 200, true},
-		{"another account", "b", 7, early, 200, true},
+		{"asked before it started", "a", 7, "early", 100, false},
+		{"fresh, asked before it started", "a", 7, "earlyFresh", 100, false},
+		{"asked after it started, no write since", "a", 7, "late", 100, false},
+		{"fresh, asked after it started", "a", 7, "lateFresh", 200, true},
+		{"a write since it started", "a", 7, "afterWrite", 200, true},
+		{"another position", "a", 8, "early", 200, true},
+		{"another account", "b", 7, "early", 200, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			var sr sharedReads
+			var queries atomic.Int32
+			query := func(pos int64) func(context.Context) ([]tailRow, error) {
+				return func(context.Context) ([]tailRow, error) { queries.Add(1); return rows(pos), nil }
+			}
+			sr.wrote()
+			needs := map[string]readNeed{"early": sr.need(false), "earlyFresh": sr.need(true)}
+			sr.read(ctx, "a", 7, sr.need(true), query(100)) // the first read
+			needs["late"], needs["lateFresh"] = sr.need(false), sr.need(true)
+			sr.wrote()
+			needs["afterWrite"] = sr.need(false)
+
 			before := queries.Load()
-			got, err := sr.read(ctx, c.account, c.after, c.asked, query(200))
+			got, err := sr.read(ctx, c.account, c.after, needs[c.need], query(200))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,9 +73,9 @@ func TestSharedReadsUnderWay(t *testing.T) {
 		return []tailRow{{pos: 8}}, nil
 	}
 	const tails = 20
-	asked := make([]uint64, tails)
+	asked := make([]readNeed, tails)
 	for i := range asked {
-		asked[i] = sr.ticket()
+		asked[i] = sr.need(true)
 	}
 	var wg sync.WaitGroup
 	got := make([]int64, tails)
@@ -109,7 +116,7 @@ func TestSharedReadsUnderWay(t *testing.T) {
 // it went away reads again, rather than failing with another tail's error.
 func TestSharedReadsCancelled(t *testing.T) {
 	var sr sharedReads
-	asked := sr.ticket()
+	asked := sr.need(true)
 	gone, cancel := context.WithCancel(context.Background())
 	cancel()
 	sr.read(gone, "a", 7, asked, func(ctx context.Context) ([]tailRow, error) { return nil, ctx.Err() })

@@ -68,10 +68,11 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 	}
 	poll := time.NewTimer(s.tailPoll)
 	defer poll.Stop()
+	fresh := true // a read that started after now: the first, and after a poll
 	for {
 		wake := s.feed.Wait() // before the read: a write after it closes wake
-		asked := s.reads.ticket()
-		rows, err := s.reads.read(ctx, f.AccountID, pos, asked, func(ctx context.Context) ([]tailRow, error) {
+		need := s.reads.need(fresh)
+		rows, err := s.reads.read(ctx, f.AccountID, pos, need, func(ctx context.Context) ([]tailRow, error) {
 			return s.tailRead(ctx, f.AccountID, pos)
 		})
 		if err != nil {
@@ -91,11 +92,13 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 			continue
 		}
 		poll.Reset(s.tailPoll)
+		fresh = false
 		select {
 		case <-ctx.Done():
 			return sessions.ContextError(ctx)
 		case <-wake:
 		case <-poll.C:
+			fresh = true
 		}
 	}
 }
