@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -41,15 +42,15 @@ func benchStream(b *testing.B, srv *httptest.Server, cookie string) (next func()
 		b.Fatalf("status %d", res.StatusCode)
 	}
 	b.Cleanup(func() { res.Body.Close() })
-	r := bufio.NewReader(res.Body)
-	read := func() string {
+	r := bufio.NewReader(res.Body) // events are far shorter than its 4 KiB: ReadSlice fits them
+	read := func() string { // copies only the data line: the client's CPU counts in the figures
 		for {
-			line, err := r.ReadString('\n')
+			line, err := r.ReadSlice('\n')
 			if err != nil {
 				return ""
 			}
-			if data, ok := strings.CutPrefix(line, "data: "); ok {
-				return data
+			if data, ok := bytes.CutPrefix(line, []byte("data: ")); ok {
+				return string(data)
 			}
 		}
 	}
