@@ -93,6 +93,10 @@ func newResumeSigner(t resumeToken, key []byte) *resumeSigner {
 	return &resumeSigner{mac: hmac.New(sha256.New, key), payload: payload, shared: len(payload)}
 }
 
+// stream returns what the tokens of the stream share, which tells the stream apart from any
+// other stream of the Handler: the route, account, agent and filters.
+func (rs *resumeSigner) stream() string { return string(rs.payload[:rs.shared]) }
+
 // appendToken appends to b the token of the stream at position, as resumeToken.encode spells
 // it, and returns b.
 func (rs *resumeSigner) appendToken(b []byte, position string) []byte {

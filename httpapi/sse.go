@@ -45,13 +45,19 @@ func (s *sseWriter) open(id string) error {
 // addEvent appends one event to the batch: its name, the id that appendID appends, and the data
 // that appendData appends. The id must hold no line break (tokens are URL-safe base64), nor must
 // the data (JSON as appendString writes it escapes every line break).
-func (s *sseWriter) addEvent(name string, appendID, appendData func([]byte) []byte) {
+// It returns the event's bytes, which the batch owns until the next flush, for addRaw.
+func (s *sseWriter) addEvent(name string, appendID, appendData func([]byte) []byte) []byte {
+	start := len(s.buf)
 	b := append(s.buf, "event: "...)
 	b = append(b, name...)
 	b = appendID(append(b, "\nid: "...))
 	b = appendData(append(b, "\ndata: "...))
 	s.buf = append(b, "\n\n"...)
+	return s.buf[start:]
 }
+
+// addRaw appends to the batch an event as addEvent returned it.
+func (s *sseWriter) addRaw(event []byte) { s.buf = append(s.buf, event...) }
 
 // heartbeat writes a comment line, which clients ignore and which keeps the connection busy for
 // proxies that close idle ones, after the batch if there is one.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,8 @@ type streams struct {
 	tailer         sessions.Tailer // nil when the store has no feed
 	agent, account http.Handler
 
+	events *eventCache // the events the streams wrote last, shared between them
+
 	mu     sync.Mutex
 	open   map[string]int // account -> open streams
 	closed bool
@@ -73,7 +76,7 @@ type streams struct {
 // addStreams sets up the stream routes of h.
 func (h *Handler) addStreams() {
 	tailer, _ := h.s.store.(sessions.Tailer)
-	st := &streams{tailer: tailer, open: map[string]int{}, done: make(chan struct{})}
+	st := &streams{tailer: tailer, events: newEventCache(), open: map[string]int{}, done: make(chan struct{})}
 	st.agent = h.logged(routeAgentStream, streamer{h, agentStreamEndpoint})
 	st.account = h.logged(routeAccountStream, streamer{h, accountStreamEndpoint})
 	h.streams = st
@@ -372,9 +375,11 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, id string,
 	sent := 0 // events, for the access log
 	defer func() { setRows(r, sent) }()
 
-	// Each event is written in place into the batch: its id signed with the stream's signer,
-	// its data encoded as a list item.
+	// Each event comes from the Handler's cache, when another stream of the same feed and
+	// filters made it, or else is written in place into the batch (its id signed with the
+	// stream's signer, its data encoded as a list item) and cached.
 	sign := newResumeSigner(tok, h.s.keys[0])
+	stream := sign.stream()
 	var enc pageEncoder
 	var ev *tailed
 	appendID := func(b []byte) []byte { return sign.appendToken(b, ev.position) }
@@ -384,7 +389,12 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, id string,
 		batch = box.take(batch)
 		for i := range batch {
 			ev = &batch[i]
-			sse.addEvent("session", appendID, appendData)
+			k := eventKey{stream, ev.position}
+			if cached := h.streams.events.get(k, &ev.s); cached != nil {
+				sse.addRaw(cached)
+				continue
+			}
+			h.streams.events.put(k, ev.s, bytes.Clone(sse.addEvent("session", appendID, appendData)))
 		}
 		sent += len(batch)
 		return sse.flush()
