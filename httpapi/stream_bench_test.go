@@ -103,8 +103,9 @@ func BenchmarkStreamLatency(b *testing.B) {
 // 10 s slice of the writes (slice-00s-p99-ms is the p99 of the sessions written in the first
 // 10 s of the schedule), which grows from slice to slice if the streams fall behind; the rate
 // the writer kept (write-rate, sessions/s: below the target rate when it could not keep up);
-// the CPU the process (server and clients) used per second of the run; and the heap per open
-// stream. By default 20 streams, 500 sessions/s in calls of one session, 2 s;
+// the CPU the process (server and clients) used per second of the run, and per event received
+// (cpu-us/event, which depends less on how much of a shared machine the run gets); and the
+// heap per open stream. By default 20 streams, 500 sessions/s in calls of one session, 2 s;
 // SESSIONS_BENCH_STREAMS and SESSIONS_BENCH_SECONDS change it (the target: 200 and 60),
 // and SESSIONS_BENCH_BATCH the sessions of each PutSessions call (the same 500 sessions/s in
 // fewer calls: SQLite syncs each commit to disk, which bounds its calls per second). Each
@@ -235,6 +236,7 @@ func fanout(b *testing.B, store sessions.Store, streams, seconds, batch int) {
 	}
 	b.ReportMetric(float64(total)/writing.Seconds(), "write-rate")
 	b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cpu-cores")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(total*streams), "cpu-us/event")
 	b.ReportMetric(perStream/1024, "heap-KiB/stream")
 }
 
