@@ -14,15 +14,21 @@ import (
 // http.Server.WriteTimeout while a client that stops reading is dropped after streamWriteWait.
 // It is not safe for concurrent use: one goroutine writes a stream.
 type sseWriter struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	buf []byte // the batch not yet written
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	buf      []byte    // the batch not yet written
+	deadline time.Time // the write deadline set last; zero: none
 }
 
 // streamWriteWait is how long one write of a stream (a batch of events, a heartbeat) may take
 // before the stream ends: a client that reads nothing for that long is gone or too slow to
-// follow.
-const streamWriteWait = 10 * time.Second
+// follow. The deadline moves forward at most every streamDeadlineStep (each move resets a
+// timer of the runtime, a cost per write that a stream of one event per write paid per event),
+// so a write has between streamWriteWait-streamDeadlineStep and streamWriteWait.
+const (
+	streamWriteWait    = 10 * time.Second
+	streamDeadlineStep = time.Second
+)
 
 // streamRetry is the reconnection delay that a stream asks of its client (the retry field).
 const streamRetry = 2 * time.Second
@@ -75,7 +81,10 @@ func (s *sseWriter) flush() error {
 	}
 	b := s.buf
 	s.buf = s.buf[:0]
-	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteWait))
+	if now := time.Now(); now.After(s.deadline.Add(streamDeadlineStep - streamWriteWait)) {
+		s.deadline = now.Add(streamWriteWait)
+		_ = s.rc.SetWriteDeadline(s.deadline)
+	}
 	if _, err := s.w.Write(b); err != nil {
 		return err
 	}
