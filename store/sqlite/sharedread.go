@@ -15,13 +15,14 @@ import (
 // needs the rows after a position asks sharedReads, which hands it a read of that account and
 // position under way or done that sees every write the tail must see, and otherwise starts one.
 //
-// What a tail must see: every write of this store whose wake-up it will not get. A tail takes
-// its wake-up channel (Store.feed.Wait) and then counts the writes of this store so far
-// (sharedReads.writes, counted after each write commits and before it wakes the tails). A read
-// that started when that count had been reached sees those writes, which committed before it;
-// a later write wakes the tail, which reads again. Writes of another process wake no one: a tail
-// that reads because its poll timer fired, or for the first time, needs a read that started
-// after it asked (its ticket), as a read of its own would.
+// What a tail must see: every write of this store whose wake-up it will not get, and every
+// other change of what a read returns (a purge, an agent's new name). A tail takes its wake-up
+// channel (Store.feed.Wait) and then counts the changes of this store so far
+// (sharedReads.changes, counted after each change commits, and before a write wakes the tails).
+// A read that started when that count had been reached sees those changes, which committed
+// before it; a later write wakes the tail, which reads again. Changes of another process are
+// not counted: a tail that reads because its poll timer fired, or for the first time, needs a
+// read that started after it asked (its ticket), as a read of its own would.
 //
 // The rows are shared; each tail filters them itself and gives fn a copy of the mutable parts
 // (the map of redactions).
@@ -41,7 +42,7 @@ type tailRow struct {
 // zero value is ready to use. It is safe for concurrent use.
 type sharedReads struct {
 	tickets atomic.Uint64 // orders the tails' requests and the reads' starts
-	writes  atomic.Uint64 // the writes of this store that committed
+	changes atomic.Uint64 // the changes of this store that committed: writes, purges, agents
 
 	mu    sync.Mutex
 	reads map[readKey]*sharedRead
@@ -55,27 +56,27 @@ type readKey struct {
 // sharedRead is one read of the feed: its rows and error, set before done is closed.
 type sharedRead struct {
 	started uint64 // the ticket taken before the query began
-	writes  uint64 // the writes counted before the query began
+	changes uint64 // the changes counted before the query began
 	done    chan struct{}
 	rows    []tailRow
 	err     error
 }
 
 // readNeed is what a read must have seen to serve a tail: it started after the ticket (0: any),
-// when at least writes writes had committed.
+// when at least changes changes had committed.
 type readNeed struct {
-	ticket, writes uint64
+	ticket, changes uint64
 }
 
-// wrote counts a write of this store that committed. The writer calls it before it wakes the
-// tails.
-func (sr *sharedReads) wrote() { sr.writes.Add(1) }
+// changed counts a change of this store that committed: a write of sessions (counted before it
+// wakes the tails), a purge, an agent put.
+func (sr *sharedReads) changed() { sr.changes.Add(1) }
 
 // need returns what a read must have seen to serve a tail that has just taken its wake-up
-// channel: the writes so far, and, when fresh (a tail that polls, or reads for the first time),
+// channel: the changes so far, and, when fresh (a tail that polls, or reads for the first time),
 // a start after now.
 func (sr *sharedReads) need(fresh bool) readNeed {
-	n := readNeed{writes: sr.writes.Load()}
+	n := readNeed{changes: sr.changes.Load()}
 	if fresh {
 		n.ticket = sr.tickets.Add(1)
 	}
@@ -83,7 +84,7 @@ func (sr *sharedReads) need(fresh bool) readNeed {
 }
 
 // serves reports whether r serves a tail of need n.
-func (r *sharedRead) serves(n readNeed) bool { return r.started > n.ticket && r.writes >= n.writes }
+func (r *sharedRead) serves(n readNeed) bool { return r.started > n.ticket && r.changes >= n.changes }
 
 // read returns the rows of the feed of account after the position after, from a read that
 // serves need: another tail's read, under way or done, or, when there is none, one that read
@@ -111,7 +112,7 @@ func (sr *sharedReads) read(ctx context.Context, account string, after int64, ne
 			return r.rows, r.err
 		}
 		r := &sharedRead{started: sr.tickets.Add(1), done: make(chan struct{})}
-		r.writes = sr.writes.Load()
+		r.changes = sr.changes.Load()
 		if len(sr.reads) >= maxSharedReads {
 			for k, old := range sr.reads {
 				select {

@@ -10,7 +10,7 @@ import (
 )
 
 // TestSharedReadsReuse checks when a tail reuses another tail's read: only a read of the same
-// account and position that started after the writes the tail must see committed, and, for a
+// account and position that started after the changes the tail must see committed, and, for a
 // fresh read, after the tail asked, so that it sees every write a read of the tail's own would
 // see.
 func TestSharedReadsReuse(t *testing.T) {
@@ -28,7 +28,7 @@ func TestSharedReadsReuse(t *testing.T) {
 		{"fresh, asked before it started", "a", 7, "earlyFresh", 100, false},
 		{"asked after it started, no write since", "a", 7, "late", 100, false},
 		{"fresh, asked after it started", "a", 7, "lateFresh", 200, true},
-		{"a write since it started", "a", 7, "afterWrite", 200, true},
+		{"a change since it started", "a", 7, "afterWrite", 200, true},
 		{"another position", "a", 8, "early", 200, true},
 		{"another account", "b", 7, "early", 200, true},
 	} {
@@ -38,11 +38,11 @@ func TestSharedReadsReuse(t *testing.T) {
 			query := func(pos int64) func(context.Context) ([]tailRow, error) {
 				return func(context.Context) ([]tailRow, error) { queries.Add(1); return rows(pos), nil }
 			}
-			sr.wrote()
+			sr.changed()
 			needs := map[string]readNeed{"early": sr.need(false), "earlyFresh": sr.need(true)}
 			sr.read(ctx, "a", 7, sr.need(true), query(100)) // the first read
 			needs["late"], needs["lateFresh"] = sr.need(false), sr.need(true)
-			sr.wrote()
+			sr.changed()
 			needs["afterWrite"] = sr.need(false)
 
 			before := queries.Load()
