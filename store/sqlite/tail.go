@@ -110,7 +110,11 @@ func (s *Store) tailRead(ctx context.Context, account string, after int64) ([]ta
 	if err := sessions.ContextError(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, tailQuery, account, after, tailBatch)
+	stmt, err := s.prepared(ctx, tailQuery)
+	if err != nil {
+		return nil, mapError(ctx, err)
+	}
+	rows, err := stmt.QueryContext(ctx, account, after, tailBatch)
 	if err != nil {
 		return nil, mapError(ctx, err)
 	}
