@@ -52,8 +52,8 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 
 func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }
 
-// env is a handler over a memory store with two accounts: A with agents A1 ("Front desk") and
-// A2, B with agent B1.
+// env is a handler over a store (memory, unless newEnvOn is given another) with two accounts:
+// A with agents A1 ("Front desk") and A2, B with agent B1.
 type env struct {
 	store                     sessions.Store
 	h                         *Handler
@@ -70,8 +70,15 @@ var now = time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
 // newEnv returns an env with agents and no sessions; opts change the config.
 func newEnv(tb testing.TB, opts ...func(*Config)) *env {
 	tb.Helper()
+	return newEnvOn(tb, memory.New(), opts...)
+}
+
+// newEnvOn returns an env over store, which must be empty, with agents and no sessions; opts
+// change the config. The env closes store when the test ends.
+func newEnvOn(tb testing.TB, store sessions.Store, opts ...func(*Config)) *env {
+	tb.Helper()
 	e := &env{
-		store:   memory.New(),
+		store:   store,
 		clock:   &clock{t: now},
 		logs:    &logBuffer{},
 		agentA1: "agt_01HYZ3N5TV0QW3Y0B7VQ6J3RFA",

@@ -1,6 +1,12 @@
 package httpapi
 
-import "github.com/masker-dev/sessions"
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"hash"
+
+	"github.com/masker-dev/sessions"
+)
 
 // resumeToken is what the live-tail stream's event IDs carry, and a client sends back in the
 // Last-Event-ID header to resume: the position in the store's feed (sessions.Tailer) after which
@@ -21,12 +27,16 @@ type resumeToken struct {
 func (resumeToken) kind() tokenKind { return kindResume }
 
 func (t resumeToken) appendFields(b []byte) []byte {
+	return appendTokenString(t.appendStream(b), t.position)
+}
+
+// appendStream appends the fields before the position, which every token of one stream shares.
+func (t resumeToken) appendStream(b []byte) []byte {
 	b = appendTokenString(b, t.endpoint)
 	b = appendTokenString(b, t.account)
 	b = appendTokenString(b, t.agent)
 	b = appendTokenString(b, string(t.status))
-	b = appendTokenVarint(b, int64(t.minRedactions))
-	return appendTokenString(b, t.position)
+	return appendTokenVarint(b, int64(t.minRedactions))
 }
 
 func (t *resumeToken) readFields(r *tokenReader) {
@@ -63,4 +73,36 @@ func decodeResume(s string, keys [][]byte) (resumeToken, error) {
 		return resumeToken{}, invalidParams{{Param: tokenKinds[kindResume].param, Message: "made by an incompatible version of this API"}}
 	}
 	return t, nil
+}
+
+// resumeSigner makes the resume tokens of one stream, which differ only in their position, at
+// the cost of one HMAC of their bytes each: it encodes the fields they share once, and keeps one
+// HMAC state, whose key is hashed once (an HMAC made for each token hashes the key's two blocks
+// again, and allocates). Its tokens are those of resumeToken.encode, byte for byte. It is not
+// safe for concurrent use: each stream has its own.
+type resumeSigner struct {
+	mac     hash.Hash
+	payload []byte // the token's bytes up to its position (version, kind, appendStream), then scratch
+	shared  int    // the length of the bytes up to the position
+}
+
+// newResumeSigner returns the signer of the tokens of t's stream, with key. t's position is
+// ignored.
+func newResumeSigner(t resumeToken, key []byte) *resumeSigner {
+	payload := t.appendStream([]byte{tokenVersion, byte(kindResume)})
+	return &resumeSigner{mac: hmac.New(sha256.New, key), payload: payload, shared: len(payload)}
+}
+
+// stream returns what the tokens of the stream share, which tells the stream apart from any
+// other stream of the Handler: the route, account, agent and filters.
+func (rs *resumeSigner) stream() string { return string(rs.payload[:rs.shared]) }
+
+// appendToken appends to b the token of the stream at position, as resumeToken.encode spells
+// it, and returns b.
+func (rs *resumeSigner) appendToken(b []byte, position string) []byte {
+	payload := appendTokenString(rs.payload[:rs.shared], position)
+	rs.mac.Reset()
+	rs.mac.Write(payload)
+	rs.payload = rs.mac.Sum(payload)
+	return tokenEncoding.AppendEncode(b, rs.payload)
 }

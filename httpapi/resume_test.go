@@ -105,3 +105,23 @@ func FuzzDecodeResume(f *testing.F) {
 		}
 	})
 }
+
+// TestResumeSigner checks that the signer of a stream makes the tokens of resumeToken.encode,
+// byte for byte, for positions one after the other, longer and shorter, whatever the stream.
+func TestResumeSigner(t *testing.T) {
+	positions := []string{"", "1", "42", "0000000000000042:7", "9", strings.Repeat("p", 300), "7"}
+	for _, tok := range []resumeToken{
+		sampleResume(),
+		{endpoint: "account", account: "a"},
+		{endpoint: "account", account: "ä ccount", agent: "agt_x", minRedactions: -3},
+	} {
+		sign := newResumeSigner(tok, testKey('k'))
+		for _, p := range positions {
+			tok.position = p
+			want := tok.encode(testKey('k'))
+			if diff := cmp.Diff(want, string(sign.appendToken([]byte("id: "), p))[len("id: "):]); diff != "" {
+				t.Errorf("%+v: token (-want +got):\n%s", tok, diff)
+			}
+		}
+	}
+}

@@ -7,18 +7,28 @@ import (
 )
 
 // sseWriter writes Server-Sent Events (the text/event-stream format of the HTML standard) to a
-// response, flushing each one, and moving the connection's write deadline forward before each, so
-// that a stream outlives http.Server.WriteTimeout while a client that stops reading is dropped
-// after streamWriteWait. It is not safe for concurrent use: one goroutine writes a stream.
+// response. The events that a stream has at hand are written together: addEvent appends each
+// to a batch, and flush writes the batch at once and flushes it, so that a stream that has
+// fallen behind catches up with one write and one flush for many events rather than one each.
+// It moves the connection's write deadline forward before each write, so that a stream outlives
+// http.Server.WriteTimeout while a client that stops reading is dropped after streamWriteWait.
+// It is not safe for concurrent use: one goroutine writes a stream.
 type sseWriter struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	buf []byte
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	buf      []byte    // the batch not yet written
+	deadline time.Time // the write deadline set last; zero: none
 }
 
-// streamWriteWait is how long one write of a stream (an event, a heartbeat) may take before the
-// stream ends: a client that reads nothing for that long is gone or too slow to follow.
-const streamWriteWait = 10 * time.Second
+// streamWriteWait is how long one write of a stream (a batch of events, a heartbeat) may take
+// before the stream ends: a client that reads nothing for that long is gone or too slow to
+// follow. The deadline moves forward at most every streamDeadlineStep (each move resets a
+// timer of the runtime, a cost per write that a stream of one event per write paid per event),
+// so a write has between streamWriteWait-streamDeadlineStep and streamWriteWait.
+const (
+	streamWriteWait    = 10 * time.Second
+	streamDeadlineStep = time.Second
+)
 
 // streamRetry is the reconnection delay that a stream asks of its client (the retry field).
 const streamRetry = 2 * time.Second
@@ -34,35 +44,47 @@ func (s *sseWriter) open(id string) error {
 	b = strconv.AppendInt(b, streamRetry.Milliseconds(), 10)
 	b = append(b, "\nid: "...)
 	b = append(b, id...)
-	b = append(b, "\n\n"...)
-	s.buf = b
-	return s.send(b)
+	s.buf = append(b, "\n\n"...)
+	return s.flush()
 }
 
-// event writes one event. The id must hold no line break (tokens are URL-safe base64), nor must
-// data (JSON as appendString writes it escapes every line break).
-func (s *sseWriter) event(name, id string, data []byte) error {
-	b := append(s.buf[:0], "event: "...)
+// addEvent appends one event to the batch: its name, the id that appendID appends, and the data
+// that appendData appends. The id must hold no line break (tokens are URL-safe base64), nor must
+// the data (JSON as appendString writes it escapes every line break).
+// It returns the event's bytes, which the batch owns until the next flush, for addRaw.
+func (s *sseWriter) addEvent(name string, appendID, appendData func([]byte) []byte) []byte {
+	start := len(s.buf)
+	b := append(s.buf, "event: "...)
 	b = append(b, name...)
-	b = append(b, "\nid: "...)
-	b = append(b, id...)
-	b = append(b, "\ndata: "...)
-	b = append(b, data...)
-	b = append(b, "\n\n"...)
-	s.buf = b
-	return s.send(b)
+	b = appendID(append(b, "\nid: "...))
+	b = appendData(append(b, "\ndata: "...))
+	s.buf = append(b, "\n\n"...)
+	return s.buf[start:]
 }
+
+// addRaw appends to the batch an event as addEvent returned it.
+func (s *sseWriter) addRaw(event []byte) { s.buf = append(s.buf, event...) }
 
 // heartbeat writes a comment line, which clients ignore and which keeps the connection busy for
-// proxies that close idle ones.
+// proxies that close idle ones, after the batch if there is one.
 func (s *sseWriter) heartbeat() error {
-	return s.send(append(s.buf[:0], ": heartbeat\n"...))
+	s.buf = append(s.buf, ": heartbeat\n"...)
+	return s.flush()
 }
 
-// send writes b and flushes it. A ResponseWriter that cannot move its deadline (one that does not
-// unwrap to net/http's) keeps the server's; one that cannot flush fails the stream.
-func (s *sseWriter) send(b []byte) error {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteWait))
+// flush writes the batch, if any, and flushes it. A ResponseWriter that cannot move its deadline
+// (one that does not unwrap to net/http's) keeps the server's; one that cannot flush fails the
+// stream.
+func (s *sseWriter) flush() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	b := s.buf
+	s.buf = s.buf[:0]
+	if now := time.Now(); now.After(s.deadline.Add(streamDeadlineStep - streamWriteWait)) {
+		s.deadline = now.Add(streamWriteWait)
+		_ = s.rc.SetWriteDeadline(s.deadline)
+	}
 	if _, err := s.w.Write(b); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,8 @@ type streams struct {
 	tailer         sessions.Tailer // nil when the store has no feed
 	agent, account http.Handler
 
+	events *eventCache // the events the streams wrote last, shared between them
+
 	mu     sync.Mutex
 	open   map[string]int // account -> open streams
 	closed bool
@@ -73,7 +76,7 @@ type streams struct {
 // addStreams sets up the stream routes of h.
 func (h *Handler) addStreams() {
 	tailer, _ := h.s.store.(sessions.Tailer)
-	st := &streams{tailer: tailer, open: map[string]int{}, done: make(chan struct{})}
+	st := &streams{tailer: tailer, events: newEventCache(), open: map[string]int{}, done: make(chan struct{})}
 	st.agent = h.logged(routeAgentStream, streamer{h, agentStreamEndpoint})
 	st.account = h.logged(routeAccountStream, streamer{h, accountStreamEndpoint})
 	h.streams = st
@@ -281,11 +284,70 @@ type tailed struct {
 	position string
 }
 
+// streamBatch is the most sessions that a stream's tail hands over before the stream takes
+// them, and so the most events of one write: enough for a stream that has fallen behind to catch
+// up with few writes (each write and flush is a system call, the largest cost of an event when
+// each goes alone), few enough that a batch's buffers stay small (about 30 KiB of events).
+const streamBatch = 64
+
+// tailBox hands the sessions of a stream's tail (its fn, on the tail's goroutine) over to the
+// stream's handler in batches: the tail adds them one by one, and the handler takes whatever has
+// come since it last took, at once. A tail that gets streamBatch ahead waits for the handler. It
+// is safe for concurrent use by one tail and one handler.
+type tailBox struct {
+	mu    sync.Mutex
+	items []tailed
+	ready chan struct{} // holds a token when items may be non-empty
+	taken chan struct{} // holds a token when the handler took items since the tail last looked
+}
+
+func newTailBox() *tailBox {
+	return &tailBox{ready: make(chan struct{}, 1), taken: make(chan struct{}, 1)}
+}
+
+// put adds the session s at position to the box, for the tail's fn. It waits while the box is
+// full, until the handler takes, or ctx ends (it returns ctx's error).
+func (tb *tailBox) put(ctx context.Context, s sessions.Session, position string) error {
+	for {
+		tb.mu.Lock()
+		if len(tb.items) < streamBatch {
+			tb.items = append(tb.items, tailed{s, position})
+			tb.mu.Unlock()
+			select {
+			case tb.ready <- struct{}{}:
+			default: // a token is there already
+			}
+			return nil
+		}
+		tb.mu.Unlock()
+		select {
+		case <-tb.taken:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// take returns what the box holds, in the order the tail put it, and empties the box; it keeps
+// into, emptied, as the box's next storage, so that two slices serve a stream's whole life.
+func (tb *tailBox) take(into []tailed) []tailed {
+	clear(into) // let go of the sessions the handler wrote
+	tb.mu.Lock()
+	items := tb.items
+	tb.items = into[:0]
+	tb.mu.Unlock()
+	select {
+	case tb.taken <- struct{}{}:
+	default:
+	}
+	return items
+}
+
 // serveStream writes the stream of f after the position of tok, until the client goes away, the
 // tail fails, a write fails, or CloseStreams is called. The header is written.
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, id string, tailer sessions.Tailer, f sessions.Filter, tok resumeToken) {
 	ctx, cancel := context.WithCancel(r.Context())
-	events := make(chan tailed)
+	box := newTailBox()
 	tailDone := make(chan error, 1)
 	go func() {
 		defer func() {
@@ -294,12 +356,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, id string,
 			}
 		}()
 		tailDone <- tailer.Tail(ctx, f, tok.position, func(s sessions.Session, position string) error {
-			select {
-			case events <- tailed{s, position}:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+			return box.put(ctx, s, position)
 		})
 	}()
 	sse := newSSEWriter(w)
@@ -309,8 +366,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, id string,
 		<-tailDone // the tail has stopped before the handler returns
 	}()
 
-	key := h.s.keys[0]
-	if err := sse.open(tok.encode(key)); err != nil {
+	if err := sse.open(tok.encode(h.s.keys[0])); err != nil {
 		h.streamWriteFailed(r, id, err)
 		return
 	}
@@ -318,16 +374,36 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, id string,
 	defer heartbeat.Stop()
 	sent := 0 // events, for the access log
 	defer func() { setRows(r, sent) }()
-	e := getPageEncoder()
-	defer putPageEncoder(e)
+
+	// Each event comes from the Handler's cache, when another stream of the same feed and
+	// filters made it, or else is written in place into the batch (its id signed with the
+	// stream's signer, its data encoded as a list item) and cached.
+	sign := newResumeSigner(tok, h.s.keys[0])
+	stream := sign.stream()
+	var enc pageEncoder
+	var ev *tailed
+	appendID := func(b []byte) []byte { return sign.appendToken(b, ev.position) }
+	appendData := func(b []byte) []byte { return enc.appendSession(b, accountStreamEndpoint, &ev.s) }
+	var batch []tailed
+	writeBatch := func() error {
+		batch = box.take(batch)
+		for i := range batch {
+			ev = &batch[i]
+			k := eventKey{stream, ev.position}
+			if cached := h.streams.events.get(k, &ev.s); cached != nil {
+				sse.addRaw(cached)
+				continue
+			}
+			h.streams.events.put(k, ev.s, bytes.Clone(sse.addEvent("session", appendID, appendData)))
+		}
+		sent += len(batch)
+		return sse.flush()
+	}
 	for {
 		var err error
 		select {
-		case ev := <-events:
-			tok.position = ev.position
-			e.buf = e.appendSession(e.buf[:0], accountStreamEndpoint, &ev.s)
-			err = sse.event("session", tok.encode(key), e.buf)
-			sent++
+		case <-box.ready:
+			err = writeBatch()
 		case <-heartbeat.C:
 			err = sse.heartbeat()
 		case err := <-tailDone:
@@ -338,6 +414,10 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, id string,
 					level = slog.LevelWarn
 				}
 				h.log(r, id, level, "stream ended by the store", err)
+				// What the tail delivered before it failed goes out before the stream ends.
+				if err := writeBatch(); err != nil {
+					h.streamWriteFailed(r, id, err)
+				}
 			}
 			return
 		case <-r.Context().Done():

@@ -521,3 +521,63 @@ func TestStreamParametersDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamSharedEvents checks the events that the streams of a Handler share (eventCache): a
+// stream of the same feed and filters sends the same event, byte for byte; one of another route
+// or filters (the agent's) sends the same data under its own token; an agent renamed since shows in the data of
+// a later stream, under the same token. It also checks that a burst of writes, which a stream
+// sends in batches, arrives whole, once each, in the order of the writes.
+func TestStreamSharedEvents(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(e.h)
+	t.Cleanup(srv.Close)
+	first := openStream(t, srv, "/api/v1/sessions/stream", e.cookieA, "")
+	start := first.opening(t)
+	other := openStream(t, srv, "/api/v1/agents/"+e.agentA1+"/sessions/stream", e.cookieA, "")
+	other.opening(t)
+	s := session(accountA, e.agentA1, time.Hour)
+	e.put(t, s)
+	want := first.nextEvent(t)
+	e.checkEvent(t, want, accountA, s.ID)
+
+	same := openStream(t, srv, "/api/v1/sessions/stream", e.cookieA, start)
+	same.opening(t)
+	if diff := cmp.Diff(want, same.nextEvent(t)); diff != "" {
+		t.Errorf("the same stream's event (-first +same):\n%s", diff)
+	}
+	got := other.nextEvent(t)
+	if got.ID == want.ID || got.Data != want.Data {
+		t.Errorf("event of the agent's stream: id %q data %q; want another id than %q, the same data", got.ID, got.Data, want.ID)
+	}
+
+	if err := e.store.PutAgent(context.Background(), sessions.Agent{ID: e.agentA1, AccountID: accountA, Name: "Renamed"}); err != nil {
+		t.Fatal(err)
+	}
+	renamed := openStream(t, srv, "/api/v1/sessions/stream", e.cookieA, start)
+	renamed.opening(t)
+	got = renamed.nextEvent(t)
+	e.checkEvent(t, got, accountA, s.ID) // with the new name, as the list shows it
+	if got.ID != want.ID {
+		t.Errorf("event id after a rename %q, want %q", got.ID, want.ID)
+	}
+
+	burst := make([]sessions.Session, 3*streamBatch+1)
+	var wantIDs []string
+	for i := range burst {
+		burst[i] = session(accountA, e.agentA2, time.Duration(i+1)*time.Second)
+		wantIDs = append(wantIDs, burst[i].ID)
+	}
+	e.put(t, burst[:streamBatch/2]...)
+	e.put(t, burst[streamBatch/2:]...)
+	var gotIDs []string
+	for range burst {
+		var item struct{ ID string }
+		if err := json.Unmarshal([]byte(first.nextEvent(t).Data), &item); err != nil {
+			t.Fatal(err)
+		}
+		gotIDs = append(gotIDs, item.ID)
+	}
+	if diff := cmp.Diff(wantIDs, gotIDs); diff != "" {
+		t.Errorf("events of a burst (-written +sent):\n%s", diff)
+	}
+}

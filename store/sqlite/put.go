@@ -113,7 +113,7 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 	if len(ss) <= s.putChunk {
 		_, err := s.write.ExecContext(ctx, upsertSQL, batchJSON(nil, ss))
 		if err == nil {
-			s.feed.Wake()
+			s.wakeTails()
 		}
 		return putError(ctx, s.write, ss, err)
 	}
@@ -134,8 +134,15 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 	if err := tx.Commit(); err != nil {
 		return mapError(ctx, err)
 	}
-	s.feed.Wake()
+	s.wakeTails()
 	return nil
+}
+
+// wakeTails tells the tails of this store that a write committed: it counts the write for their
+// shared reads, then wakes them.
+func (s *Store) wakeTails() {
+	s.reads.changed()
+	s.feed.Wake()
 }
 
 // batchJSON appends the parameter of upsertSQL for ss to b.

@@ -32,6 +32,7 @@ type Store struct {
 
 	feed     wakeup.Signal // woken by every PutSessions of this store that wrote
 	tailPoll time.Duration // how often a waiting tail reads anyway, for writes of other processes
+	reads    sharedReads   // the tails' reads of the feed, shared by the tails of an account
 
 	stmts stmtCache // the read queries' prepared statements
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -43,7 +44,8 @@ func (s *Store) TailPosition(ctx context.Context) (string, error) {
 
 // Tail calls fn with each session of f written after the position after, in the order of the
 // writes, and waits for more, as [sessions.Tailer] describes. Writes through this store wake it
-// at once; it also reads every second, for writes of another process on the same file. It
+// at once; it also reads every second, for writes of another process on the same file. The
+// tails of one account that wait at the same position share their reads (see sharedReads). It
 // returns a *sessions.ValidationError for a filter that [sessions.TailFilter] refuses or a
 // position that this package did not make, fn's error as it is, ctx's error (mapped as
 // [sessions.ContextError] maps it) when ctx ends, and the database errors of the package. It
@@ -66,72 +68,78 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 	}
 	poll := time.NewTimer(s.tailPoll)
 	defer poll.Stop()
+	fresh := true // a read that started after now: the first, and after a poll
 	for {
 		wake := s.feed.Wait() // before the read: a write after it closes wake
-		n, err := s.tailRead(ctx, f, &pos, fn)
+		need := s.reads.need(fresh)
+		rows, err := s.reads.read(ctx, f.AccountID, pos, need, func(ctx context.Context) ([]tailRow, error) {
+			return s.tailRead(ctx, f.AccountID, pos)
+		})
 		if err != nil {
 			return err
 		}
-		if n == tailBatch {
+		for _, r := range rows {
+			pos = r.pos
+			if f.Match(r.s) {
+				x := r.s
+				x.RedactionsByKind = maps.Clone(x.RedactionsByKind) // the rows are shared
+				if err := fn(x, strconv.FormatInt(r.pos, 10)); err != nil {
+					return err
+				}
+			}
+		}
+		if len(rows) == tailBatch {
 			continue
 		}
 		poll.Reset(s.tailPoll)
+		fresh = false
 		select {
 		case <-ctx.Done():
 			return sessions.ContextError(ctx)
 		case <-wake:
 		case <-poll.C:
+			fresh = true
 		}
 	}
 }
 
-// tailRead reads one batch of the feed of f after *pos, calls fn with each session that f
-// selects, and moves *pos past every row it read. It returns how many rows it read.
-func (s *Store) tailRead(ctx context.Context, f sessions.Filter, pos *int64, fn func(sessions.Session, string) error) (int, error) {
+// tailRead reads one batch of the feed of account after the position after, in order. It
+// reads it whole before it returns, so that a slow fn holds no read transaction open (which
+// would keep checkpoints from finishing).
+func (s *Store) tailRead(ctx context.Context, account string, after int64) ([]tailRow, error) {
 	if err := sessions.ContextError(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, tailQuery, f.AccountID, *pos, tailBatch)
+	stmt, err := s.prepared(ctx, tailQuery)
 	if err != nil {
-		return 0, mapError(ctx, err)
+		return nil, mapError(ctx, err)
 	}
-	// The batch is read whole before fn runs, so that a slow fn holds no read transaction open
-	// (which would keep checkpoints from finishing).
-	type row struct {
-		s   sessions.Session
-		pos int64
+	rows, err := stmt.QueryContext(ctx, account, after, tailBatch)
+	if err != nil {
+		return nil, mapError(ctx, err)
 	}
-	var batch []row
+	defer rows.Close()
+	var batch []tailRow
 	for rows.Next() {
-		x := sessions.Session{AccountID: f.AccountID}
+		x := sessions.Session{AccountID: account}
 		var started, ended, p int64
 		var status string
 		var kinds []byte
 		if err := rows.Scan(&x.ID, &x.AgentID, &started, &ended, &status, &kinds, &x.UpstreamModel, &x.AgentName, &p); err != nil {
-			rows.Close()
-			return 0, mapError(ctx, err)
+			return nil, mapError(ctx, err)
 		}
 		x.Status = sessions.Status(status)
 		x.StartedAt = time.UnixMilli(started).UTC()
 		x.EndedAt = time.UnixMilli(ended).UTC()
 		if x.RedactionsByKind, err = kindsjson.Parse(kinds); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("sqlite: session %s: %w", x.ID, err)
+			return nil, fmt.Errorf("sqlite: session %s: %w", x.ID, err)
 		}
-		batch = append(batch, row{x, p})
+		batch = append(batch, tailRow{x, p})
 	}
 	if err := rows.Err(); err != nil {
-		return 0, mapError(ctx, err)
+		return nil, mapError(ctx, err)
 	}
-	for _, r := range batch {
-		*pos = r.pos
-		if f.Match(r.s) {
-			if err := fn(r.s, strconv.FormatInt(r.pos, 10)); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return len(batch), nil
+	return batch, nil
 }
 
 // parsePosition reads a position of TailPosition or Tail: a decimal number, 0 or more. It
