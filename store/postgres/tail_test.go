@@ -215,9 +215,16 @@ func TestTailNotify(t *testing.T) {
 	}
 	got := tailOne(ctx, t, s, start)
 	writeAndWait(t, w, agent, got, "a write through another store")
-	pid := s.listener().pid.Load()
-	if pid == 0 {
-		t.Fatal("no listening connection")
+	// The first delivery may come from the tail's short poll while a row is held back, before
+	// the listener has connected: wait for its connection.
+	var pid uint32
+	for deadline := time.Now().Add(tailWait); pid == 0; {
+		if pid = s.listener().pid.Load(); pid == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no listening connection within %s", tailWait)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	var terminated bool
 	if err := w.pool.QueryRow(ctx, "SELECT pg_terminate_backend($1)", int64(pid)).Scan(&terminated); err != nil || !terminated {
