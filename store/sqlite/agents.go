@@ -17,6 +17,8 @@ func (s *Store) PutAgent(ctx context.Context, a sessions.Agent) error {
 		return err
 	}
 	// The update applies only within the account: an ID of another account changes no row.
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	res, err := s.write.ExecContext(ctx, `INSERT INTO agents (id, account_id, name) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE agents.account_id = excluded.account_id`,
 		a.ID, a.AccountID, a.Name)

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/masker-dev/sessions"
-	"github.com/masker-dev/sessions/store/storetest"
 )
 
 // openHandle opens a handle on path with the modernc driver and dsn's parameters, as an
@@ -27,18 +26,8 @@ func openHandle(tb testing.TB, path, dsn string) *sql.DB {
 	return db
 }
 
-// TestConformanceNew runs the conformance suite on stores made by New on a handle opened with
-// HandleDSN.
-func TestConformanceNew(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) sessions.Store {
-		db := openHandle(t, filepath.Join(t.TempDir(), "app.db"), HandleDSN)
-		s, err := New(t.Context(), db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
-}
+// The conformance suite on a store of New runs in the module compat (TestSQLiteNewWithoutMigrate,
+// on a handle whose schema plain SQL applied); the store's code after New is the code of Open.
 
 // TestNewCloseLeavesHandleOpen checks that Close of a store made by New leaves the handle open.
 func TestNewCloseLeavesHandleOpen(t *testing.T) {

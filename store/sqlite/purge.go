@@ -52,7 +52,9 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 				return deleted, err
 			}
 			// One statement outside a transaction is its own transaction.
+			s.writeMu.Lock()
 			res, err := s.write.ExecContext(ctx, purgeBatchSQL, account, cutoff.UnixMilli(), s.purgeBatch)
+			s.writeMu.Unlock()
 			if err != nil {
 				return deleted, mapError(ctx, err)
 			}

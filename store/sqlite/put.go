@@ -110,6 +110,8 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 	if len(ss) == 0 {
 		return nil
 	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	if len(ss) <= s.putChunk {
 		_, err := s.write.ExecContext(ctx, upsertSQL, batchJSON(nil, ss))
 		if err == nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/masker-dev/sessions"
@@ -23,7 +24,12 @@ import (
 // for concurrent use by multiple goroutines.
 type Store struct {
 	write *sql.DB // one connection: every write, in an immediate transaction
-	read  *sql.DB // a pool of read-only connections for GetAgent and ListSessions
+	// writeMu serializes the writes of this store. A store of Open needs it not (its writer is
+	// one connection), but one of New writes through the caller's pool of several connections,
+	// where a write statement that began to read before another write committed fails with
+	// SQLITE_BUSY at once, without waiting for busy_timeout.
+	writeMu sync.Mutex
+	read    *sql.DB // a pool of read-only connections for GetAgent and ListSessions
 
 	purgeBatch int  // the most sessions one PurgeSessions transaction deletes
 	putChunk   int  // the most sessions of one PutSessions statement
