@@ -17,8 +17,9 @@ var SummaryWindow = End.Add(-30*24*time.Hour + 17*time.Minute + 123*time.Millise
 // the summary of SummaryWindow by s, alternating in one loop (RunPaired) with bare, the plain
 // aggregate query over the raw rows of the same window that a store's benchmark writes by hand.
 // bare gets the filter, whose AgentID is empty for the account. It reports each one's mean time
-// and the ratio library/bare, and the sessions summarized.
-func RunSummary(b *testing.B, s sessions.Summarizer, bare func(f sessions.Filter) error) {
+// and the ratio library/bare, the sessions summarized, and the rollup rows that the summary
+// reads: rollupRows counts them for a filter (benchmark code of the store).
+func RunSummary(b *testing.B, s sessions.Summarizer, bare func(f sessions.Filter) error, rollupRows func(f sessions.Filter) (int64, error)) {
 	ctx := context.Background()
 	for _, c := range []struct {
 		name  string
@@ -35,6 +36,11 @@ func RunSummary(b *testing.B, s sessions.Summarizer, bare func(f sessions.Filter
 				return err
 			}, func() error { return bare(f) })
 			b.ReportMetric(float64(m.Sessions), "sessions")
+			n, err := rollupRows(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(n), "rollup-rows")
 		})
 	}
 }

@@ -10,11 +10,6 @@ import (
 	"github.com/masker-dev/sessions"
 )
 
-// Cap is the largest redaction count that the rollups keep exactly: their redactions column is
-// min(redaction_count, Cap), so that Cap stands for "Cap or more". A MinRedactions of at most
-// Cap is exactly "redactions >= MinRedactions"; a larger one cannot be read from the rollups.
-const Cap = 16
-
 // Hour is the width of a rollup's time bucket, aligned on UTC hours.
 const Hour = time.Hour
 
@@ -36,8 +31,8 @@ type Plan struct {
 
 // PlanFor returns the plan of f, a filter that sessions.SummaryFilter returned. An unbounded
 // side of the window is taken as MinTime, or one millisecond after MaxTime: every stored time is
-// within them. The rollups cannot answer a MinRedactions above Cap: the plan then reads the
-// whole window from the sessions.
+// within them. The rollups are kept by account, agent, hour and status, not by redaction count:
+// the plan of a MinRedactions above 0 reads the whole window from the sessions.
 func PlanFor(f sessions.Filter) Plan {
 	since, until := f.Since, f.Until
 	if since.IsZero() {
@@ -55,7 +50,7 @@ func PlanFor(f sessions.Filter) Plan {
 		from = from.Add(Hour)
 	}
 	to := until.Truncate(Hour)
-	if f.MinRedactions > Cap || !from.Before(to) {
+	if f.MinRedactions > 0 || !from.Before(to) {
 		p.Raw = []Range{{since, until}}
 		return p
 	}

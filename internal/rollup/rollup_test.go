@@ -27,8 +27,8 @@ func TestPlanFor(t *testing.T) {
 			Plan{Raw: []Range{{h.Add(-time.Minute), h.Add(time.Minute)}}}},
 		{"since only", sessions.Filter{Since: h.Add(time.Millisecond)}, Plan{Hours: Range{h.Add(Hour), end}, Raw: []Range{{h.Add(time.Millisecond), h.Add(Hour)}}}},
 		{"empty window", sessions.Filter{Since: h, Until: h}, Plan{}},
-		{"min redactions at the cap", sessions.Filter{Since: h, MinRedactions: Cap}, Plan{Hours: Range{h, end}}},
-		{"min redactions above the cap", sessions.Filter{Since: h, MinRedactions: Cap + 1}, Plan{Raw: []Range{{h, end}}}},
+		{"status", sessions.Filter{Since: h, Status: sessions.StatusError}, Plan{Hours: Range{h, end}}},
+		{"min redactions", sessions.Filter{Since: h, MinRedactions: 1}, Plan{Raw: []Range{{h, end}}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if diff := cmp.Diff(c.want, PlanFor(c.f)); diff != "" {

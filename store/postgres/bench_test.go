@@ -32,14 +32,21 @@ import (
 //	go test -run '^$' -bench . ./store/postgres
 //
 // and on 1,000,000 sessions with SESSIONS_BENCH_SIZE=1000000 in the environment too.
+//
+// With SESSIONS_BENCH_SCHEMA=name, the data set is kept in that schema between runs: a run that
+// finds the schema reads it (it must hold SESSIONS_BENCH_SIZE sessions), and one that does not
+// loads it there and leaves it, so that only the first run at a size pays for the load.
 var bench struct {
 	once   sync.Once
-	url    string // of the server; empty when no schema was made
+	url    string // of the server; empty when no schema is to be dropped
 	schema string
 	pool   *pgxpool.Pool
 	store  *Store
 	err    error // of the load, reported by every benchmark that needs the store
 }
+
+// benchSchemaEnv names the schema that keeps the benchmark data set between runs.
+const benchSchemaEnv = "SESSIONS_BENCH_SCHEMA"
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -89,20 +96,32 @@ func loadBench(b *testing.B, url string) error {
 	if err != nil {
 		return err
 	}
-	random := make([]byte, 8)
-	if _, err := rand.Read(random); err != nil {
-		return err
-	}
-	schema := "sessions_bench_" + hex.EncodeToString(random)
 	admin, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return err
 	}
 	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+	schema := os.Getenv(benchSchemaEnv)
+	kept := schema != ""
+	if !kept {
+		random := make([]byte, 8)
+		if _, err := rand.Read(random); err != nil {
+			return err
+		}
+		schema = "sessions_bench_" + hex.EncodeToString(random)
+	}
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil {
 		return err
 	}
-	bench.url, bench.schema = url, schema
+	if !exists {
+		if _, err := admin.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+			return err
+		}
+	}
+	if !kept {
+		bench.url, bench.schema = url, schema // dropped by TestMain
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return err
@@ -114,6 +133,16 @@ func loadBench(b *testing.B, url string) error {
 	}
 	if bench.store, err = New(ctx, bench.pool); err != nil {
 		return err
+	}
+	if exists {
+		var stored int
+		if err := bench.pool.QueryRow(ctx, "SELECT count(*) FROM sessions").Scan(&stored); err != nil {
+			return err
+		}
+		if stored != n {
+			return fmt.Errorf("%s=%s holds %d sessions, not the %d of the data set: drop it or set SESSIONS_BENCH_SIZE", benchSchemaEnv, schema, stored, n)
+		}
+		return nil
 	}
 	begin := time.Now()
 	benchdata.Load(b, bench.store, n, 10_000)

@@ -11,22 +11,19 @@ import (
 
 var _ sessions.Summarizer = (*Store)(nil)
 
-// The queries of SummarizeSessions. The rollups (summary_hours and summary_kinds, described in
-// migrations/0003_summary.sql) are read by their primary key (account_id, agent_id, hour,
-// status, redactions): agent_id is the agent, or the empty string for the account, so that both summaries are a
-// range of hours of one key prefix; status and redactions are decided from the index entries.
-// (Comparing $5 with the empty string keeps one statement for the filtered and the unfiltered status.)
+// The queries of SummarizeSessions. The rollups (summary_totals, described in
+// migrations/0005_summary_totals.sql) are read by their primary key (account_id, agent_id, hour,
+// status): agent_id is the agent, or the empty string for the account, so that both summaries are
+// a range of hours of one key prefix, at most 24 x 3 rows a day; the status is decided from the
+// index entries. (Comparing $5 with the empty string keeps one statement for the filtered and the
+// unfiltered status.) The kinds of each row are summed in Go.
 //
-// The raw rows of the window's edges are read through the list indexes and folded in Go by
-// sessions.Summary.Add, the definition of a summary.
+// The raw rows of the window's edges, or of the whole window for a MinRedactions, are read
+// through the list indexes and folded in Go by sessions.Summary.Add, the definition of a
+// summary.
 const (
-	summaryHoursSQL = `SELECT status, sum(sessions)::bigint, sum(redaction_total)::bigint, sum(duration_ms)::bigint
-	FROM summary_hours
-	WHERE account_id = $1 AND agent_id = $2 AND hour >= $3 AND hour < $4 AND ($5 = '' OR status = $5) AND redactions >= $6
-	GROUP BY status`
-	summaryKindsSQL = `SELECT kind, sum(total)::bigint FROM summary_kinds
-	WHERE account_id = $1 AND agent_id = $2 AND hour >= $3 AND hour < $4 AND ($5 = '' OR status = $5) AND redactions >= $6
-	GROUP BY kind`
+	summaryTotalsSQL = `SELECT status, sessions, redaction_total, duration_ms, kinds FROM summary_totals
+	WHERE account_id = $1 AND agent_id = $2 AND hour >= $3 AND hour < $4 AND ($5 = '' OR status = $5)`
 	rawAgentSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions
 	WHERE account_id = $1 AND agent_id = $2 AND started_at >= $3 AND started_at < $4
 		AND ($5 = '' OR status = $5) AND redaction_count >= $6`
@@ -40,8 +37,8 @@ const (
 // ListSessions, it reads from the pool of WithReadPool when there is one. Whole hours of the
 // window come from the rollups, which triggers keep in the statements of PutSessions and
 // PurgeSessions; the partial hours at the window's edges come from the sessions. A MinRedactions
-// above 16 (the rollups' cap) is read entirely from the sessions: its cost grows with the
-// sessions of the window, as a list's does.
+// above 0 is read entirely from the sessions: its cost grows with the sessions of the window, as
+// a list's does.
 //
 // It returns a *sessions.ValidationError for an invalid filter, the empty summary for an agent
 // that does not exist, and the context and connection errors of the package. It is safe for
@@ -81,30 +78,21 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 
 // addRollups adds the rollups of the hours r to m.
 func addRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
-	args := []any{f.AccountID, f.AgentID, r.Since, r.Until, string(f.Status), f.MinRedactions}
-	rows, err := tx.Query(ctx, summaryHoursSQL, args...)
+	rows, err := tx.Query(ctx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since, r.Until, string(f.Status))
 	if err != nil {
 		return err
 	}
 	var status string
 	var n, redactions, durationMillis int64
-	_, err = pgx.ForEachRow(rows, []any{&status, &n, &redactions, &durationMillis}, func() error {
+	var kinds kindsColumn
+	_, err = pgx.ForEachRow(rows, []any{&status, &n, &redactions, &durationMillis, &kinds}, func() error {
 		m.Sessions += n
 		m.ByStatus[sessions.Status(status)] += n
 		m.RedactionCount += redactions
 		m.Duration += time.Duration(durationMillis) * time.Millisecond
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	rows, err = tx.Query(ctx, summaryKindsSQL, args...)
-	if err != nil {
-		return err
-	}
-	var kind string
-	_, err = pgx.ForEachRow(rows, []any{&kind, &n}, func() error {
-		m.RedactionsByKind[kind] += n
+		for kind, total := range kinds {
+			m.RedactionsByKind[kind] += int64(total)
+		}
 		return nil
 	})
 	return err

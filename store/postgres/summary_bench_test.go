@@ -6,6 +6,7 @@ import (
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/benchdata"
+	"github.com/masker-dev/sessions/internal/rollup"
 )
 
 // bareSummarySQL is the plain aggregate query over the raw rows that the summary benchmark
@@ -25,6 +26,13 @@ func BenchmarkPostgresSummary(b *testing.B) {
 		var n, redactions, duration int64
 		return s.pool.QueryRow(context.Background(), bareSummarySQL, f.AccountID, f.AgentID, f.Since).
 			Scan(&n, &redactions, &duration)
+	}, func(f sessions.Filter) (int64, error) {
+		h := rollup.PlanFor(f).Hours
+		var n int64
+		err := s.pool.QueryRow(context.Background(), `SELECT count(*) FROM summary_totals
+			WHERE account_id = $1 AND agent_id = $2 AND hour >= $3 AND hour < $4`,
+			f.AccountID, f.AgentID, h.Since, h.Until).Scan(&n)
+		return n, err
 	})
 }
 

@@ -59,11 +59,11 @@ func TestSummaryMigration(t *testing.T) {
 	if len(kept) < 2 {
 		t.Fatalf("bad case: %d rollup rows", len(kept))
 	}
-	_, err = s.pool.Exec(ctx, `DROP TABLE summary_hours; DROP TABLE summary_kinds;
+	_, err = s.pool.Exec(ctx, `DROP TABLE summary_totals;
 		DROP TRIGGER sessions_summary_insert ON sessions; DROP TRIGGER sessions_summary_update ON sessions;
 		DROP TRIGGER sessions_summary_delete ON sessions; DROP FUNCTION sessions_summary_insert();
 		DROP FUNCTION sessions_summary_update(); DROP FUNCTION sessions_summary_delete();
-		DELETE FROM sessions_schema WHERE version >= 3`) // back to version 2: 0003 runs again, then 0004 (IF NOT EXISTS)
+		DELETE FROM sessions_schema WHERE version = 5`) // the last version: only 0005 runs again
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,26 +75,22 @@ func TestSummaryMigration(t *testing.T) {
 	}
 }
 
-// dumpRollups returns every row of the two rollup tables, as text, in key order.
+// dumpRollups returns every row of the rollup table, as text, in key order.
 func dumpRollups(tb testing.TB, s *Store) []string {
 	tb.Helper()
+	rows, err := s.pool.Query(tb.Context(), `SELECT account_id, agent_id, hour::text, status, sessions::text,
+		redaction_total::text, duration_ms::text, kinds::text FROM summary_totals ORDER BY 1, 2, 3, 4`)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	var out []string
-	for _, q := range []string{
-		"SELECT account_id, agent_id, hour::text, status, redactions::text, sessions::text, redaction_total::text, duration_ms::text FROM summary_hours ORDER BY 1, 2, 3, 4, 5",
-		"SELECT account_id, agent_id, hour::text, status, redactions::text, kind, total::text, '' FROM summary_kinds ORDER BY 1, 2, 3, 4, 5, 6",
-	} {
-		rows, err := s.pool.Query(tb.Context(), q)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		var v [8]string
-		_, err = pgx.ForEachRow(rows, []any{&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]}, func() error {
-			out = append(out, fmt.Sprint(v))
-			return nil
-		})
-		if err != nil {
-			tb.Fatal(err)
-		}
+	var v [8]string
+	_, err = pgx.ForEachRow(rows, []any{&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]}, func() error {
+		out = append(out, fmt.Sprint(v))
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return out
 }

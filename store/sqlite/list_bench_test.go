@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -34,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 // loadedStore returns a store holding the benchmark data set (benchdata.Size() sessions), loaded
-// once per process into a file under the system's temporary directory.
+// once per process (see openBenchFile).
 func loadedStore(b *testing.B) *Store {
 	b.Helper()
 	benchOnce.Do(func() {
@@ -42,20 +41,7 @@ func loadedStore(b *testing.B) *Store {
 		if err != nil {
 			b.Fatal(err)
 		}
-		dir, err := os.MkdirTemp("", "sessions-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchDir = dir
-		s, err := Open(context.Background(), filepath.Join(dir, "bench.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchdata.Load(b, s, n, 10_000)
-		if _, err := s.write.Exec("ANALYZE"); err != nil {
-			b.Fatal(err)
-		}
-		benchStore = s
+		benchStore = openBenchFile(b, n)
 	})
 	if benchStore == nil {
 		b.Fatal("loading the benchmark data set failed")

@@ -13,21 +13,19 @@ import (
 
 var _ sessions.Summarizer = (*Store)(nil)
 
-// The queries of SummarizeSessions. The rollups (summary_hours and summary_kinds, described in
-// migrations/0003_summary.sql) are read by their primary key (account_id, agent_id, hour,
-// status, redactions): agent_id is the agent, or the empty string for the account, so that both summaries are a
-// range of hours of one key prefix. The status and redactions conditions are decided from the
-// key, row by row. (Comparing the status parameter with the empty string keeps one statement for both the filtered and unfiltered status.)
+// The queries of SummarizeSessions. The rollups (summary_totals, described in
+// migrations/0005_summary_totals.sql) are read by their primary key (account_id, agent_id, hour,
+// status): agent_id is the agent, or the empty string for the account, so that both summaries are
+// a range of hours of one key prefix, at most 24 x 3 rows a day. The status condition is decided
+// from the key, row by row. (Comparing the status parameter with the empty string keeps one
+// statement for both the filtered and unfiltered status.) The kinds of each row are summed in Go.
 //
-// The raw rows of the window's edges are read through the list indexes, and folded in Go by
-// sessions.Summary.Add, the definition of a summary.
+// The raw rows of the window's edges, or of the whole window for a MinRedactions, are read
+// through the list indexes, and folded in Go by sessions.Summary.Add, the definition of a
+// summary.
 const (
-	summaryHoursSQL = `SELECT status, sum(sessions), sum(redaction_total), sum(duration_ms) FROM summary_hours
-	WHERE account_id = ? AND agent_id = ? AND hour >= ? AND hour < ? AND (? = '' OR status = ?) AND redactions >= ?
-	GROUP BY status`
-	summaryKindsSQL = `SELECT kind, sum(total) FROM summary_kinds
-	WHERE account_id = ? AND agent_id = ? AND hour >= ? AND hour < ? AND (? = '' OR status = ?) AND redactions >= ?
-	GROUP BY kind`
+	summaryTotalsSQL = `SELECT status, sessions, redaction_total, duration_ms, kinds FROM summary_totals
+	WHERE account_id = ? AND agent_id = ? AND hour >= ? AND hour < ? AND (? = '' OR status = ?)`
 	rawAgentSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions INDEXED BY sessions_agent_list
 	WHERE account_id = ? AND agent_id = ? AND started_at >= ? AND started_at < ? AND (? = '' OR status = ?) AND redaction_count >= ?`
 	rawAccountSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions INDEXED BY sessions_account_list
@@ -38,8 +36,8 @@ const (
 // ignored), read in one read transaction, so from one state of the database. Whole hours of the
 // window come from the rollups, which PutSessions and PurgeSessions keep in their own
 // statements; the partial hours at the window's edges come from the sessions. A MinRedactions
-// above 16 (the rollups' cap) is read entirely from the sessions, through the list index of the
-// agent or the account: its cost grows with the sessions of the window, as a list's does.
+// above 0 is read entirely from the sessions, through the list index of the agent or the
+// account: its cost grows with the sessions of the window, as a list's does.
 //
 // It returns a *sessions.ValidationError for an invalid filter, the empty summary for an agent
 // that does not exist, and the context and database errors of the package. It is safe for
@@ -74,40 +72,32 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 
 // addRollups adds the rollups of the hours r to m.
 func addRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
-	args := []any{f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(), string(f.Status), string(f.Status), f.MinRedactions}
-	rows, err := tx.QueryContext(ctx, summaryHoursSQL, args...)
+	rows, err := tx.QueryContext(ctx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
+		string(f.Status), string(f.Status))
 	if err != nil {
 		return mapError(ctx, err)
 	}
 	defer rows.Close()
+	var kinds sql.RawBytes
 	for rows.Next() {
 		var status string
 		var n, redactions, durationMillis int64
-		if err := rows.Scan(&status, &n, &redactions, &durationMillis); err != nil {
+		if err := rows.Scan(&status, &n, &redactions, &durationMillis, &kinds); err != nil {
 			return mapError(ctx, err)
 		}
 		m.Sessions += n
 		m.ByStatus[sessions.Status(status)] += n
 		m.RedactionCount += redactions
 		m.Duration += time.Duration(durationMillis) * time.Millisecond
-	}
-	if err := rows.Err(); err != nil {
-		return mapError(ctx, err)
-	}
-	kinds, err := tx.QueryContext(ctx, summaryKindsSQL, args...)
-	if err != nil {
-		return mapError(ctx, err)
-	}
-	defer kinds.Close()
-	for kinds.Next() {
-		var kind string
-		var n int64
-		if err := kinds.Scan(&kind, &n); err != nil {
-			return mapError(ctx, err)
+		byKind, err := kindsjson.Parse(kinds)
+		if err != nil {
+			return fmt.Errorf("sqlite: summary: %w", err)
 		}
-		m.RedactionsByKind[kind] += n
+		for kind, total := range byKind {
+			m.RedactionsByKind[kind] += int64(total)
+		}
 	}
-	return mapError(ctx, kinds.Err())
+	return mapError(ctx, rows.Err())
 }
 
 // addRaw folds the sessions of f that started in r into m.

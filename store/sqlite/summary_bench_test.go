@@ -6,6 +6,7 @@ import (
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/benchdata"
+	"github.com/masker-dev/sessions/internal/rollup"
 )
 
 // bareSummarySQL is the plain aggregate query over the raw rows that the summary benchmark
@@ -26,11 +27,18 @@ func BenchmarkSQLiteSummary(b *testing.B) {
 	s := loadedStore(b)
 	benchdata.RunSummary(b, s, func(f sessions.Filter) error {
 		var n, redactions, duration int64
-		row := s.read.QueryRowContext(context.Background(), bareAccountSummarySQL, f.AccountID, f.Since.UnixMilli())
+		// One query per call: a *sql.Row holds its connection until Scan.
+		query, args := bareAccountSummarySQL, []any{f.AccountID, f.Since.UnixMilli()}
 		if f.AgentID != "" {
-			row = s.read.QueryRowContext(context.Background(), bareAgentSummarySQL, f.AccountID, f.AgentID, f.Since.UnixMilli())
+			query, args = bareAgentSummarySQL, []any{f.AccountID, f.AgentID, f.Since.UnixMilli()}
 		}
-		return row.Scan(&n, &redactions, &duration)
+		return s.read.QueryRowContext(context.Background(), query, args...).Scan(&n, &redactions, &duration)
+	}, func(f sessions.Filter) (int64, error) {
+		h := rollup.PlanFor(f).Hours
+		var n int64
+		err := s.read.QueryRow(`SELECT count(*) FROM summary_totals WHERE account_id = ? AND agent_id = ? AND hour >= ? AND hour < ?`,
+			f.AccountID, f.AgentID, h.Since.UnixMilli(), h.Until.UnixMilli()).Scan(&n)
+		return n, err
 	})
 }
 
