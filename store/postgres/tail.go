@@ -18,8 +18,9 @@ import (
 const defaultTailPoll = time.Second
 
 // heldBackPoll is how soon a tail reads again after it met a row held back by the watermark (a
-// transaction older than the row's is still running): the transaction that holds the watermark
-// back may not write sessions, and so may end without a notification.
+// writer of the account older than the row's is still running, or a transaction ended during the
+// read of the watermark, see watermarkSQL): the transaction that holds the watermark back may end
+// without a notification (it rolls back, or it ended before the read).
 const heldBackPoll = 20 * time.Millisecond
 
 // tailBatch is the most rows that one read of a tail returns.
