@@ -474,6 +474,10 @@ func TestRolesRecipe(t *testing.T) {
 		batch[i] = sessions.Session{ID: sessions.NewSessionID(start), AccountID: a.AccountID, AgentID: a.ID,
 			StartedAt: start, EndedAt: start.Add(time.Second), Status: sessions.StatusOK}
 	}
+	start, err := s.TailPosition(ctx)
+	if err != nil {
+		t.Fatalf("TailPosition as the application: %v", err)
+	}
 	// New sessions go straight into sessions; the same ones again, through the temporary table.
 	for _, round := range []string{"new", "again"} {
 		if err := s.PutSessions(ctx, batch...); err != nil {
@@ -482,6 +486,13 @@ func TestRolesRecipe(t *testing.T) {
 	}
 	if got := walk(t, s, sessions.Filter{AccountID: a.AccountID}); len(got) != len(batch) {
 		t.Errorf("listed %d sessions, want %d", len(got), len(batch))
+	}
+	// The tail reads its watermark in pg_locks and pg_database.
+	tailCtx, cancel := context.WithTimeout(ctx, tailWait)
+	defer cancel()
+	err = s.Tail(tailCtx, sessions.Filter{AccountID: a.AccountID}, start, func(sessions.Session, string) error { return errStop })
+	if !errors.Is(err, errStop) {
+		t.Errorf("Tail as the application returned %v; want a delivery", err)
 	}
 	if n, err := s.PurgeSessions(ctx, t0.Add(time.Minute)); err != nil || n != 60 {
 		t.Errorf("PurgeSessions = %d, %v; want 60, nil", n, err)

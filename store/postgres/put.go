@@ -75,6 +75,15 @@ var (
 	upsertFromTable  = upsertSQL(tableSource)
 )
 
+// lockAccountsSQL takes, shared, the advisory lock of each account of $1 (accountKeySQL), in the
+// order of $1, until the end of the transaction. PutSessions runs it first, before its
+// transaction writes anything and so before it has an ID: a tail of an account that sees no
+// holder of the account's lock knows that every writer to come gets an ID above what it has seen
+// (watermarkSQL). Shared locks do not wait for each other: writers of one account do not take
+// turns.
+var lockAccountsSQL = `SELECT pg_advisory_xact_lock_shared(` + accountKeySQL("a.account") + `)
+FROM unnest($1::text[]) AS a (account)`
+
 // PutSessions writes every session in one transaction, or none of them. A batch of more than 100
 // sessions goes through COPY (see copySessions), in a few round trips whatever its size; a smaller
 // one is sent as arrays in one statement.
@@ -96,6 +105,9 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 	for attempt := 1; ; attempt++ {
 		err := s.retry(ctx, s.pool, func() error {
 			return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, lockAccountsSQL, b.accountIDs()); err != nil {
+					return err
+				}
 				if b.len() > copyThreshold {
 					return copySessions(ctx, tx, b)
 				}
@@ -197,6 +209,13 @@ func newBatch(ss []sessions.Session) batch {
 }
 
 func (b batch) len() int { return len(b.ids) }
+
+// accountIDs returns the distinct accounts of b, sorted.
+func (b batch) accountIDs() []string {
+	ids := slices.Clone(b.accounts)
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
 
 // row returns the i-th session, for COPY.
 func (b batch) row(i int) ([]any, error) {

@@ -18,24 +18,80 @@ import (
 const defaultTailPoll = time.Second
 
 // heldBackPoll is how soon a tail reads again after it met a row held back by the watermark (a
-// transaction older than the row's is still running): the transaction that holds the watermark
-// back may not write sessions, and so may end without a notification.
+// writer of the account older than the row's is still running, or a transaction ended during the
+// read of the watermark, see watermarkSQL): the transaction that holds the watermark back may end
+// without a notification (it rolls back, or it ended before the read).
 const heldBackPoll = 20 * time.Millisecond
 
 // tailBatch is the most rows that one read of a tail returns.
 const tailBatch = 256
 
-// watermarkSQL is the visibility watermark: every transaction whose ID is below it has ended,
-// committed or aborted, and every transaction that has not yet written gets a larger ID.
-const watermarkSQL = `pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
+// accountKeySQL returns the SQL of the key of the advisory lock of the account that the SQL
+// account names, in the store's schema, a bigint (pg_advisory_xact_lock_shared(bigint)):
+// PutSessions holds it, shared, for each account that it writes, from before its transaction's
+// first write (and so before the transaction has an ID) to its end (lockAccountsSQL), and a tail
+// of the account looks for its holders (watermarkSQL).
+func accountKeySQL(account string) string {
+	return `hashtextextended(` + account + `::text, hashtextextended(current_schema()::text, 0))`
+}
+
+// watermarkSQL is the visibility watermark of the account $1, read in its own statement before
+// the tail reads the rows (tailQuery): every transaction that has written or will write a row of
+// the account with a feed_xid below it has ended, so that the rows below it that the next
+// statement sees are final. The watermark is the least of:
+//
+//   - xmax, the xmax of the statement's snapshot: a transaction that gets its ID after the
+//     snapshot gets one at or above it.
+//   - The smallest ID of the transactions that hold the account's lock and have an ID, read in
+//     pg_locks (readable by any role) as the lock of locktype transactionid and mode
+//     ExclusiveLock that every transaction holds on each of its IDs, its top ID the smallest,
+//     and widened from 32 bits to a full ID relative to xmax. pg_locks is one consistent view
+//     of the lock table, taken after the snapshot.
+//   - When a holder of the account's lock shows no ID: the smallest ID of the snapshot's
+//     transactions in flight (xip) that shows no transactionid lock in that view. The server
+//     gives a transaction its ID, then makes the lock of that ID: a holder caught between the
+//     two has an ID at or above xmax (it was given after the snapshot), or one in xip with no
+//     lock yet. That set also holds the transactions that ended between the snapshot and the
+//     view, which lower the watermark for that read only; never a long transaction, whose ID
+//     has its lock.
+//
+// So a writer of the account either had not taken the lock when pg_locks was read, and gets its
+// ID later, at or above xmax; or holds it, and its ID bounds the watermark; or had ended, and its
+// rows are visible to the row statement, which begins after this one ends. Transactions that do
+// not write the account, however long, do not hold its watermark back.
+var watermarkSQL = `WITH l AS MATERIALIZED (
+	SELECT locktype, database, classid, objid, objsubid, virtualtransaction, transactionid, mode
+	FROM pg_locks
+), snap AS (
+	SELECT pg_current_snapshot() AS s, pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax
+), xids AS (
+	SELECT l.virtualtransaction AS vxid,
+		snap.xmax + ((l.transactionid::text::bigint - snap.xmax % 4294967296 + 6442450944) % 4294967296
+			- 2147483648) AS xid
+	FROM l, snap
+	WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock'
+), holders AS (
+	SELECT DISTINCT l.virtualtransaction AS vxid
+	FROM l
+	WHERE l.locktype = 'advisory' AND l.objsubid = 1
+		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND ((l.classid::bigint << 32) | l.objid::bigint) = ` + accountKeySQL("$1") + `
+)
+SELECT least(snap.xmax,
+	(SELECT min(xids.xid) FROM holders JOIN xids USING (vxid)),
+	CASE WHEN EXISTS (SELECT FROM holders WHERE vxid NOT IN (SELECT vxid FROM xids)) THEN
+		(SELECT min(x::text::bigint) FROM pg_snapshot_xip(snap.s) AS x
+		WHERE x::text::bigint NOT IN (SELECT xid FROM xids))
+	END)
+FROM snap`
 
 // tailQuery reads the feed of one account after the feedPosition ($2, $3), in order, on the index
-// sessions_feed, with the watermark of the statement's snapshot: rows from feed_xid = watermark
-// on may still be joined by rows of transactions in flight, so the tail stops before them. The
-// filter's other fields are applied in Go (Filter.Match), so that a tail reads each row of its
-// account once, whether it matches or not, and passes it for good.
+// sessions_feed. Its caller reads the account's watermark (watermarkSQL) first: rows from
+// feed_xid = watermark on may still be joined by rows of transactions in flight, so the tail stops
+// before them. The filter's other fields are applied in Go (Filter.Match), so that a tail reads
+// each row of its account once, whether it matches or not, and passes it for good.
 const tailQuery = `SELECT s.id, s.agent_id, s.started_at, s.ended_at, s.status, s.redactions_by_kind,
-	s.upstream_model, a.name, s.feed_xid, s.feed_seq, ` + watermarkSQL + `
+	s.upstream_model, a.name, s.feed_xid, s.feed_seq
 FROM sessions s JOIN agents a ON a.id = s.agent_id
 WHERE s.account_id = $1 AND (s.feed_xid, s.feed_seq) > ($2, $3)
 ORDER BY s.feed_xid, s.feed_seq
@@ -230,6 +286,9 @@ func (s *Store) tailRead(ctx context.Context, f sessions.Filter, pos *feedPositi
 	var watermark int64
 	err := s.retry(ctx, s.pool, func() error {
 		batch = batch[:0]
+		if err := s.pool.QueryRow(ctx, watermarkSQL, f.AccountID).Scan(&watermark); err != nil {
+			return err
+		}
 		rows, err := s.pool.Query(ctx, tailQuery, f.AccountID, pos.xid, pos.seq, tailBatch)
 		if err != nil {
 			return err
@@ -240,7 +299,7 @@ func (s *Store) tailRead(ctx context.Context, f sessions.Filter, pos *feedPositi
 			var status string
 			if err := rows.Scan(&r.s.ID, &r.s.AgentID, &r.s.StartedAt, &r.s.EndedAt, &status,
 				(*kindsColumn)(&r.s.RedactionsByKind), &r.s.UpstreamModel, &r.s.AgentName,
-				&r.pos.xid, &r.pos.seq, &watermark); err != nil {
+				&r.pos.xid, &r.pos.seq); err != nil {
 				return err
 			}
 			r.s.Status = sessions.Status(status)

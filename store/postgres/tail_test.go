@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/masker-dev/sessions"
@@ -264,4 +265,131 @@ func TestTailReadPool(t *testing.T) {
 	}
 	got := tailOne(ctx, t, s, start)
 	writeAndWait(t, s, agent, got, "a write with a read pool")
+}
+
+// openXact begins a transaction on a connection of pool that holds an ID, and returns the ID; the
+// transaction rolls back when the test ends.
+func openXact(tb testing.TB, pool *pgxpool.Pool) (pgx.Tx, int64) {
+	tb.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { tx.Rollback(ctx) })
+	var xid int64
+	if err := tx.QueryRow(ctx, "SELECT pg_current_xact_id()::text::bigint").Scan(&xid); err != nil {
+		tb.Fatal(err)
+	}
+	return tx, xid
+}
+
+// TestTailLongTransaction checks that a transaction that holds an ID and writes no session of the
+// account, such as a long load of another application on the same server, does not hold back a
+// tail of the account: a write is delivered while the transaction is still open.
+func TestTailLongTransaction(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, s := twoStores(t)
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
+	other := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "other"}
+	for _, a := range []sessions.Agent{agent, other} {
+		if err := w.PutAgent(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start, err := s.TailPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another connection's transaction with an ID, that writes nothing of this store.
+	foreign, err := pgxpool.NewWithConfig(ctx, w.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(foreign.Close) // after the transaction's rollback
+	openXact(t, foreign)
+	got := tailOne(ctx, t, s, start)
+	writeAndWait(t, w, agent, got, "a write while another transaction holds an ID")
+	// A writer of another account of the store, in flight, with an ID.
+	tx, _ := openXact(t, w.pool)
+	if _, err := tx.Exec(ctx, lockAccountsSQL, []string{other.AccountID}); err != nil {
+		t.Fatal(err)
+	}
+	writeAndWait(t, w, agent, got, "a write while a writer of another account is in flight")
+}
+
+// TestWatermark checks the bound of watermarkSQL as a writer of acme and globex goes through its
+// steps, while another transaction with an older ID stays open: the watermark of acme stays above
+// that ID, except while the writer holds acme's lock with an ID, which it is then.
+func TestWatermark(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), tailWait)
+	defer cancel()
+	w, _ := twoStores(t)
+	watermark := func(account string) int64 {
+		t.Helper()
+		var wm int64
+		if err := w.pool.QueryRow(ctx, watermarkSQL, account).Scan(&wm); err != nil {
+			t.Fatal(err)
+		}
+		return wm
+	}
+	// eventually waits until the watermark of account is above x: a transaction of another
+	// test that ends between the snapshot and the read of pg_locks may lower it for one read.
+	eventually := func(what, account string, x int64) {
+		t.Helper()
+		for {
+			wm := watermark(account)
+			if wm > x {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: the watermark of %s is %d; want above %d", what, account, wm, x)
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	// done ends a transaction with an ID: the xmax of snapshots goes past the IDs given before.
+	done := func() {
+		t.Helper()
+		if _, err := w.pool.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	foreign, err := pgxpool.NewWithConfig(ctx, w.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(foreign.Close) // after the transaction's rollback
+	_, old := openXact(t, foreign)
+	done()
+	eventually("no writer", "acme", old)
+
+	writer, err := w.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Rollback(ctx)
+	if _, err := writer.Exec(ctx, lockAccountsSQL, []string{"acme", "globex"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually("a writer that holds the lock without an ID", "acme", old)
+
+	var xid int64
+	if err := writer.QueryRow(ctx, "SELECT pg_current_xact_id()::text::bigint").Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	for _, account := range []string{"acme", "globex"} {
+		if wm := watermark(account); wm != xid {
+			t.Errorf("a writer with ID %d: the watermark of %s is %d; want %d", xid, account, wm, xid)
+		}
+	}
+	eventually("a writer of other accounts", "initech", xid)
+
+	if err := writer.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually("a writer that committed", "acme", xid)
 }

@@ -8,12 +8,14 @@
 --
 -- Positions are handed out before their transactions commit, and commit out of order: neither
 -- a sequence nor a transaction ID alone tells a tail which positions are final. The order
--- (feed_xid, feed_seq) does, with the visibility watermark pg_snapshot_xmin(pg_current_snapshot()):
--- every transaction whose ID is below it has ended, and every transaction that writes later gets
--- a larger ID. So the rows below the watermark are final, in the feed's order, and a tail
--- delivers a row only when its feed_xid is below the watermark (tail.go). A long transaction
--- anywhere on the server (one that holds an ID) holds the watermark back, and delays tails; it
--- never makes them skip a row.
+-- (feed_xid, feed_seq) does, with a visibility watermark per account (tail.go): PutSessions
+-- holds a shared advisory lock of each account it writes, taken before its first write, and a
+-- tail bounds the watermark by the snapshot's xmax and the IDs of the holders of its account's
+-- lock (pg_locks): every transaction that writes the account with an ID below the watermark has
+-- ended. So the rows below the watermark are final, in the feed's order, and a tail delivers a
+-- row only when its feed_xid is below the watermark. A long transaction of a writer of the
+-- account holds the watermark back, and delays the account's tails; it never makes them skip a
+-- row. Transactions that do not write the account, however long, do not delay them.
 --
 -- Sessions of version 1 keep feed_xid 0: a tail begins after TailPosition, which is past them.
 --
