@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -122,12 +123,20 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 		if attempt == maxDeadlockAttempts || !errors.As(err, &pgErr) || pgErr.Code != "40P01" {
 			return err
 		}
+		// A random pause, growing with the attempts, so that the two batches do not meet again.
+		pause := time.Duration(attempt) * (5*time.Millisecond + rand.N(20*time.Millisecond))
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return sessions.ContextError(ctx)
+		}
 	}
 }
 
 // maxDeadlockAttempts is how many times PutSessions runs a batch that the server aborts as a
-// deadlock.
-const maxDeadlockAttempts = 4
+// deadlock: 8 attempts, with pauses of up to 0.7 s in all, outlast the contention of the tests'
+// concurrent writers with commits slowed by pg_sleep.
+const maxDeadlockAttempts = 8
 
 // copySessions writes the large batch b in tx. It first takes the batch for what it usually is, new
 // sessions, and copies it straight into sessions, inside a savepoint. That skips the temporary

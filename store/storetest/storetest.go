@@ -30,6 +30,31 @@ import (
 // documentation for an example.
 func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 	t.Helper()
+	run(t, open, func(string) bool { return true })
+}
+
+// RunRules runs the subtests of Run named in names, and no others: for a variant of a store
+// whose difference reaches only some rules (a store that writes in smaller statements meets
+// only the rules of writes). Run is what proves a store; it panics on a name that Run does not
+// have, so that a renamed rule is not silently dropped.
+func RunRules(t *testing.T, open func(t *testing.T) sessions.Store, names ...string) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	ran := run(t, open, func(name string) bool { return want[name] })
+	for _, n := range names {
+		if !ran[n] {
+			panic("storetest.RunRules: Run has no subtest " + n)
+		}
+	}
+}
+
+// run runs the subtests of Run whose names keep accepts, and returns the names it ran.
+func run(t *testing.T, open func(t *testing.T) sessions.Store, keep func(name string) bool) map[string]bool {
+	t.Helper()
+	ran := map[string]bool{}
 	rules := []rule{
 		{"Order", testOrder},
 		{"NextNilExactlyAtEnd", testNextNil},
@@ -62,6 +87,10 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 		{"Scanner", implements[sessions.Scanner], scanRules},
 	}
 	for _, rule := range rules {
+		if !keep(rule.name) {
+			continue
+		}
+		ran[rule.name] = true
 		t.Run(rule.name, func(t *testing.T) {
 			t.Parallel()
 			rule.test(t, start(t, open))
@@ -69,6 +98,10 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 	}
 	for _, c := range capabilities {
 		for _, rule := range c.rules {
+			if !keep(rule.name) {
+				continue
+			}
+			ran[rule.name] = true
 			t.Run(rule.name, func(t *testing.T) {
 				t.Parallel()
 				h := start(t, open)
@@ -79,6 +112,7 @@ func Run(t *testing.T, open func(t *testing.T) sessions.Store) {
 			})
 		}
 	}
+	return ran
 }
 
 // rule is one subtest of Run: a rule of the contract and the test that checks it on a fresh
