@@ -51,6 +51,15 @@ FROM sessions`
 func listQuery(f sessions.Filter) (string, []any) {
 	var q strings.Builder
 	q.WriteString(listSelect)
+	args := appendKeyset(&q, f)
+	q.WriteString(listOrder)
+	args = append(args, f.Limit+1)
+	return q.String(), args
+}
+
+// appendKeyset writes the scope, the lower bound and the seek of f after a query's head, and
+// returns their arguments: the part that listQuery and scanQuery share, on the same index.
+func appendKeyset(q *strings.Builder, f sessions.Filter) []any {
 	args := []any{f.AccountID}
 	if f.AgentID != "" {
 		q.WriteString(listAgentScope)
@@ -66,9 +75,7 @@ func listQuery(f sessions.Filter) (string, []any) {
 		q.WriteString(listBefore)
 		args = append(args, before.StartedAt.UnixMilli(), before.ID)
 	}
-	q.WriteString(listOrder)
-	args = append(args, f.Limit+1)
-	return q.String(), args
+	return args
 }
 
 // ListSessions returns one page of the sessions that match f, newest first (StartedAt

@@ -35,21 +35,7 @@ WHERE account_id = ? AND id IN (SELECT value FROM json_each(?))`
 func scanQuery(f sessions.Filter) (string, []any) {
 	var q strings.Builder
 	q.WriteString(scanSelect)
-	args := []any{f.AccountID}
-	if f.AgentID != "" {
-		q.WriteString(listAgentScope)
-		args = append(args, f.AgentID)
-	} else {
-		q.WriteString(listAccountScope)
-	}
-	if !f.Since.IsZero() {
-		q.WriteString(listSince)
-		args = append(args, f.Since.UnixMilli())
-	}
-	if before, ok := f.StartAfter(); ok {
-		q.WriteString(listBefore)
-		args = append(args, before.StartedAt.UnixMilli(), before.ID)
-	}
+	args := appendKeyset(&q, f)
 	if f.Status != "" {
 		q.WriteString(listStatus)
 		args = append(args, string(f.Status))
