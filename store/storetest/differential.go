@@ -7,19 +7,17 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/testscale"
 )
 
-// testDifferential writes thousands of random sessions (several accounts and agents, many ties
-// in StartedAt, times with fractions of a millisecond in several zones, zero counts, rewrites,
-// renames) and walks hundreds of random filters to their end with random page sizes, comparing
-// every page with the model.
+// testDifferential writes hundreds of random sessions, thousands with the large data sets
+// (several accounts and agents, many ties in StartedAt, times with fractions of a millisecond in
+// several zones, zero counts, rewrites, renames) and walks tens of random filters, hundreds with
+// the large data sets, to their end with random page sizes, comparing every page with the model.
 func testDifferential(t *testing.T, h *harness) {
 	seed := seed(t)
 	g := &generator{rng: rand.New(rand.NewPCG(seed, 4))}
-	nSessions, nFilters := 3000, 300
-	if testing.Short() {
-		nSessions, nFilters = 600, 60
-	}
+	nSessions, nFilters := testscale.Pick(500, 3000), testscale.Pick(60, 300)
 
 	g.accounts = []string{"acme", "Acme", "globex-é"}
 	g.agents = map[string][]sessions.Agent{}

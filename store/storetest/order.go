@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/testscale"
 )
 
 // testOrder checks the list order (StartedAt descending, then ID descending, IDs compared
@@ -174,10 +175,7 @@ func testNextNil(t *testing.T, h *harness) {
 // from a lower bound.
 func testWalkDuringWrites(t *testing.T, h *harness) {
 	rng := rand.New(rand.NewPCG(seed(t), 2))
-	n := 1000
-	if testing.Short() {
-		n = 300
-	}
+	n := testscale.Pick(400, 1000)
 	w := &walkWriter{
 		agents: []sessions.Agent{h.newAgent("acme", "A"), h.newAgent("acme", "B"), h.newAgent("acme", "C")},
 		other:  h.newAgent("globex", "G"),
@@ -333,7 +331,7 @@ func (w *walkWriter) walk(t *testing.T, h *harness, f sessions.Filter, rng *rand
 	if missing > 0 {
 		t.Errorf("%d of %d sessions there when the walk began are missing from the walk", missing, len(matching))
 	}
-	if len(matching) < 100 || len(written) == 0 {
+	if len(matching) < len(w.stored)/10 || len(written) == 0 {
 		t.Errorf("bad case in the suite: a walk over %d sessions while %d were written", len(matching), len(written))
 	}
 	t.Logf("walked %d pages, %d sessions, while %d sessions were written", pages, len(seen), len(written))

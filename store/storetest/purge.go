@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/testscale"
 )
 
 // purgeRules are the rules of sessions.Purger, which Run checks when a store implements it.
@@ -182,12 +183,11 @@ func testPurgeMidWalk(t *testing.T, h *harness) {
 }
 
 func testPurgeMany(t *testing.T, h *harness) {
-	// More sessions, in one account and in one call, than the batches of the stores of this
-	// module (1000 for memory, 2000 per account for SQLite, 5000 for PostgreSQL).
-	n := 7000
-	if testing.Short() {
-		n = 2500
-	}
+	// With the large data sets, more sessions, in one account and in one call, than the
+	// default batches of the stores of this module (1000 for memory, 2000 per account for
+	// SQLite, 5000 for PostgreSQL). With the small ones, more than the batches that the tests of
+	// the SQLite and PostgreSQL stores set (50).
+	n := testscale.Pick(600, 7000)
 	agents := []sessions.Agent{h.newAgent("acme", ""), h.newAgent("globex", ""), h.newAgent("initech", "")}
 	var ss []sessions.Session
 	for i := range n {

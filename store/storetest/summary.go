@@ -12,11 +12,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/testscale"
 )
 
 // testSummary checks SummarizeSessions (Run calls it when the store is a sessions.Summarizer): that it equals
 // the fold (sessions.NewSummary and Summary.Add) of the sessions that the filter selects, for
-// thousands of random filters across writes, upserts and purges; that it validates its filter,
+// hundreds of random filters (thousands with the large data sets) across writes, upserts and purges; that it validates its filter,
 // ignores Limit and After, never counts another account's sessions, and reads one consistent
 // state while a concurrent PutSessions moves sessions between statuses.
 func testSummary(t *testing.T, h *harness) {
@@ -201,10 +202,7 @@ func testSummaryDifferential(t *testing.T, h *harness) {
 	seed := seed(t)
 	g, active := summaryGenerator(h, rand.New(rand.NewPCG(seed, 19)))
 	_, purges := h.store.(sessions.Purger)
-	rounds, perRound, nFilters := 6, 500, 400
-	if testing.Short() {
-		rounds, perRound, nFilters = 3, 200, 150
-	}
+	rounds, perRound, nFilters := testscale.Pick(3, 6), testscale.Pick(150, 500), testscale.Pick(80, 400)
 	var written []sessions.Session
 	mismatches, compared := 0, 0
 	for round := range rounds {
@@ -273,10 +271,7 @@ func testSummaryDifferential(t *testing.T, h *harness) {
 // states, never a mix.
 func testSummaryConsistent(t *testing.T, h *harness) {
 	a := h.newAgent("acme", "")
-	n, reads := 300, 60
-	if testing.Short() {
-		n, reads = 100, 20
-	}
+	n, reads := testscale.Pick(100, 300), testscale.Pick(20, 60)
 	hour := base.Truncate(time.Hour)
 	states := [2][]sessions.Session{}
 	for i := range n {

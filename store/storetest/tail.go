@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/testscale"
 )
 
 // tailTimeout bounds every wait of the tail subtests for a delivery: a deadline that fails the
@@ -543,10 +544,7 @@ func testTailConcurrent(t *testing.T, f *feed) {
 	agents := []sessions.Agent{f.newAgent("acme", "Front desk"), f.newAgent("acme", "Billing"), f.newAgent("globex", "Reception")}
 	p, from := f.position()
 	const writers = 4
-	calls := 40
-	if testing.Short() {
-		calls = 10
-	}
+	calls := testscale.Pick(10, 40)
 	var wg sync.WaitGroup
 	for w := range writers {
 		wrng := rand.New(rand.NewPCG(rng.Uint64(), uint64(w)))
@@ -624,10 +622,7 @@ func testTailChain(t *testing.T, f *feed) {
 	acme := sessions.Filter{AccountID: "acme"}
 	agents := []sessions.Agent{f.newAgent("acme", "Front desk"), f.newAgent("acme", "Billing"), f.newAgent("globex", "Reception")}
 	p, from := f.position()
-	calls := 40
-	if testing.Short() {
-		calls = 10
-	}
+	calls := testscale.Pick(10, 40)
 	var wg sync.WaitGroup
 	for w := range 3 {
 		wrng := rand.New(rand.NewPCG(rng.Uint64(), uint64(w)))
@@ -699,10 +694,7 @@ func testTailChain(t *testing.T, f *feed) {
 func testTailFilters(t *testing.T, f *feed) {
 	rng := rand.New(rand.NewPCG(seed(t), 3))
 	agents := []sessions.Agent{f.newAgent("acme", "Front desk"), f.newAgent("acme", "Billing"), f.newAgent("globex", "Reception")}
-	calls := 25
-	if testing.Short() {
-		calls = 8
-	}
+	calls := testscale.Pick(8, 25)
 	for _, filter := range []sessions.Filter{
 		{AccountID: "acme"},
 		{AccountID: "globex"},
