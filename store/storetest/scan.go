@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/testscale"
 )
 
 // scanRules are the rules of sessions.Scanner, which Run checks when a store implements it.
@@ -48,9 +49,13 @@ func (h *harness) scan(f sessions.Filter) []sessions.Session {
 	return got
 }
 
-// scanSize is the number of sessions of the scan cases: more than two batches of the stores of
-// this module (sessions.ScanBatch), with ties of StartedAt across the batches' edges.
-const scanSize = 2*sessions.ScanBatch + 137
+// scanSize returns the number of sessions of the scan cases: with the large data sets, more
+// than two batches of the stores of this module (sessions.ScanBatch), with ties of StartedAt
+// across the batches' edges; with the small ones, 337, within one batch (the tests of
+// sessions.ScanBatches cross batches of 3 on their own).
+func scanSize() int {
+	return testscale.Pick(337, 2*sessions.ScanBatch+137)
+}
 
 // testScanEqualsWalk checks ScanSessions against the model on filters of every kind, each over
 // several batches or none, from the start and from a position, with AgentName filled, renames
@@ -60,9 +65,10 @@ func testScanEqualsWalk(t *testing.T, h *harness) {
 	a1, a2 := h.newAgent("acme", "Front desk"), h.newAgent("acme", "Night shift")
 	g := h.newAgent("globex", "Front desk")
 	var ss []sessions.Session
-	for i := range scanSize {
+	n := scanSize()
+	for i := range n {
 		a := []sessions.Agent{a1, a1, a2, g}[rng.IntN(4)]
-		s := newSession(a, base.Add(-time.Duration(rng.IntN(scanSize/3))*time.Second), map[string]int{"NAME": rng.IntN(4)})
+		s := newSession(a, base.Add(-time.Duration(rng.IntN(n/3))*time.Second), map[string]int{"NAME": rng.IntN(4)})
 		s.ID = randomSessionID(rng)
 		if i%7 == 0 {
 			s.Status = sessions.StatusError
@@ -101,16 +107,18 @@ func testScanEqualsWalk(t *testing.T, h *harness) {
 }
 
 // testScanStops checks that ScanSessions returns fn's first error, unwrapped, without calling
-// fn again, at every place in a batch, and that it rejects an invalid filter before calling fn.
+// fn again, at every place in a batch (at its edges with the large data sets), and that it
+// rejects an invalid filter before calling fn.
 func testScanStops(t *testing.T, h *harness) {
 	a := h.newAgent("acme", "Front desk")
 	var ss []sessions.Session
-	for i := range sessions.ScanBatch + 10 {
+	batch := testscale.Pick(100, sessions.ScanBatch)
+	for i := range batch + 10 {
 		ss = append(ss, newSession(a, base.Add(-time.Duration(i)*time.Second), nil))
 	}
 	h.putInBatches(500, ss)
 	stop := errors.New("enough")
-	for _, n := range []int{1, 2, sessions.ScanBatch, sessions.ScanBatch + 1, sessions.ScanBatch + 10} {
+	for _, n := range []int{1, 2, batch, batch + 1, batch + 10} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			calls := 0
 			err := h.scanner().ScanSessions(h.ctx, sessions.Filter{AccountID: "acme"}, func(sessions.Session) error {
@@ -155,7 +163,8 @@ func testScanStops(t *testing.T, h *harness) {
 func testScanContext(t *testing.T, h *harness) {
 	a := h.newAgent("acme", "Front desk")
 	var ss []sessions.Session
-	for i := range 2*sessions.ScanBatch + 5 {
+	batch := testscale.Pick(100, sessions.ScanBatch)
+	for i := range 2*batch + 5 {
 		ss = append(ss, newSession(a, base.Add(-time.Duration(i)*time.Second), nil))
 	}
 	h.putInBatches(500, ss)
@@ -187,14 +196,14 @@ func testScanContext(t *testing.T, h *harness) {
 		calls := 0
 		err := h.scanner().ScanSessions(ctx, f, func(sessions.Session) error {
 			calls++
-			if calls == sessions.ScanBatch/2 {
+			if calls == batch/2 {
 				cancel()
 			}
 			return nil
 		})
 		wantIs(t, "ScanSessions", err, context.Canceled)
-		if calls != sessions.ScanBatch/2 {
-			t.Errorf("fn called %d times; want %d: no call after its context was cancelled", calls, sessions.ScanBatch/2)
+		if calls != batch/2 {
+			t.Errorf("fn called %d times; want %d: no call after its context was cancelled", calls, batch/2)
 		}
 	})
 	t.Run("store works afterwards", func(t *testing.T) {
@@ -215,8 +224,9 @@ func testScanDuringWrites(t *testing.T, h *harness) {
 	agents := []sessions.Agent{h.newAgent("acme", "A"), h.newAgent("acme", "B")}
 	other := h.newAgent("globex", "G")
 	var initial []sessions.Session
-	for range scanSize {
-		s := newSession(agents[rng.IntN(2)], base.Add(-time.Duration(rng.IntN(scanSize/4))*time.Second), nil)
+	n := scanSize()
+	for range n {
+		s := newSession(agents[rng.IntN(2)], base.Add(-time.Duration(rng.IntN(n/4))*time.Second), nil)
 		s.ID = randomSessionID(rng)
 		initial = append(initial, s)
 	}
@@ -291,8 +301,8 @@ func testScanDuringWrites(t *testing.T, h *harness) {
 					t.Errorf("session %s at %s, there when the scan began, was not passed", s.ID, formatTime(s.StartedAt))
 				}
 			}
-			if len(matching) < sessions.ScanBatch {
-				t.Errorf("bad case in the suite: a scan over %d sessions, within one batch", len(matching))
+			if min := testscale.Pick(100, sessions.ScanBatch); len(matching) < min {
+				t.Errorf("bad case in the suite: a scan over %d sessions, fewer than %d", len(matching), min)
 			}
 		})
 	}
