@@ -12,11 +12,16 @@ import (
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/benchdata"
 	"github.com/masker-dev/sessions/internal/kindsjson"
+	"github.com/masker-dev/sessions/internal/testscale"
 )
 
 // TestSummaryMigration checks that the migration of the rollups builds, from the sessions
 // already stored, exactly the rows that the triggers keep, after inserts, upserts that change
 // a session's hour, status and kinds, and a purge.
+//
+// With the small test data sets it writes 300 sessions, in 3 calls, rather than 3,000 in 6: over
+// 50 agents and 90 days, they still make hundreds of rollup rows, of every status and of
+// several kinds, which a fifth of them move and a purge of the oldest third shrinks.
 func TestSummaryMigration(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "sessions.db")
@@ -25,14 +30,16 @@ func TestSummaryMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	var written []sessions.Session
-	for _, a := range benchdata.AgentList()[:50] {
+	agents := benchdata.AgentList()[:50]
+	for _, a := range agents {
 		if err := s.PutAgent(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 	}
-	err = benchdata.Generate(3000, 500, func(ss []sessions.Session) error {
+	n := testscale.Pick(300, 3000)
+	err = benchdata.Generate(n, n/testscale.Pick(3, 6), func(ss []sessions.Session) error {
 		for i := range ss {
-			ss[i].AgentID = benchdata.AgentList()[i%50].ID
+			ss[i].AgentID = agents[i%len(agents)].ID
 		}
 		written = append(written, ss...)
 		return s.PutSessions(ctx, ss...)
@@ -41,7 +48,7 @@ func TestSummaryMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	var changed []sessions.Session
-	for i, x := range written[:600] {
+	for i, x := range written[:n/5] {
 		x.StartedAt = x.StartedAt.Add(time.Duration(i) * 7 * time.Minute)
 		x.EndedAt = x.StartedAt.Add(time.Minute)
 		x.Status = []sessions.Status{sessions.StatusOK, sessions.StatusError, sessions.StatusPartial}[i%3]
@@ -51,12 +58,13 @@ func TestSummaryMigration(t *testing.T) {
 	if err := s.PutSessions(ctx, changed...); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.PurgeSessions(ctx, benchdata.End.Add(-60*24*time.Hour)); err != nil {
+	purged, err := s.PurgeSessions(ctx, benchdata.End.Add(-60*24*time.Hour))
+	if err != nil {
 		t.Fatal(err)
 	}
 	kept := dumpRollups(t, s)
-	if len(kept) < 2 {
-		t.Fatalf("bad case: %d rollup rows", len(kept))
+	if len(kept) < 2 || purged == 0 || purged == int64(n) {
+		t.Fatalf("bad case: %d rollup rows after a purge of %d sessions of %d", len(kept), purged, n)
 	}
 	_, err = s.write.ExecContext(ctx, `DROP TRIGGER sessions_summary_insert; DROP TRIGGER sessions_summary_update;
 		DROP TRIGGER sessions_summary_delete; DROP TABLE summary_totals;
