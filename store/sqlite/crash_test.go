@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/testscale"
 )
 
 // The environment of the child process of TestCrash.
@@ -24,15 +25,20 @@ const (
 )
 
 // crashBatchSize is the number of sessions of one batch of the crash test: enough for a
-// transaction of many pages, so that a kill can land in the middle of writing one.
-const crashBatchSize = 500
+// transaction of many pages, so that a kill can land in the middle of writing one. With the
+// small test data sets it is 100 sessions rather than 500: a transaction of 35 to 46 pages of
+// the WAL rather than 80 to 130, and still most of the time of the child, which does little
+// but write them. (The child inherits the environment, and with it the size of the parent.)
+var crashBatchSize = testscale.Pick(100, 500)
 
 // TestCrash kills a writing process with SIGKILL at random moments, several times in a row, on
 // the same file. The child (TestCrashChild) writes batches of sessions, each tagged with its
 // number in UpstreamModel, and prints "ack N" once PutSessions(batch N) has returned. After
 // the kills, the file must open cleanly, pass PRAGMA integrity_check, and hold every
 // acknowledged batch whole, and no batch in part (a batch committed but killed before its ack
-// may be there, whole).
+// may be there, whole). With the small test data sets it kills 3 children rather than 6, each
+// after 1 to 3 acknowledged batches rather than 1 to 8: every child after the first still
+// opens a file whose WAL a kill left, holding committed batches to recover.
 func TestCrash(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -48,11 +54,11 @@ func TestCrash(t *testing.T) {
 
 	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	acked := map[int]bool{}
-	const runs = 6
+	runs := testscale.Pick(3, 6)
 	for run := range runs {
 		// Kill after a random number of acknowledged batches (the child is then writing the
 		// next one), and a random delay within a batch's time.
-		afterAcks := 1 + rnd.IntN(8)
+		afterAcks := 1 + rnd.IntN(testscale.Pick(3, 8))
 		delay := time.Duration(rnd.IntN(30_000)) * time.Microsecond
 		n := crashChild(t, path, agent.ID, run*100_000, afterAcks, delay)
 		for _, k := range n {
