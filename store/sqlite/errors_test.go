@@ -100,9 +100,6 @@ func TestMapError(t *testing.T) {
 // busy_timeout, is ErrUnavailable. The other process is another connection that holds an
 // immediate transaction open.
 func TestBusy(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: waits for busy_timeout")
-	}
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	s := mustOpen(t, path)

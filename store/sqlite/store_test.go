@@ -10,11 +10,16 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/testscale"
 )
 
 // TestConcurrentWriters checks that concurrent writes of one process, and of two stores on one
 // file (as two processes would have), all succeed: the single writer connection queues a
 // store's writes, busy_timeout covers the other store's, and readers run meanwhile.
+//
+// With the small test data sets each writer writes 4 batches of 10 sessions rather than 10 of
+// 50: still 8 writers, 4 on each store, whose 64 write transactions (each batch and a PutAgent)
+// overlap, within a store and across the two, as their 160 do.
 func TestConcurrentWriters(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sessions.db")
@@ -23,7 +28,8 @@ func TestConcurrentWriters(t *testing.T) {
 	if err := stores[0].PutAgent(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	const writers, batches, size = 8, 10, 50
+	const writers = 8
+	batches, size := testscale.Pick(4, 10), testscale.Pick(10, 50)
 	base := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*writers*batches)
