@@ -45,11 +45,12 @@ func newTestStore(tb testing.TB) *Store {
 //   - AtomicBatch: calls of hundreds of good sessions with a bad agent or a conflicting ID last,
 //     which fail in the last statement and must leave nothing, and a large batch listed whole;
 //   - WalkDuringWrites: calls of 10 sessions while a walk pages, which must see each whole;
-//   - Differential: calls of 1 to 200 new sessions, and of rewrites, with chunk boundaries
-//     anywhere, then every list compared with the model;
-//   - Summary: calls of up to 150 new sessions and of rewrites, summaries compared with the
-//     model, and summaries during one call that moves hundreds of sessions, which must see it
-//     whole.
+//   - Differential: calls of 1 to 200 new sessions, with chunk boundaries anywhere, then every
+//     list compared with the model (its calls of rewrites, of a hundredth of its sessions, cross
+//     statements with the large data sets only);
+//   - Summary: calls of up to 150 new sessions and of tens of rewrites, summaries compared with
+//     the model, and summaries during one call that moves a hundred sessions or more, which
+//     must see it whole.
 //
 // The other rules of writes do not reach it, and TestConformance runs them: SessionValidation,
 // Normalization, Conflict, AgentNotFound and Context write calls of at most 4 sessions (and
