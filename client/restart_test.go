@@ -116,6 +116,7 @@ func (rp *replica) httpClient() *http.Client {
 // and then up: the client receives every session once, in order, those written during the
 // downtime included, resuming with the ID of the last event it received.
 func TestTailServerRestart(t *testing.T) {
+	t.Parallel() // waits for retries, and spends almost no CPU
 	st := &outageStore{Store: memory.New(), positioned: make(chan bool, 16)}
 	defer st.Close()
 	ctx := t.Context()
