@@ -9,8 +9,8 @@ import (
 )
 
 // smallPurgeBatch is the purge batch of the conformance suite's stores with the small data sets:
-// storetest's "Purge/many sessions" case then writes a few hundred sessions, which cross several
-// batches of this size as its thousands cross several of defaultPurgeBatch with the large ones.
+// storetest's "Purge/many sessions" case then writes 600 sessions, which cross a dozen batches of
+// this size, as its 7,000 cross defaultPurgeBatch with the large ones.
 const smallPurgeBatch = 50
 
 // conformanceStore returns a store in a fresh schema for the conformance suite: with the small
