@@ -52,6 +52,7 @@ func twoStores(tb testing.TB, setup ...string) (*Store, *Store) {
 // TestTailTwoStores runs the feed rules with the writes through one store and the tails through
 // another on the same schema.
 func TestTailTwoStores(t *testing.T) {
+	t.Parallel() // its writers and tails wait on each other more than they work
 	storetest.RunTail(t, func(t *testing.T) (sessions.Store, sessions.Store) { return twoStores(t) })
 }
 
@@ -79,6 +80,7 @@ func slowWrites(maxMS int) []string {
 // lets a later writer take its positions and commit first, and the writers, which take turns
 // on an account's lock while they pause, spend less of the test waiting.
 func TestTailOutOfOrderCommits(t *testing.T) {
+	t.Parallel() // its writers mostly sleep (slowWrites) or wait for each other's locks
 	pause := testscale.Pick(5, 30)
 	storetest.RunTail(t, func(t *testing.T) (sessions.Store, sessions.Store) { return twoStores(t, slowWrites(pause)...) })
 }
