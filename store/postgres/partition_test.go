@@ -88,7 +88,7 @@ func TestPartitionedStore(t *testing.T) {
 // With the small data sets the table holds 15,000 sessions: every month still holds enough of
 // them for the planner to read each partition in index order (on 12,000, it rightly sorts the
 // few sessions of the rarest filter instead), and the lists that the test walks, page by page,
-// before and after the migration and after each purge, are a quarter shorter.
+// before and after the migration, after the purge and after the drop, are a quarter shorter.
 func TestPartitionRecipe(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -20,8 +20,8 @@ import (
 const tailWait = 30 * time.Second
 
 // twoStores returns two stores on one fresh schema (see newTestPool), each with its own pool, as
-// two replicas of an application have them, closed when the test ends. setup, when not empty, runs first in the
-// schema.
+// two replicas of an application have them, closed when the test ends. setup, when not empty,
+// runs first in the schema.
 func twoStores(tb testing.TB, setup ...string) (*Store, *Store) {
 	tb.Helper()
 	ctx := context.Background()
