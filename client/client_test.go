@@ -258,6 +258,7 @@ func TestErrors(t *testing.T) {
 // TestRetryAfter checks that a 503 with Retry-After is retried and succeeds, and that the retries
 // are bounded.
 func TestRetryAfter(t *testing.T) {
+	t.Parallel() // waits for retries, and spends almost no CPU
 	s := newServer(t, 2)
 	for _, tc := range []struct {
 		failures, retries int

@@ -116,6 +116,7 @@ func TestRetryAfterPastDeadline(t *testing.T) {
 
 // TestRetryAfterDate checks a Retry-After given as an HTTP date.
 func TestRetryAfterDate(t *testing.T) {
+	t.Parallel() // waits for retries, and spends almost no CPU
 	s := newServer(t, 1)
 	var calls atomic.Int64
 	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

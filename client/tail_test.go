@@ -62,6 +62,7 @@ func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // TestTailReconnects checks that a tail through dropped connections and 503s yields every event
 // once, in order, resuming each time with the last event ID.
 func TestTailReconnects(t *testing.T) {
+	t.Parallel() // waits for retries, and spends almost no CPU
 	f := &feedServer{n: 25, perConn: 4}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
@@ -186,6 +187,7 @@ func sessionEvent(w http.ResponseWriter, id string) {
 // delivers anything (a server that closes at once, or rejects the resume position after its 200)
 // is retried with a growing backoff, WithTailReconnects times, and then ends with the last error.
 func TestTailGivesUp(t *testing.T) {
+	t.Parallel() // waits for retries, and spends almost no CPU
 	for _, tc := range []struct {
 		name     string
 		serve    func(w http.ResponseWriter, r *http.Request, n int)

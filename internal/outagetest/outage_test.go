@@ -19,6 +19,7 @@ import (
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/httpapi"
+	"github.com/masker-dev/sessions/internal/testscale"
 	"github.com/masker-dev/sessions/store/postgres"
 )
 
@@ -142,21 +143,27 @@ func TestPostgresOutage(t *testing.T) {
 		}()
 	}
 
-	time.Sleep(time.Second)
+	// How long the clients run in the first phases. The small data sets halve them: the readers
+	// and writers, 5 ms apart, still make dozens of operations in each, and checkOps fails a run
+	// without a failed operation while the server was down or a success before.
+	ms := func(small, large int) time.Duration {
+		return time.Duration(testscale.Pick(small, large)) * time.Millisecond
+	}
+	time.Sleep(ms(500, 1000))
 	phase.Store(phaseStopping)
 	c.crash()
 	phase.Store(phaseDown)
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(ms(750, 1500))
 	phase.Store(phaseRestarting)
 	c.start()
 	phase.Store(phaseRestarted)
 	restarted := time.Now()
-	// Let the clients run until both kinds of operation have succeeded again, and a second more.
+	// Let the clients run until both kinds of operation have succeeded again, and a while more.
 	deadline := time.Now().Add(recoveryLimit)
 	for time.Now().Before(deadline) && !(recovered(rec, false, restarted) && recovered(rec, true, restarted)) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(time.Second)
+	time.Sleep(ms(500, 1000))
 	close(stop)
 	wg.Wait()
 

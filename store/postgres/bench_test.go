@@ -390,6 +390,7 @@ func BenchmarkPostgresIngestCOPY(b *testing.B) {
 // the bare query of BenchmarkPostgresBare is the SQL that ListSessions runs and returns its
 // rows, and the OFFSET query of BenchmarkPostgresDepth returns the same page as the keyset walk.
 func TestBenchQueriesAgree(t *testing.T) {
+	t.Parallel() // most of it is the round trips of a thousand PutAgent calls
 	s := newTestStore(t)
 	ctx := context.Background()
 	benchdata.Load(t, s, 3_000, 1_000)

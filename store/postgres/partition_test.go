@@ -17,6 +17,7 @@ import (
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/benchdata"
 	"github.com/masker-dev/sessions/internal/pgtest"
+	"github.com/masker-dev/sessions/internal/testscale"
 	"github.com/masker-dev/sessions/store/storetest"
 	"github.com/oklog/ulid/v2"
 )
@@ -76,7 +77,7 @@ func at(now time.Time, sql string) string {
 func TestPartitionedStore(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) sessions.Store {
-		s := newTestStore(t)
+		s := conformanceStore(t)
 		partition(t, s, recipeNow)
 		return s
 	})
@@ -84,14 +85,16 @@ func TestPartitionedStore(t *testing.T) {
 
 // TestPartitionRecipe partitions a table of 20,000 sessions (benchdata: 90 days, over four
 // months) with the recipe, and checks the partitions, the lists, their plans, and retention.
+// With the small data sets the table holds 15,000 sessions: every month still holds enough of
+// them for the planner to read each partition in index order (on 12,000, it rightly sorts the
+// few sessions of the rarest filter instead), and the lists that the test walks, page by page,
+// before and after the migration, after the purge and after the drop, are a quarter shorter.
 func TestPartitionRecipe(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("-short: writes 20,000 sessions")
-	}
 	ctx := context.Background()
 	s := newTestStore(t)
-	benchdata.Load(t, s, 20_000, 10_000)
+	n := testscale.Pick(15_000, 20_000)
+	benchdata.Load(t, s, n, 10_000)
 	busy := benchdata.AgentList()[0]
 	filters := []sessions.Filter{
 		{AccountID: benchdata.Account},
@@ -128,6 +131,7 @@ func TestPartitionRecipe(t *testing.T) {
 			t.Errorf("partitions (-want +got):\n%s", diff)
 		}
 	})
+	total := n
 	t.Run("each session in the partition of its ID's month", func(t *testing.T) {
 		rows, err := s.pool.Query(ctx, "SELECT tableoid::regclass::text, id FROM sessions")
 		if err != nil {
@@ -147,8 +151,8 @@ func TestPartitionRecipe(t *testing.T) {
 		if err := rows.Err(); err != nil {
 			t.Fatal(err)
 		}
-		if n != 20_000 {
-			t.Errorf("%d sessions after the migration, want 20000", n)
+		if n != total {
+			t.Errorf("%d sessions after the migration, want %d", n, total)
 		}
 	})
 	t.Run("sessions_id_bound", func(t *testing.T) {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,19 +12,20 @@ import (
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/pgtest"
+	"github.com/masker-dev/sessions/internal/testscale"
 	"github.com/masker-dev/sessions/store/storetest"
 )
 
 // tailWait bounds every wait of these tests for a delivery.
 const tailWait = 30 * time.Second
 
-// twoStores returns two stores on one fresh schema, each with its own pool, as two replicas of an
-// application have them, closed when the test ends. setup, when not empty, runs first in the
-// schema.
+// twoStores returns two stores on one fresh schema (see newTestPool), each with its own pool, as
+// two replicas of an application have them, closed when the test ends. setup, when not empty,
+// runs first in the schema.
 func twoStores(tb testing.TB, setup ...string) (*Store, *Store) {
 	tb.Helper()
 	ctx := context.Background()
-	pool, _ := pgtest.NewSchema(tb)
+	pool := newTestPool(tb)
 	a, err := New(ctx, pool)
 	if err != nil {
 		tb.Fatal(err)
@@ -50,28 +52,37 @@ func twoStores(tb testing.TB, setup ...string) (*Store, *Store) {
 // TestTailTwoStores runs the feed rules with the writes through one store and the tails through
 // another on the same schema.
 func TestTailTwoStores(t *testing.T) {
+	t.Parallel() // its writers and tails wait on each other more than they work
 	storetest.RunTail(t, func(t *testing.T) (sessions.Store, sessions.Store) { return twoStores(t) })
 }
 
-// slowWrites is a trigger that makes every statement that writes sessions sleep up to 30 ms
-// after it wrote its rows (and so after it took its feed positions) and before it commits: under
-// concurrent writers, transactions commit out of the order of their positions.
-var slowWrites = []string{
-	`CREATE FUNCTION test_slow_writes() RETURNS trigger LANGUAGE plpgsql AS $$
-	BEGIN
-		PERFORM pg_sleep(random() * 0.03);
-		RETURN NULL;
-	END
-	$$`,
-	`CREATE TRIGGER test_slow_writes AFTER INSERT OR UPDATE ON sessions
-		FOR EACH STATEMENT EXECUTE FUNCTION test_slow_writes()`,
+// slowWrites returns a trigger that makes every statement that writes sessions sleep up to
+// maxMS milliseconds after it wrote its rows (and so after it took its feed positions) and
+// before it commits: under concurrent writers, transactions commit out of the order of their
+// positions.
+func slowWrites(maxMS int) []string {
+	return []string{
+		fmt.Sprintf(`CREATE FUNCTION test_slow_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			PERFORM pg_sleep(random() * %g);
+			RETURN NULL;
+		END
+		$$`, float64(maxMS)/1000),
+		`CREATE TRIGGER test_slow_writes AFTER INSERT OR UPDATE ON sessions
+			FOR EACH STATEMENT EXECUTE FUNCTION test_slow_writes()`,
+	}
 }
 
 // TestTailOutOfOrderCommits runs the feed rules, with concurrent writers through two stores,
 // while transactions commit out of the order of their positions (slowWrites): nothing is
-// missed, nothing repeated.
+// missed, nothing repeated. With the small data sets the pauses are up to 5 ms, not 30: a
+// statement's own work takes well under a millisecond, so a pause of a few milliseconds still
+// lets a later writer take its positions and commit first, and the writers, which take turns
+// on an account's lock while they pause, spend less of the test waiting.
 func TestTailOutOfOrderCommits(t *testing.T) {
-	storetest.RunTail(t, func(t *testing.T) (sessions.Store, sessions.Store) { return twoStores(t, slowWrites...) })
+	t.Parallel() // its writers mostly sleep (slowWrites) or wait for each other's locks
+	pause := testscale.Pick(5, 30)
+	storetest.RunTail(t, func(t *testing.T) (sessions.Store, sessions.Store) { return twoStores(t, slowWrites(pause)...) })
 }
 
 // TestTailHeldBack makes the case of the contract happen for certain: transaction A writes
