@@ -42,15 +42,15 @@ func newTestStore(tb testing.TB) *Store {
 // is written once, whatever the chunk boundaries; a failure in a later statement undoes the
 // earlier ones; readers see the call whole or not at all. The rules kept, each with calls of
 // more than 7 sessions that check one of those:
-//   - AtomicBatch: calls of hundreds of good sessions with a bad agent or a conflicting ID last,
+//   - AtomicBatch: calls of tens (hundreds with the large data sets) of good sessions with a bad agent or a conflicting ID last,
 //     which fail in the last statement and must leave nothing, and a large batch listed whole;
 //   - WalkDuringWrites: calls of 10 sessions while a walk pages, which must see each whole;
 //   - Differential: calls of 1 to 200 new sessions, with chunk boundaries anywhere, then every
 //     list compared with the model (its calls of rewrites, of a hundredth of its sessions, cross
 //     statements with the large data sets only);
 //   - Summary: calls of up to 150 new sessions and of tens of rewrites, summaries compared with
-//     the model, and summaries during one call that moves a hundred sessions or more, which
-//     must see it whole.
+//     the model, and summaries during one call that moves tens of sessions or more, which must
+//     see it whole.
 //
 // The other rules of writes do not reach it, and TestConformance runs them: SessionValidation,
 // Normalization, Conflict, AgentNotFound and Context write calls of at most 4 sessions (and

@@ -271,7 +271,7 @@ func testSummaryDifferential(t *testing.T, h *harness) {
 // states, never a mix.
 func testSummaryConsistent(t *testing.T, h *harness) {
 	a := h.newAgent("acme", "")
-	n, reads := testscale.Pick(100, 300), testscale.Pick(20, 60)
+	n, reads := testscale.Pick(60, 300), testscale.Pick(20, 60)
 	hour := base.Truncate(time.Hour)
 	states := [2][]sessions.Session{}
 	for i := range n {
