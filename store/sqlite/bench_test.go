@@ -18,14 +18,19 @@ import (
 //   - live: sessions as they arrive, started in the last moments, so that new IDs and start
 //     times land at the right edge of the indexes;
 //   - backfill: start times spread at random over 30 days (an import), so that index inserts
-//     land anywhere.
+//     land anywhere;
+//   - one-at-a-time: live, in calls of one session, as a recorder that writes each call when it
+//     ends.
 //
 // Run it with:
 //
 //	go test -run '^$' -bench PutSessions -benchtime 200x ./store/sqlite
 func BenchmarkPutSessions(b *testing.B) {
-	const batchSize = 1000
-	for _, mode := range []string{"live", "backfill"} {
+	for _, c := range []struct {
+		mode      string
+		batchSize int
+	}{{"live", 1000}, {"backfill", 1000}, {"one-at-a-time", 1}} {
+		mode, batchSize := c.mode, c.batchSize
 		b.Run(mode, func(b *testing.B) {
 			ctx := context.Background()
 			s := newTestStore(b)

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/masker-dev/sessions"
@@ -53,7 +54,7 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 			}
 			// One statement outside a transaction is its own transaction.
 			s.writeMu.Lock()
-			res, err := s.write.ExecContext(ctx, purgeBatchSQL, account, cutoff.UnixMilli(), s.purgeBatch)
+			res, err := s.purgeOne(ctx, account, cutoff)
 			s.writeMu.Unlock()
 			if err != nil {
 				return deleted, mapError(ctx, err)
@@ -70,4 +71,14 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 		}
 	}
 	return deleted, nil
+}
+
+// purgeOne deletes one batch of the sessions of account that started before cutoff, with the
+// prepared statement of purgeBatchSQL.
+func (s *Store) purgeOne(ctx context.Context, account string, cutoff time.Time) (sql.Result, error) {
+	stmt, err := s.preparedWrite(ctx, purgeBatchSQL)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.ExecContext(ctx, account, cutoff.UnixMilli(), s.purgeBatch)
 }

@@ -7,10 +7,12 @@ import (
 	"sync"
 )
 
-// stmtCache holds the prepared statements of the read queries, by their SQL. The list builds
-// its SQL from fixed fragments, so there are a few dozen of them at most. database/sql prepares
-// a statement on each connection of the pool the first time that connection runs it, and keeps
-// it: a page then skips SQLite's parsing and planning of its query (sqlite3_prepare).
+// stmtCache holds prepared statements of one pool, by their SQL: the read queries (the list
+// builds its SQL from fixed fragments, so there are a few dozen of them at most), and the
+// writes' statements. database/sql prepares a statement on each connection of the pool the first
+// time that connection runs it, and the driver (modernc.org/sqlite since v1.41) keeps SQLite's
+// statement handle: a page then skips the parsing and planning of its query (sqlite3_prepare),
+// and a write the compiling of the triggers of the sessions table into its program.
 type stmtCache struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
@@ -18,14 +20,25 @@ type stmtCache struct {
 
 // prepared returns the prepared statement of query on the read pool, preparing it on first use.
 func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	c := &s.stmts
+	return s.stmts.prepare(ctx, s.read, query)
+}
+
+// preparedWrite returns the prepared statement of query on the write pool, preparing it on first
+// use.
+func (s *Store) preparedWrite(ctx context.Context, query string) (*sql.Stmt, error) {
+	return s.writeStmts.prepare(ctx, s.write, query)
+}
+
+// prepare returns the prepared statement of query on db, the pool of c, preparing it on first
+// use.
+func (c *stmtCache) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	stmt, ok := c.stmts[query]
 	c.mu.Unlock()
 	if ok {
 		return stmt, nil
 	}
-	stmt, err := s.read.PrepareContext(ctx, query)
+	stmt, err := db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,8 @@ type Store struct {
 	tailPoll time.Duration // how often a waiting tail reads anyway, for writes of other processes
 	reads    sharedReads   // the tails' reads of the feed, shared by the tails of an account
 
-	stmts stmtCache // the read queries' prepared statements
+	stmts      stmtCache // the read queries' prepared statements
+	writeStmts stmtCache // the writes' prepared statements
 }
 
 var (
@@ -215,7 +216,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // afterwards; methods called after Close return an error matching [sessions.ErrUnavailable]
 // (when Open opened the database).
 func (s *Store) Close() error {
-	err := s.stmts.close()
+	err := errors.Join(s.stmts.close(), s.writeStmts.close())
 	if !s.owned {
 		return err
 	}
