@@ -120,7 +120,7 @@ func FuzzAppend(f *testing.F) {
 		}
 		got := Append(nil, kinds)
 		if !bytes.Equal(want, got) {
-			t.Fatalf("Append(%q) = %s; json.Marshal %s", kinds, got, want)
+			t.Fatalf("Append(%v) = %s; json.Marshal %s", kinds, got, want)
 		}
 		back, err := Parse(got)
 		var viaJSON map[string]int
