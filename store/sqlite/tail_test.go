@@ -1,9 +1,14 @@
 package sqlite
 
 import (
+	"context"
+	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/store/storetest"
@@ -19,4 +24,69 @@ func TestTailTwoStores(t *testing.T) {
 		a.tailPoll, b.tailPoll = 10*time.Millisecond, 10*time.Millisecond
 		return a, b
 	})
+}
+
+// TestTailChunkedCall checks the feed of PutSessions calls that span several statements (at
+// most 7 sessions each, as TestConformanceChunked writes): a tail from before them receives each
+// session once, in the order of the writes, at distinct positions: the 20 of the first call but
+// one, then the 10 of the second, the first of which rewrites that one (a session rewritten
+// before the tail reaches it comes once, with its newest content).
+func TestTailChunkedCall(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	s := newTestStore(t)
+	s.putChunk = 7
+	a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
+	if err := s.PutAgent(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	from, err := s.TailPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSessions := func(start time.Time, n int) []sessions.Session {
+		var ss []sessions.Session
+		for i := range n {
+			at := start.Add(time.Duration(i) * time.Second)
+			ss = append(ss, sessions.Session{ID: sessions.NewSessionID(at), AccountID: a.AccountID, AgentID: a.ID,
+				StartedAt: at, EndedAt: at.Add(time.Minute), Status: sessions.StatusOK})
+		}
+		return ss
+	}
+	base := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
+	first := newSessions(base, 20)
+	rewrite := first[3]
+	rewrite.Status = sessions.StatusError
+	second := append([]sessions.Session{rewrite}, newSessions(base.Add(time.Hour), 9)...)
+	for _, call := range [][]sessions.Session{first, second} {
+		if err := s.PutSessions(ctx, call...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var want []string
+	for _, x := range append(slices.Delete(slices.Clone(first), 3, 4), second...) {
+		want = append(want, x.ID+" "+string(x.Status))
+	}
+	var got []string
+	positions := map[string]bool{}
+	errDone := errors.New("done")
+	err = s.Tail(ctx, sessions.Filter{AccountID: a.AccountID}, from, func(x sessions.Session, pos string) error {
+		got = append(got, x.ID+" "+string(x.Status))
+		if positions[pos] {
+			t.Errorf("position %s delivered twice", pos)
+		}
+		positions[pos] = true
+		if len(got) == len(want) {
+			return errDone
+		}
+		return nil
+	})
+	if err != errDone {
+		t.Fatalf("Tail returned %v after %d sessions; want all %d", err, len(got), len(want))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tail of two chunked calls (-want +got):\n%s", diff)
+	}
 }
