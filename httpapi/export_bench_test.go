@@ -41,42 +41,13 @@ func BenchmarkExport(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	stores := []struct {
-		name string
-		open func(b *testing.B) sessions.Store
-	}{
-		{"memory", func(b *testing.B) sessions.Store { return memory.New() }},
-		{"sqlite", func(b *testing.B) sessions.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			return s
-		}},
-		{"postgres", func(b *testing.B) sessions.Store {
-			pool, _ := pgtest.NewSchema(b) // skips without SESSIONS_TEST_POSTGRES_URL
-			s, err := postgres.New(context.Background(), pool)
-			if err != nil {
-				b.Fatal(err)
-			}
-			// After the load (below), statistics for the planner and all-visible pages for
-			// index-only scans, as autovacuum would give them after a while: without statistics,
-			// the planner takes the keyset range for a few rows and sorts it all for every page.
-			analyze = func() error {
-				_, err := pool.Exec(context.Background(), "VACUUM (ANALYZE) agents, sessions")
-				return err
-			}
-			return s
-		}},
-	}
-	for _, st := range stores {
+	for _, st := range benchStores {
 		b.Run(st.name, func(b *testing.B) {
-			analyze = nil
-			store := st.open(b)
+			store, prepare := st.open(b)
 			defer store.Close()
 			benchdata.Load(b, store, n, 10_000)
-			if analyze != nil {
-				if err := analyze(); err != nil {
+			if prepare != nil {
+				if err := prepare(); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -115,8 +86,36 @@ func BenchmarkExport(b *testing.B) {
 	}
 }
 
-// analyze, when not nil, prepares the loaded store of BenchmarkExport for its queries.
-var analyze func() error
+// benchStores are the stores of the benchmarks of this package that serve a loaded data set:
+// memory, SQLite, and PostgreSQL when SESSIONS_TEST_POSTGRES_URL is set (skipped otherwise). open
+// returns an empty store, and prepare, when not nil, to run after the load: for PostgreSQL,
+// statistics for the planner and all-visible pages for index-only scans, as autovacuum would give
+// them after a while (without statistics, the planner takes the keyset range for a few rows and
+// sorts it all for every page).
+var benchStores = []struct {
+	name string
+	open func(b *testing.B) (store sessions.Store, prepare func() error)
+}{
+	{"memory", func(b *testing.B) (sessions.Store, func() error) { return memory.New(), nil }},
+	{"sqlite", func(b *testing.B) (sessions.Store, func() error) {
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s, nil
+	}},
+	{"postgres", func(b *testing.B) (sessions.Store, func() error) {
+		pool, _ := pgtest.NewSchema(b) // skips without SESSIONS_TEST_POSTGRES_URL
+		s, err := postgres.New(context.Background(), pool)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s, func() error {
+			_, err := pool.Exec(context.Background(), "VACUUM (ANALYZE) agents, sessions")
+			return err
+		}
+	}},
+}
 
 // pagesOnly hides the sessions.Scanner of a store: an export from it walks pages of MaxLimit
 // sessions, as from a store without the capability.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -16,9 +15,6 @@ import (
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/httpapi"
 	"github.com/masker-dev/sessions/internal/benchdata"
-	"github.com/masker-dev/sessions/internal/pgtest"
-	"github.com/masker-dev/sessions/store/postgres"
-	"github.com/masker-dev/sessions/store/sqlite"
 )
 
 // BenchmarkFairness measures what one account's heavy use costs another's, over loopback with
@@ -37,30 +33,10 @@ func BenchmarkFairness(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	stores := []struct {
-		name string
-		open func(b *testing.B) (sessions.Store, func() error)
-	}{
-		{"sqlite", func(b *testing.B) (sessions.Store, func() error) {
-			s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			return s, nil
-		}},
-		{"postgres", func(b *testing.B) (sessions.Store, func() error) {
-			pool, _ := pgtest.NewSchema(b) // skips without SESSIONS_TEST_POSTGRES_URL
-			s, err := postgres.New(context.Background(), pool)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return s, func() error {
-				_, err := pool.Exec(context.Background(), "VACUUM (ANALYZE) agents, sessions")
-				return err
-			}
-		}},
-	}
-	for _, st := range stores {
+	for _, st := range benchStores {
+		if st.name == "memory" {
+			continue // the figures are of the SQL stores, whose connections a page holds
+		}
 		b.Run(st.name, func(b *testing.B) {
 			store, prepare := st.open(b)
 			defer store.Close()
@@ -124,7 +100,7 @@ func BenchmarkFairness(b *testing.B) {
 					}
 					rareOK.Store(0)
 					rareLimited.Store(0)
-					latencies, notOK := loadLoop(b, 4, func(client *http.Client) int { return get(b, client, ordinary, other.AccountID) })
+					latencies, notOK := loadLoop(b, 4, func(client *http.Client, _ int) int { return get(b, client, ordinary, other.AccountID) })
 					elapsed := b.Elapsed().Seconds()
 					stop.Store(true)
 					wg.Wait()
@@ -139,9 +115,10 @@ func BenchmarkFairness(b *testing.B) {
 	}
 }
 
-// loadLoop runs b.N calls of do from workers goroutines, each with its client, and returns the
-// calls' latencies, sorted, and how many of them did not return 200.
-func loadLoop(b *testing.B, workers int, do func(*http.Client) int) ([]time.Duration, int) {
+// loadLoop runs b.N calls of do (the i-th with i) from workers goroutines that share one client,
+// timed between ResetTimer and StopTimer, and returns the calls' latencies, sorted, and how many
+// of them did not return 200.
+func loadLoop(b *testing.B, workers int, do func(client *http.Client, i int) int) ([]time.Duration, int) {
 	var next, notOK atomic.Int64
 	latencies := make([]time.Duration, b.N)
 	var wg sync.WaitGroup
@@ -158,7 +135,7 @@ func loadLoop(b *testing.B, workers int, do func(*http.Client) int) ([]time.Dura
 					return
 				}
 				start := time.Now()
-				if do(client) != http.StatusOK {
+				if do(client, int(i)) != http.StatusOK {
 					notOK.Add(1)
 				}
 				latencies[i] = time.Since(start)

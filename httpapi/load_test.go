@@ -2,12 +2,8 @@ package httpapi_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,41 +39,12 @@ func BenchmarkHTTPLoad(b *testing.B) {
 
 	for _, workers := range []int{4, 16} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
-			defer client.CloseIdleConnections()
-			var next atomic.Int64
-			latencies := make([]time.Duration, b.N)
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			for range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := next.Add(1) - 1
-						if i >= int64(b.N) {
-							return
-						}
-						url := srv.URL + "/api/v1/agents/" + agents[i%int64(len(agents))].ID + "/sessions?since=90d"
-						start := time.Now()
-						resp, err := client.Get(url)
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						_, _ = io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						latencies[i] = time.Since(start)
-						if resp.StatusCode != http.StatusOK {
-							b.Errorf("status %d", resp.StatusCode)
-							return
-						}
-					}
-				}()
+			latencies, notOK := loadLoop(b, workers, func(client *http.Client, i int) int {
+				return get(b, client, srv.URL+"/api/v1/agents/"+agents[i%len(agents)].ID+"/sessions?since=90d", benchdata.Account)
+			})
+			if notOK > 0 {
+				b.Errorf("%d of %d requests did not return 200", notOK, b.N)
 			}
-			wg.Wait()
-			b.StopTimer()
-			slices.Sort(latencies)
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 			b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
