@@ -77,8 +77,8 @@ func slowWrites(maxMS int) []string {
 // while transactions commit out of the order of their positions (slowWrites): nothing is
 // missed, nothing repeated. With the small data sets the pauses are up to 5 ms, not 30: a
 // statement's own work takes well under a millisecond, so a pause of a few milliseconds still
-// lets a later writer take its positions and commit first, and the writers, which take turns
-// on an account's lock while they pause, spend less of the test waiting.
+// lets a later writer take its positions and commit first, and the writers, which wait for each
+// other's rows of summary_totals while they pause, spend less of the test waiting.
 func TestTailOutOfOrderCommits(t *testing.T) {
 	t.Parallel() // its writers mostly sleep (slowWrites) or wait for each other's locks
 	pause := testscale.Pick(5, 30)

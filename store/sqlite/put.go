@@ -29,8 +29,9 @@ import (
 // batch: PutSessions prepares it once per connection (see stmtCache) and runs it again, without
 // compiling it and the triggers of the sessions table each time. (A statement per session spent
 // half of an ingest in the parser, before the driver kept prepared statements; a statement with a
-// VALUES row per session spent it allocating and freeing its long program.) ("WHERE true" is the documented way to tell the parser that ON
-// CONFLICT belongs to the INSERT and not to a join of the SELECT.)
+// VALUES row per session spent it allocating and freeing its long program.) ("WHERE true" is the
+// documented way to tell the parser that ON CONFLICT belongs to the INSERT and not to a join of
+// the SELECT.)
 //
 // Each session written, inserted or replaced, takes a new feed position (migration 0002): the
 // counter feed.position plus its place in the batch (json_each's key). The triggers of the

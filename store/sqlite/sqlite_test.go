@@ -42,8 +42,9 @@ func newTestStore(tb testing.TB) *Store {
 // is written once, whatever the chunk boundaries; a failure in a later statement undoes the
 // earlier ones; readers see the call whole or not at all. The rules kept, each with calls of
 // more than 7 sessions that check one of those:
-//   - AtomicBatch: calls of tens (hundreds with the large data sets) of good sessions with a bad agent or a conflicting ID last,
-//     which fail in the last statement and must leave nothing, and a large batch listed whole;
+//   - AtomicBatch: calls of tens (hundreds with the large data sets) of good sessions with a
+//     bad agent or a conflicting ID last, which fail in the last statement and must leave
+//     nothing, and a large batch listed whole;
 //   - WalkDuringWrites: calls of 10 sessions while a walk pages, which must see each whole;
 //   - Differential: calls of 1 to 200 new sessions, with chunk boundaries anywhere, then every
 //     list compared with the model (its calls of rewrites, of a hundredth of its sessions, cross

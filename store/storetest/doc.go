@@ -60,14 +60,15 @@
 // "WalkDuringWrites", "AtomicBatch", "SessionValidation", "Upsert", "Conflict", "AgentNotFound",
 // "PutAgent", "AgentName", "Normalization", "FilterValidation", "Context", "TenantIsolation"),
 // followed by "Differential": a randomized comparison of hundreds of sessions and tens of
-// filters (thousands and hundreds with the large data sets), each walked to its end with random page sizes, against a brute-force
-// model built on [sessions.Filter.Match] and [sessions.Cursor.Before]. The model is the suite's
-// definition of a correct answer: it mirrors every successful write, and every page a store
-// returns is compared with it using go-cmp, AgentName and normalization included.
+// filters (thousands and hundreds with the large data sets), each walked to its end with random
+// page sizes, against a brute-force model built on [sessions.Filter.Match] and
+// [sessions.Cursor.Before]. The model is the suite's definition of a correct answer: it mirrors
+// every successful write, and every page a store returns is compared with it using go-cmp,
+// AgentName and normalization included.
 //
-// "RareFilters" writes thousands of sessions and walks filters that match one of them, none, or a few
-// scattered ones, over the account and each agent, in a window, and from positions inside it:
-// the filters that a store may answer by another path than a walk of its list.
+// "RareFilters" writes thousands of sessions and walks filters that match one of them, none, or
+// a few scattered ones, over the account and each agent, in a window, and from positions inside
+// it: the filters that a store may answer by another path than a walk of its list.
 //
 // Beyond the model, every page must have the form that all stores share, so that what one store
 // returns compares equal (go-cmp) to what another returns for the same writes: times in UTC whole
