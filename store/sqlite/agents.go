@@ -25,7 +25,7 @@ func (s *Store) PutAgent(ctx context.Context, a sessions.Agent) error {
 	if err != nil {
 		return mapError(ctx, err)
 	}
-	s.reads.changed() // a shared read of the tails from before it has the old name
+	s.reads.Changed() // a shared read of the tails from before it has the old name
 	n, err := res.RowsAffected()
 	if err != nil {
 		return mapError(ctx, err)

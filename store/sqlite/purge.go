@@ -59,7 +59,7 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 			if err != nil {
 				return deleted, mapError(ctx, err)
 			}
-			s.reads.changed() // a shared read of the tails from before it is stale
+			s.reads.Changed() // a shared read of the tails from before it is stale
 			n, err := res.RowsAffected()
 			if err != nil {
 				return deleted, mapError(ctx, err)

@@ -150,7 +150,7 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 // wakeTails tells the tails of this store that a write committed: it counts the write for their
 // shared reads, then wakes them.
 func (s *Store) wakeTails() {
-	s.reads.changed()
+	s.reads.Changed()
 	s.feed.Wake()
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/sharedread"
 	"github.com/masker-dev/sessions/internal/wakeup"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
@@ -36,9 +37,9 @@ type Store struct {
 	noMigrate  bool // WithoutMigrate
 	owned      bool // Close closes write and read (Open opened them)
 
-	feed     wakeup.Signal // woken by every PutSessions of this store that wrote
-	tailPoll time.Duration // how often a waiting tail reads anyway, for writes of other processes
-	reads    sharedReads   // the tails' reads of the feed, shared by the tails of an account
+	feed     wakeup.Signal                        // woken by every PutSessions of this store that wrote
+	tailPoll time.Duration                        // how often a waiting tail reads anyway, for writes of other processes
+	reads    sharedread.Reads[readKey, []tailRow] // the tails' reads of the feed, shared by the tails of an account
 
 	stmts      stmtCache // the read queries' prepared statements
 	writeStmts stmtCache // the writes' prepared statements

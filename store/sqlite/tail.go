@@ -18,6 +18,19 @@ const defaultTailPoll = time.Second
 // tailBatch is the most sessions that one read of a tail returns.
 const tailBatch = 256
 
+// tailRow is a row of the feed: a session and its position.
+type tailRow struct {
+	s   sessions.Session
+	pos int64
+}
+
+// readKey is the key of a read of the feed that the tails share: the rows of account after a
+// position.
+type readKey struct {
+	account string
+	after   int64
+}
+
 // tailQuery reads the feed of one account after a position, in order, from the index
 // sessions_feed. The filter's other fields are applied to the rows in Go (Filter.Match), so that
 // a tail reads each row of its account once, whether it matches or not, and passes it for good.
@@ -45,7 +58,7 @@ func (s *Store) TailPosition(ctx context.Context) (string, error) {
 // Tail calls fn with each session of f written after the position after, in the order of the
 // writes, and waits for more, as [sessions.Tailer] describes. Writes through this store wake it
 // at once; it also reads every second, for writes of another process on the same file. The
-// tails of one account that wait at the same position share their reads (see sharedReads). It
+// tails of one account that wait at the same position share their reads (package internal/sharedread). It
 // returns a *sessions.ValidationError for a filter that [sessions.TailFilter] refuses or a
 // position that this package did not make, fn's error as it is, ctx's error (mapped as
 // [sessions.ContextError] maps it) when ctx ends, and the database errors of the package. It
@@ -71,8 +84,8 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 	fresh := true // a read that started after now: the first, and after a poll
 	for {
 		wake := s.feed.Wait() // before the read: a write after it closes wake
-		need := s.reads.need(fresh)
-		rows, err := s.reads.read(ctx, f.AccountID, pos, need, func(ctx context.Context) ([]tailRow, error) {
+		need := s.reads.Need(fresh)
+		rows, err := s.reads.Read(ctx, readKey{f.AccountID, pos}, need, func(ctx context.Context) ([]tailRow, error) {
 			return s.tailRead(ctx, f.AccountID, pos)
 		})
 		if err != nil {
