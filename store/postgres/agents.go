@@ -16,7 +16,7 @@ func (s *Store) PutAgent(ctx context.Context, a sessions.Agent) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	return s.retry(ctx, s.pool, func() error {
+	err := s.retry(ctx, s.pool, func() error {
 		tag, err := s.pool.Exec(ctx, `INSERT INTO agents AS a (id, account_id, name) VALUES ($1, $2, $3)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE a.account_id = excluded.account_id`,
 			a.ID, a.AccountID, a.Name)
@@ -28,6 +28,10 @@ func (s *Store) PutAgent(ctx context.Context, a sessions.Agent) error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.reads.Changed() // a shared read of the tails from before it has the old name
+	}
+	return err
 }
 
 // GetAgent returns the agent with this ID in this account. It returns sessions.ErrAgentNotFound

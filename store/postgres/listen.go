@@ -51,6 +51,13 @@ func (s *Store) listener() *listener {
 // wait returns the channel that the next notification (or loss of the connection) closes.
 func (l *listener) wait() <-chan struct{} { return l.signal.Wait() }
 
+// wake wakes every tail of s. It first counts a change of s's shared reads, so that a woken tail
+// gets a read that began after the wake-up, and so after the commit that notified.
+func (l *listener) wake(s *Store) {
+	s.reads.Changed()
+	l.signal.Wake()
+}
+
 // stop ends the listener and waits for it.
 func (l *listener) stop() {
 	l.cancel()
@@ -73,7 +80,7 @@ func (l *listener) run(ctx context.Context, s *Store) {
 			backoff = listenBackoffMin // it listened: the next failure is a new one
 		}
 		l.pid.Store(0)
-		l.signal.Wake() // notifications may have been lost: every tail reads once
+		l.wake(s) // notifications may have been lost: every tail reads once
 		select {
 		case <-ctx.Done():
 			return
@@ -95,14 +102,14 @@ func (l *listener) listen(ctx context.Context, s *Store, schema string) bool {
 		return false
 	}
 	l.pid.Store(conn.PgConn().PID())
-	l.signal.Wake() // writes made before LISTEN took effect sent nothing to this connection
+	l.wake(s) // writes made before LISTEN took effect sent nothing to this connection
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return true
 		}
 		if n.Payload == schema {
-			l.signal.Wake()
+			l.wake(s)
 		}
 	}
 }

@@ -77,6 +77,9 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, err
 			return err
 		})
 		deleted += n
+		if n > 0 {
+			s.reads.Changed() // a shared read of the tails from before it is stale
+		}
 		if err != nil {
 			return deleted, err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/sharedread"
 )
 
 // Store is a [sessions.Store], a [sessions.Purger] and a [sessions.Tailer] on PostgreSQL. It is safe for concurrent use
@@ -35,6 +36,9 @@ type Store struct {
 	tailPoll time.Duration // how often a waiting tail reads without a notification
 	listenMu sync.Mutex
 	listen   *listener // started by the first Tail, stopped by Close
+	// The tails' reads of the feed, shared by the tails of an account. Its changes are the
+	// listener's wake-ups and this store's purges and agent puts.
+	reads sharedread.Reads[feedKey, feedRead]
 }
 
 // retry runs the idempotent op on pool (s.pool or s.read) with retry.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -220,7 +221,8 @@ func (s *Store) TailPosition(ctx context.Context) (string, error) {
 // and waits for more, as [sessions.Tailer] describes. It reads on the primary, also with
 // WithReadPool. A write through any store on the same schema, of this process or another,
 // wakes it by LISTEN/NOTIFY on one connection of the store that all its tails share; it also
-// reads every second, should a notification be lost. It returns a *sessions.ValidationError for
+// reads every second, should a notification be lost. The tails of one account of this store
+// that wait at the same position share their reads (package internal/sharedread). It returns a *sessions.ValidationError for
 // a filter that [sessions.TailFilter] refuses or a feedPosition that this package did not make,
 // fn's error as it is, ctx's error (mapped as [sessions.ContextError] maps it) when ctx ends,
 // and the connection errors of the package. It is safe for concurrent use; fn is called on the
@@ -249,13 +251,21 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 	}
 	poll := time.NewTimer(s.tailPoll)
 	defer poll.Stop()
+	fresh := true // a read that started after now: the first, and after a poll
 	for {
 		woken := wake() // before the read: a write after it closes woken
-		n, heldBack, err := s.tailRead(ctx, f, &pos, fn)
+		need := s.reads.Need(fresh)
+		read, err := s.reads.Read(ctx, feedKey{f.AccountID, pos.xid, pos.seq}, need, func(ctx context.Context) (feedRead, error) {
+			return s.readFeed(ctx, f.AccountID, pos)
+		})
 		if err != nil {
 			return err
 		}
-		if n == tailBatch && !heldBack {
+		heldBack, err := read.deliver(f, &pos, fn)
+		if err != nil {
+			return err
+		}
+		if len(read.rows) == tailBatch && !heldBack {
 			continue
 		}
 		if heldBack {
@@ -263,11 +273,13 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 		} else {
 			poll.Reset(s.tailPoll)
 		}
+		fresh = false
 		select {
 		case <-ctx.Done():
 			return sessions.ContextError(ctx)
 		case <-woken:
 		case <-poll.C:
+			fresh = true
 		}
 	}
 }
@@ -278,54 +290,73 @@ type tailRow struct {
 	pos feedPosition
 }
 
-// tailRead reads one batch of the feed of f after *pos, calls fn with each session below the
-// watermark that f selects, and moves *pos past every such row. It returns how many rows it
-// read, and whether it stopped at a row held back by the watermark.
-func (s *Store) tailRead(ctx context.Context, f sessions.Filter, pos *feedPosition, fn func(sessions.Session, string) error) (int, bool, error) {
-	var batch []tailRow
-	var watermark int64
+// feedKey is the key of a read of the feed that the tails of a store share (see package
+// internal/sharedread): the rows of account after the position (xid, seq). A position's snapshot
+// does not change the read, only which of its rows a tail delivers.
+type feedKey struct {
+	account  string
+	xid, seq int64
+}
+
+// feedRead is one read of the feed of an account: the account's watermark, and then up to
+// tailBatch rows after a position, in order. It is shared by the tails that wait at that
+// position, and none of them changes it.
+type feedRead struct {
+	watermark int64
+	rows      []tailRow
+}
+
+// readFeed reads the watermark of account, then the rows of its feed after pos.
+func (s *Store) readFeed(ctx context.Context, account string, pos feedPosition) (feedRead, error) {
+	var r feedRead
 	err := s.retry(ctx, s.pool, func() error {
-		batch = batch[:0]
-		if err := s.pool.QueryRow(ctx, watermarkSQL, f.AccountID).Scan(&watermark); err != nil {
+		r.rows = r.rows[:0]
+		if err := s.pool.QueryRow(ctx, watermarkSQL, account).Scan(&r.watermark); err != nil {
 			return err
 		}
-		rows, err := s.pool.Query(ctx, tailQuery, f.AccountID, pos.xid, pos.seq, tailBatch)
+		rows, err := s.pool.Query(ctx, tailQuery, account, pos.xid, pos.seq, tailBatch)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			r := tailRow{s: sessions.Session{AccountID: f.AccountID}}
+			x := tailRow{s: sessions.Session{AccountID: account}}
 			var status string
-			if err := rows.Scan(&r.s.ID, &r.s.AgentID, &r.s.StartedAt, &r.s.EndedAt, &status,
-				(*kindsColumn)(&r.s.RedactionsByKind), &r.s.UpstreamModel, &r.s.AgentName,
-				&r.pos.xid, &r.pos.seq); err != nil {
+			if err := rows.Scan(&x.s.ID, &x.s.AgentID, &x.s.StartedAt, &x.s.EndedAt, &status,
+				(*kindsColumn)(&x.s.RedactionsByKind), &x.s.UpstreamModel, &x.s.AgentName,
+				&x.pos.xid, &x.pos.seq); err != nil {
 				return err
 			}
-			r.s.Status = sessions.Status(status)
-			r.s.StartedAt, r.s.EndedAt = r.s.StartedAt.UTC(), r.s.EndedAt.UTC()
-			if r.s.RedactionsByKind == nil {
-				r.s.RedactionsByKind = map[string]int{}
+			x.s.Status = sessions.Status(status)
+			x.s.StartedAt, x.s.EndedAt = x.s.StartedAt.UTC(), x.s.EndedAt.UTC()
+			if x.s.RedactionsByKind == nil {
+				x.s.RedactionsByKind = map[string]int{}
 			}
-			batch = append(batch, r)
+			r.rows = append(r.rows, x)
 		}
 		return rows.Err()
 	})
-	if err != nil {
-		return 0, false, err
-	}
-	for _, r := range batch {
-		if r.pos.xid >= watermark {
-			return len(batch), true, nil
+	return r, err
+}
+
+// deliver calls fn with each session of r below the watermark that f selects, and moves *pos
+// past every such row. It reports whether it stopped at a row held back by the watermark. fn
+// gets its own copy of each session's map of redactions: r is shared.
+func (r feedRead) deliver(f sessions.Filter, pos *feedPosition, fn func(sessions.Session, string) error) (bool, error) {
+	for _, row := range r.rows {
+		if row.pos.xid >= r.watermark {
+			return true, nil
 		}
-		at := pos.at(r.pos.xid, r.pos.seq)
-		committedBefore := pos.before(r.pos.xid)
+		at := pos.at(row.pos.xid, row.pos.seq)
+		committedBefore := pos.before(row.pos.xid)
 		*pos = at
-		if !committedBefore && f.Match(r.s) {
-			if err := fn(r.s, at.String()); err != nil {
-				return 0, false, err
+		if !committedBefore && f.Match(row.s) {
+			x := row.s
+			x.RedactionsByKind = maps.Clone(x.RedactionsByKind)
+			if err := fn(x, at.String()); err != nil {
+				return false, err
 			}
 		}
 	}
-	return len(batch), false, nil
+	return false, nil
 }
