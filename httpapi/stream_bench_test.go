@@ -70,10 +70,63 @@ func quantile(sorted []time.Duration, q float64) float64 {
 	return float64(sorted[int(q*float64(len(sorted)-1))]) / float64(time.Millisecond)
 }
 
-// BenchmarkStreamLatency measures the time from PutSessions returning to the event reaching an
-// SSE client over loopback, on the memory store: one write at a time, p50 and p99.
+// streamStores are the stores of the stream benchmarks: memory, SQLite in a temporary
+// directory, and PostgreSQL in a schema of its own when SESSIONS_TEST_POSTGRES_URL is set
+// (skipped otherwise). open returns an empty store, which serves the streams (newEnvOn closes
+// it), and the store to write through: the same one, except on PostgreSQL, where it is a second
+// Store on the same pool and schema, closed when the benchmark ends.
+var streamStores = []struct {
+	name string
+	open func(b *testing.B) (store, writer sessions.Store)
+}{
+	{"memory", func(*testing.B) (sessions.Store, sessions.Store) {
+		s := memory.New()
+		return s, s
+	}},
+	{"sqlite", func(b *testing.B) (sessions.Store, sessions.Store) {
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "stream.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s, s
+	}},
+	{"postgres", func(b *testing.B) (sessions.Store, sessions.Store) {
+		pool, _ := pgtest.NewSchema(b) // skips without SESSIONS_TEST_POSTGRES_URL
+		open := func() *postgres.Store {
+			s, err := postgres.New(context.Background(), pool)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}
+		store, writer := open(), open()
+		b.Cleanup(func() { writer.Close() }) // runs before the pool's Close, registered earlier
+		return store, writer
+	}},
+}
+
+// BenchmarkStreamLatency measures the time from PutSessions returning to the event's data line
+// reaching an SSE client over loopback, one write at a time (b.N writes), and reports its p50
+// and p99. The handler serves the stream from one store, written to by: on memory and SQLite,
+// the same store, which wakes the stream in the process (on SQLite, the store's own writes wake
+// its tails; another store on the file would be seen only by the tail's 1 s poll); on
+// PostgreSQL, when SESSIONS_TEST_POSTGRES_URL is set, a second Store on the same schema, as
+// another process would be, so that the wake-up goes through LISTEN/NOTIFY:
+//
+//	SESSIONS_TEST_POSTGRES_URL=... go test -run '^$' -bench BenchmarkStreamLatency -benchtime 500x ./httpapi
 func BenchmarkStreamLatency(b *testing.B) {
-	e := newEnv(b, func(c *Config) { c.Logger = slog.New(slog.DiscardHandler) })
+	for _, st := range streamStores {
+		b.Run(st.name, func(b *testing.B) {
+			store, writer := st.open(b)
+			streamLatency(b, store, writer)
+		})
+	}
+}
+
+// streamLatency is BenchmarkStreamLatency on store, which serves the stream and which it closes,
+// with writer writing the sessions.
+func streamLatency(b *testing.B, store, writer sessions.Store) {
+	e := newEnvOn(b, store, func(c *Config) { c.Logger = slog.New(slog.DiscardHandler) })
 	srv := httptest.NewServer(e.h)
 	b.Cleanup(srv.Close)
 	next := benchStream(b, srv, e.cookieA)
@@ -82,7 +135,7 @@ func BenchmarkStreamLatency(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s := session(accountA, e.agentA1, time.Duration(i+1)*time.Millisecond)
-		if err := e.store.PutSessions(ctx, s); err != nil {
+		if err := writer.PutSessions(ctx, s); err != nil {
 			b.Fatal(err)
 		}
 		put := time.Now()
@@ -113,30 +166,11 @@ func BenchmarkStreamLatency(b *testing.B) {
 func BenchmarkStreamFanout(b *testing.B) {
 	streams, seconds := envInt(b, "SESSIONS_BENCH_STREAMS", 20), envInt(b, "SESSIONS_BENCH_SECONDS", 2)
 	batch := envInt(b, "SESSIONS_BENCH_BATCH", 1)
-	for _, st := range []struct {
-		name string
-		open func(b *testing.B) sessions.Store
-	}{
-		{"memory", func(*testing.B) sessions.Store { return memory.New() }},
-		{"sqlite", func(b *testing.B) sessions.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "fanout.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			return s
-		}},
-		{"postgres", func(b *testing.B) sessions.Store {
-			pool, _ := pgtest.NewSchema(b) // skips without SESSIONS_TEST_POSTGRES_URL
-			s, err := postgres.New(context.Background(), pool)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return s
-		}},
-	} {
+	for _, st := range streamStores {
 		b.Run(st.name, func(b *testing.B) {
 			for range b.N {
-				fanout(b, st.open(b), streams, seconds, batch)
+				store, _ := st.open(b)
+				fanout(b, store, streams, seconds, batch)
 			}
 		})
 	}
