@@ -1,9 +1,10 @@
 // Package tailbench measures the live tail of a store: how long a session takes from the return
-// of PutSessions to a tail's fn.
+// of PutSessions to a tail's fn, and what the feed costs ingest.
 package tailbench
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -57,4 +58,48 @@ func Latency(b *testing.B, w sessions.Store, tl sessions.Tailer) {
 		b.ReportMetric(float64(lat[len(lat)/2])/1e6, "p50-ms")
 		b.ReportMetric(float64(lat[len(lat)*99/100])/1e6, "p99-ms")
 	}
+}
+
+// IngestCost measures what the feed costs ingest: each operation writes one batch of size new
+// live sessions over 20 agents of one account into with, a store with the feed, and one into
+// without, the same store with the feed removed, alternating, so that both see the same load of
+// a shared machine. It reports the sessions/s of each and their ratio ("with/without": 1 is
+// free, 0.9 a cost of 10%).
+func IngestCost(b *testing.B, with, without sessions.Store, size int) {
+	ctx := context.Background()
+	var agents []sessions.Agent
+	for range 20 {
+		a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acct-bench"}
+		for _, s := range []sessions.Store{with, without} {
+			if err := s.PutAgent(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+		}
+		agents = append(agents, a)
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	clock := time.Now().Add(-24 * time.Hour)
+	batch := make([]sessions.Session, size)
+	var elapsed [2]time.Duration
+	n := 0
+	for b.Loop() {
+		for k, s := range []sessions.Store{with, without} {
+			for i := range batch {
+				a := agents[rnd.IntN(len(agents))]
+				clock = clock.Add(time.Duration(rnd.IntN(10)) * time.Millisecond)
+				batch[i] = sessions.Session{ID: sessions.NewSessionID(clock), AccountID: a.AccountID, AgentID: a.ID,
+					StartedAt: clock, EndedAt: clock.Add(time.Minute), Status: sessions.StatusOK,
+					RedactionsByKind: map[string]int{"PHONE": rnd.IntN(3), "NAME": rnd.IntN(3)}, UpstreamModel: "gpt-4o-mini"}
+			}
+			begin := time.Now()
+			if err := s.PutSessions(ctx, batch...); err != nil {
+				b.Fatal(err)
+			}
+			elapsed[k] += time.Since(begin)
+		}
+		n += size
+	}
+	b.ReportMetric(float64(n)/elapsed[0].Seconds(), "with-sessions/s")
+	b.ReportMetric(float64(n)/elapsed[1].Seconds(), "without-sessions/s")
+	b.ReportMetric(elapsed[1].Seconds()/elapsed[0].Seconds(), "with/without")
 }

@@ -453,7 +453,8 @@ func BenchmarkTailLatency(b *testing.B) {
 }
 
 // BenchmarkIngestFeedCost measures what the feed of the live tail (migration 0002: the defaults
-// feed_xid and feed_seq, the index sessions_feed and the NOTIFY trigger) costs ingest: each
+// feed_xid and feed_seq, the index sessions_feed and the NOTIFY trigger; and PutSessions's
+// statement that takes the accounts' locks, lockAccountsSQL) costs ingest: each
 // operation writes one batch of new live sessions over 20 agents into a fresh schema with the
 // feed, and one into a fresh schema where the feed was removed, alternating, and it reports the
 // sessions/s of each and their ratio (with/without).
@@ -473,41 +474,8 @@ func BenchmarkIngestFeedCost(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			var agents []sessions.Agent
-			for range 20 {
-				a := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acct-bench"}
-				for _, s := range []*Store{with, without} {
-					if err := s.PutAgent(ctx, a); err != nil {
-						b.Fatal(err)
-					}
-				}
-				agents = append(agents, a)
-			}
-			rnd := mrand.New(mrand.NewPCG(1, 2))
-			clock := time.Now().Add(-24 * time.Hour)
-			batch := make([]sessions.Session, size)
-			var elapsed [2]time.Duration
-			n := 0
-			for b.Loop() {
-				for k, s := range []*Store{with, without} {
-					for i := range batch {
-						a := agents[rnd.IntN(len(agents))]
-						clock = clock.Add(time.Duration(rnd.IntN(10)) * time.Millisecond)
-						batch[i] = sessions.Session{ID: sessions.NewSessionID(clock), AccountID: a.AccountID, AgentID: a.ID,
-							StartedAt: clock, EndedAt: clock.Add(time.Minute), Status: sessions.StatusOK,
-							RedactionsByKind: map[string]int{"PHONE": rnd.IntN(3), "NAME": rnd.IntN(3)}, UpstreamModel: "gpt-4o-mini"}
-					}
-					begin := time.Now()
-					if err := s.PutSessions(ctx, batch...); err != nil {
-						b.Fatal(err)
-					}
-					elapsed[k] += time.Since(begin)
-				}
-				n += size
-			}
-			b.ReportMetric(float64(n)/elapsed[0].Seconds(), "with-sessions/s")
-			b.ReportMetric(float64(n)/elapsed[1].Seconds(), "without-sessions/s")
-			b.ReportMetric(elapsed[1].Seconds()/elapsed[0].Seconds(), "with/without")
+			without.withoutFeedLocks = true
+			tailbench.IngestCost(b, with, without, size)
 		})
 	}
 }

@@ -106,8 +106,10 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 	for attempt := 1; ; attempt++ {
 		err := s.retry(ctx, s.pool, func() error {
 			return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, lockAccountsSQL, b.accountIDs()); err != nil {
-					return err
+				if !s.withoutFeedLocks {
+					if _, err := tx.Exec(ctx, lockAccountsSQL, b.accountIDs()); err != nil {
+						return err
+					}
 				}
 				if b.len() > copyThreshold {
 					return copySessions(ctx, tx, b)

@@ -34,8 +34,11 @@ type Store struct {
 	attempts, readAttempts int
 
 	tailPoll time.Duration // how often a waiting tail reads without a notification
-	listenMu sync.Mutex
-	listen   *listener // started by the first Tail, stopped by Close
+	// withoutFeedLocks leaves out the accounts' locks of PutSessions (lockAccountsSQL): only for
+	// the store without the feed of BenchmarkIngestFeedCost, whose tails would miss rows.
+	withoutFeedLocks bool
+	listenMu         sync.Mutex
+	listen           *listener // started by the first Tail, stopped by Close
 	// The tails' reads of the feed, shared by the tails of an account. Its changes are the
 	// listener's wake-ups and this store's purges and agent puts.
 	reads sharedread.Reads[feedKey, feedRead]
