@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -86,4 +87,27 @@ func BenchmarkTailLatency(b *testing.B) {
 		s := newTestStore(b)
 		tailbench.Latency(b, s, s)
 	})
+}
+
+// BenchmarkIngestFeedCost measures what the feed of the live tail (migration 0002: the index
+// sessions_feed and the triggers that move the counter feed.position) costs ingest: each
+// operation writes one batch of new live sessions over 20 agents into a fresh store with the
+// feed, and one into a fresh store where the feed was removed, alternating, and it reports the
+// sessions/s of each and their ratio (with/without). The store without the feed still computes
+// each session's feed_position in the upsert (one read of the counter per statement), which it
+// cannot leave out.
+//
+//	go test -run '^$' -bench IngestFeedCost -benchtime 50x -count 3 ./store/sqlite
+func BenchmarkIngestFeedCost(b *testing.B) {
+	for _, size := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			with, without := newTestStore(b), newTestStore(b)
+			_, err := without.write.ExecContext(b.Context(), `DROP TRIGGER sessions_feed_insert;
+				DROP TRIGGER sessions_feed_update; DROP INDEX sessions_feed`)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tailbench.IngestCost(b, with, without, size)
+		})
+	}
 }
