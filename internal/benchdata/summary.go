@@ -46,8 +46,9 @@ func RunSummary(b *testing.B, s sessions.Summarizer, bare func(f sessions.Filter
 }
 
 // RunIngestPaired measures PutSessions in batches of each size into two stores, alternating in
-// one loop (RunPaired): with, the store as it is, and without, the same store without its
-// summary rollups. Both must hold the agents of AgentList. Each batch holds the same new
+// one loop (RunPaired): with, the store as it is, and without, the same store without the
+// feature whose cost to ingest is measured (the summary rollups, the groups indexes). Both must
+// hold the agents of AgentList. Each batch holds the same new
 // sessions for both, one per agent in turn, a millisecond apart, as RunIngest writes them.
 func RunIngestPaired(b *testing.B, with, without sessions.Store, sizes ...int) {
 	ctx := context.Background()

@@ -58,3 +58,24 @@ func BenchmarkPostgresIngestRollups(b *testing.B) {
 	}
 	benchdata.RunIngestPaired(b, with, without, 100, 1000)
 }
+
+// BenchmarkPostgresIngestGroups measures PutSessions with the groups indexes of rare filters
+// (migration 0004) against the same store without them, as BenchmarkPostgresIngestRollups does
+// for the rollups.
+//
+//	SESSIONS_TEST_POSTGRES_URL=... go test -run '^$' -bench PostgresIngestGroups -benchtime 50x -count 3 ./store/postgres
+func BenchmarkPostgresIngestGroups(b *testing.B) {
+	ctx := context.Background()
+	with, without := newTestStore(b), newTestStore(b)
+	for _, s := range []*Store{with, without} {
+		for _, a := range benchdata.AgentList() {
+			if err := s.PutAgent(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if _, err := without.pool.Exec(ctx, `DROP INDEX sessions_agent_groups; DROP INDEX sessions_account_groups`); err != nil {
+		b.Fatal(err)
+	}
+	benchdata.RunIngestPaired(b, with, without, 100, 1000)
+}

@@ -64,3 +64,24 @@ func BenchmarkSQLiteIngestRollups(b *testing.B) {
 	}
 	benchdata.RunIngestPaired(b, with, without, 100, 1000)
 }
+
+// BenchmarkSQLiteIngestGroups measures PutSessions with the groups indexes of rare filters
+// (migration 0004) against the same store without them, as BenchmarkSQLiteIngestRollups does
+// for the rollups.
+//
+//	go test -run '^$' -bench SQLiteIngestGroups -benchtime 100x -count 3 ./store/sqlite
+func BenchmarkSQLiteIngestGroups(b *testing.B) {
+	ctx := context.Background()
+	with, without := newTestStore(b), newTestStore(b)
+	for _, s := range []*Store{with, without} {
+		for _, a := range benchdata.AgentList() {
+			if err := s.PutAgent(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if _, err := without.write.ExecContext(ctx, `DROP INDEX sessions_agent_groups; DROP INDEX sessions_account_groups`); err != nil {
+		b.Fatal(err)
+	}
+	benchdata.RunIngestPaired(b, with, without, 100, 1000)
+}
