@@ -47,9 +47,11 @@
 // # Writes and retention
 //
 // PutSessions writes a batch in one transaction: up to 100 sessions as arrays in one statement,
-// more through COPY. A larger batch is first copied straight into sessions, in a savepoint, as
-// if all its sessions were new; if one of its IDs is already there, the savepoint is undone and
-// the batch goes through COPY into a temporary table and one INSERT ... ON CONFLICT from it. The
+// more through COPY. It first writes the batch straight into sessions, as if all its sessions
+// were new; if one of its IDs is already there, that transaction rolls back and another upserts
+// the batch (INSERT ... ON CONFLICT from the arrays, or from a temporary table that COPY fills),
+// holding its accounts' advisory locks exclusive, so that concurrent batches never deadlock on
+// the summary rollups that both paths keep. The
 // upsert rules are enforced in SQL: a session ID owned by another account or agent is not
 // updated (and the batch fails with ErrConflict), and a session whose agent is not in its
 // account breaks the foreign key (ErrAgentNotFound). PurgeSessions deletes in batches of at

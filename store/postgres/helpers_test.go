@@ -22,11 +22,10 @@ func newTestStore(tb testing.TB, opts ...Option) *Store {
 	return s
 }
 
-// testDeadlockTimeout is the deadlock_timeout of the connections of newTestPool. Concurrent
-// writers of these tests deadlock now and then on the rows of summary_totals, and the server
-// finds a deadlock only when a lock has been waited for this long (1 s by default): with the
-// default, the concurrent tail tests spent most of their time waiting for it. The store's retry
-// of the aborted batch is the same either way.
+// testDeadlockTimeout is the deadlock_timeout of the connections of newTestPool. PutSessions
+// calls do not deadlock with each other (lockAccountsSQL; TestConcurrentUpserts), but a purge
+// beside an upsert still may, and the server finds a deadlock only when a lock has been waited
+// for this long (1 s by default). The store's retry of the aborted batch is the same either way.
 const testDeadlockTimeout = "50ms"
 
 // deadlockTimeout records whether the test server lets its role set deadlock_timeout (a
@@ -50,13 +49,20 @@ func canSetDeadlockTimeout(pool *pgxpool.Pool) bool {
 // server's role may set it.
 func newTestPool(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
+	return newTestPoolDeadlockTimeout(tb, testDeadlockTimeout)
+}
+
+// newTestPoolDeadlockTimeout is newTestPool with the deadlock_timeout timeout, when the server's
+// role may set it.
+func newTestPoolDeadlockTimeout(tb testing.TB, timeout string) *pgxpool.Pool {
+	tb.Helper()
 	ctx := context.Background()
 	pool, _ := pgtest.NewSchema(tb)
 	if !canSetDeadlockTimeout(pool) {
 		return pool
 	}
 	cfg := pool.Config()
-	cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = testDeadlockTimeout
+	cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = timeout
 	fast, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		tb.Fatal(err)

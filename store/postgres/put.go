@@ -16,8 +16,9 @@ import (
 	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
-// copyThreshold is the size from which a PutSessions batch goes through COPY (copySessions);
-// smaller batches are sent as arrays in one statement.
+// copyThreshold is the size from which a PutSessions batch goes through COPY (into sessions for
+// new sessions, into the temporary table for an upsert); smaller batches are sent as arrays in
+// one statement.
 const copyThreshold = 100
 
 // sessionColumns are the columns that PutSessions writes, in the order of row.
@@ -76,18 +77,53 @@ var (
 	upsertFromTable  = upsertSQL(tableSource)
 )
 
-// lockAccountsSQL takes, shared, the advisory lock of each account of $1 (accountKeySQL), in the
-// order of $1, until the end of the transaction. PutSessions runs it first, before its
-// transaction writes anything and so before it has an ID: a tail of an account that sees no
-// holder of the account's lock knows that every writer to come gets an ID above what it has seen
-// (watermarkSQL). Shared locks do not wait for each other: writers of one account do not take
-// turns.
-var lockAccountsSQL = `SELECT pg_advisory_xact_lock_shared(` + accountKeySQL("a.account") + `)
-FROM unnest($1::text[]) AS a (account)`
+// insertFromArrays writes the batch of arraySource, new sessions only: an ID that is already
+// stored breaks the primary key. Rows go in ID order, as upsertSQL's.
+const insertFromArrays = `INSERT INTO sessions (id, account_id, agent_id, started_at, ended_at, status,
+	redactions_by_kind, redaction_count, upstream_model)
+SELECT id, account_id, agent_id, started_at, ended_at, status,
+	redactions_by_kind, redaction_count, upstream_model
+FROM ` + arraySource + `
+ORDER BY id`
+
+// lockAccountsSQL returns the statement that takes the advisory lock of each account of $1
+// (accountKeySQL) until the end of the transaction, shared or exclusive, in the order of the
+// keys, so that two writers never wait for each other's account locks in a cycle. PutSessions
+// runs it first, before its transaction writes anything and so before it has an ID: a tail of
+// an account that sees no holder of the account's lock knows that every writer to come gets an
+// ID above what it has seen (watermarkSQL).
+//
+// A batch of new sessions takes the locks shared, and writers of new sessions of one account do
+// not take turns. A batch that replaces stored sessions takes them exclusive: its statement fires
+// both summary triggers (INSERT for its new sessions, then UPDATE for the replaced ones), two
+// passes over rollup rows, each in key order but not in one order together, and two such
+// writers, or one and a writer of new sessions, would lock shared rows in opposite orders. With
+// its accounts' locks exclusive, no other PutSessions writes those accounts meanwhile.
+func lockAccountsSQL(mode string) string {
+	return `SELECT pg_advisory_xact_lock` + mode + `(k)
+FROM (SELECT DISTINCT ` + accountKeySQL("a.account") + ` AS k FROM unnest($1::text[]) AS a (account) ORDER BY k OFFSET 0) AS l`
+}
+
+var (
+	lockAccountsShared    = lockAccountsSQL("_shared")
+	lockAccountsExclusive = lockAccountsSQL("")
+)
+
+// errStoredIDs reports that a batch written as new sessions holds an ID that is already stored:
+// PutSessions writes it again as an upsert.
+var errStoredIDs = errors.New("postgres: the batch replaces stored sessions")
 
 // PutSessions writes every session in one transaction, or none of them. A batch of more than 100
-// sessions goes through COPY (see copySessions), in a few round trips whatever its size; a smaller
-// one is sent as arrays in one statement.
+// sessions goes through COPY, in a few round trips whatever its size; a smaller one is sent as
+// arrays in one statement. It first writes the batch as new sessions, which is what a batch
+// usually is: straight into sessions, which skips the temporary table, the INSERT ... SELECT and
+// the speculative insertion of ON CONFLICT (about a tenth of the server's work on a batch of new
+// sessions; most of the rest is the indexes and the foreign key, checked row by row on either
+// path). When an ID is already stored (a correction, a batch sent again, an ID of another account
+// or agent), that transaction rolls back and a second one upserts the batch (see
+// lockAccountsSQL for its locks): that case sends the batch twice, and is the rare one. The rows
+// go in ID order on both paths, so that concurrent batches that share IDs wait for each other in
+// the same order rather than deadlock.
 //
 // It returns a *sessions.ValidationError naming the first invalid session,
 // sessions.ErrAgentNotFound when a session's agent is not in the session's account,
@@ -99,28 +135,15 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 		return err
 	}
 	b := newBatch(ss)
-	// An upsert fires two statement triggers of the summary rollups (INSERT, then UPDATE), each
-	// locking rollup rows in key order: two concurrent batches can lock shared rows in opposite
-	// orders, and the server aborts one of them as a deadlock. Its transaction wrote nothing, so
-	// it runs again, a few times at most.
+	// Deadlocks are left to writes that do not go through PutSessions (a purge's single pass can
+	// still meet an upsert's two, and an operator's own SQL), and to advisory locks' hash
+	// collisions: the server aborts one of the transactions, which wrote nothing, and it runs
+	// again, a few times at most.
 	for attempt := 1; ; attempt++ {
-		err := s.retry(ctx, s.pool, func() error {
-			return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-				if !s.withoutFeedLocks {
-					if _, err := tx.Exec(ctx, lockAccountsSQL, b.accountIDs()); err != nil {
-						return err
-					}
-				}
-				if b.len() > copyThreshold {
-					return copySessions(ctx, tx, b)
-				}
-				tag, err := tx.Exec(ctx, upsertFromArrays, b.arrays()...)
-				if err != nil {
-					return err
-				}
-				return checkWritten(tag, b)
-			})
-		})
+		err := s.writeBatch(ctx, b, false)
+		if errors.Is(err, errStoredIDs) {
+			err = s.writeBatch(ctx, b, true)
+		}
 		var pgErr *pgconn.PgError
 		if attempt == maxDeadlockAttempts || !errors.As(err, &pgErr) || pgErr.Code != "40P01" {
 			return err
@@ -135,33 +158,55 @@ func (s *Store) PutSessions(ctx context.Context, in ...sessions.Session) error {
 	}
 }
 
+// writeBatch writes b in one transaction: as new sessions under its accounts' shared locks, or,
+// with upsert, as an upsert under their exclusive locks (lockAccountsSQL). Written as new, it
+// returns errStoredIDs, having written nothing, when an ID of b is already stored.
+func (s *Store) writeBatch(ctx context.Context, b batch, upsert bool) error {
+	return s.retry(ctx, s.pool, func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if !s.withoutFeedLocks {
+				lock := lockAccountsShared
+				if upsert {
+					lock = lockAccountsExclusive
+				}
+				if _, err := tx.Exec(ctx, lock, b.accountIDs()); err != nil {
+					return err
+				}
+			}
+			var err error
+			switch {
+			case upsert:
+				err = upsertSessions(ctx, tx, b)
+			case b.len() > copyThreshold:
+				_, err = tx.CopyFrom(ctx, pgx.Identifier{"sessions"}, sessionColumns, pgx.CopyFromSlice(b.len(), b.row))
+			default:
+				_, err = tx.Exec(ctx, insertFromArrays, b.arrays()...)
+			}
+			var pgErr *pgconn.PgError
+			if !upsert && errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation
+				return errStoredIDs
+			}
+			return err
+		})
+	})
+}
+
 // maxDeadlockAttempts is how many times PutSessions runs a batch that the server aborts as a
 // deadlock: 8 attempts, with pauses of up to 0.7 s in all, outlast the contention of the tests'
 // concurrent writers with commits slowed by pg_sleep.
 const maxDeadlockAttempts = 8
 
-// copySessions writes the large batch b in tx. It first takes the batch for what it usually is, new
-// sessions, and copies it straight into sessions, inside a savepoint. That skips the temporary
-// table, the INSERT ... SELECT and the speculative insertion of ON CONFLICT: about a tenth of the
-// server's work on a batch of new sessions, most of the rest being the three indexes and the
-// foreign key, checked row by row on either path. An ID that is already there (a correction, a
-// batch sent again, an ID of another account or agent) breaks the primary key: the savepoint
-// undoes the copy, and the batch goes through the temporary table and upsertFromTable, which
-// tells updates from conflicts. That case copies the batch twice, and leaves the rows of the
-// undone copy for vacuum; it is the rare one. A session whose agent is not in its account breaks
-// the foreign key on either path.
-//
-// The rows go in ID order on both paths, so that concurrent batches that share IDs wait for each
-// other in the same order rather than deadlock: a copy that meets an ID that a concurrent batch
-// has just inserted waits for that batch's transaction, then takes the upsert if it committed.
-func copySessions(ctx context.Context, tx pgx.Tx, b batch) error {
-	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
-		_, err := sp.CopyFrom(ctx, pgx.Identifier{"sessions"}, sessionColumns, pgx.CopyFromSlice(b.len(), b.row))
-		return err
-	})
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "23505" { // unique_violation
-		return err // nil, or an error of the copy
+// upsertSessions writes b in tx, new sessions and new versions of stored ones, and returns
+// ErrConflict when an ID of b belongs to another account or agent. A small batch is sent as
+// arrays in one statement; a large one is copied into the temporary table first (COPY, a few
+// round trips whatever its size).
+func upsertSessions(ctx context.Context, tx pgx.Tx, b batch) error {
+	if b.len() <= copyThreshold {
+		tag, err := tx.Exec(ctx, upsertFromArrays, b.arrays()...)
+		if err != nil {
+			return err
+		}
+		return checkWritten(tag, b)
 	}
 	if _, err := tx.Exec(ctx, createBatchTable); err != nil {
 		return err

@@ -29,9 +29,10 @@ const tailBatch = 256
 
 // accountKeySQL returns the SQL of the key of the advisory lock of the account that the SQL
 // account names, in the store's schema, a bigint (pg_advisory_xact_lock_shared(bigint)):
-// PutSessions holds it, shared, for each account that it writes, from before its transaction's
-// first write (and so before the transaction has an ID) to its end (lockAccountsSQL), and a tail
-// of the account looks for its holders (watermarkSQL).
+// PutSessions holds it, shared or exclusive, for each account that it writes, from before its
+// transaction's first write (and so before the transaction has an ID) to its end
+// (lockAccountsSQL), and a tail of the account looks for its holders, in either mode
+// (watermarkSQL).
 func accountKeySQL(account string) string {
 	return `hashtextextended(` + account + `::text, hashtextextended(current_schema()::text, 0))`
 }

@@ -324,7 +324,7 @@ func TestTailLongTransaction(t *testing.T) {
 	writeAndWait(t, w, agent, got, "a write while another transaction holds an ID")
 	// A writer of another account of the store, in flight, with an ID.
 	tx, _ := openXact(t, w.pool)
-	if _, err := tx.Exec(ctx, lockAccountsSQL, []string{other.AccountID}); err != nil {
+	if _, err := tx.Exec(ctx, lockAccountsShared, []string{other.AccountID}); err != nil {
 		t.Fatal(err)
 	}
 	writeAndWait(t, w, agent, got, "a write while a writer of another account is in flight")
@@ -382,7 +382,7 @@ func TestWatermark(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer writer.Rollback(ctx)
-	if _, err := writer.Exec(ctx, lockAccountsSQL, []string{"acme", "globex"}); err != nil {
+	if _, err := writer.Exec(ctx, lockAccountsShared, []string{"acme", "globex"}); err != nil {
 		t.Fatal(err)
 	}
 	eventually("a writer that holds the lock without an ID", "acme", old)
