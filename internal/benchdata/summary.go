@@ -3,28 +3,46 @@ package benchdata
 import (
 	"context"
 	"fmt"
+	"math/rand"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/oklog/ulid/v2"
 )
 
 // SummaryWindow is the window of the summary benchmarks: the last 30 days of the data set, from
 // a time inside an hour, so that a summary reads a partial hour of raw rows at its edge.
 var SummaryWindow = End.Add(-30*24*time.Hour + 17*time.Minute + 123*time.Millisecond)
 
-// RunSummary runs the sub-benchmarks "agent" (the busiest agent) and "account" (every agent):
-// the summary of SummaryWindow by s, alternating in one loop (RunPaired) with bare, the plain
-// aggregate query over the raw rows of the same window that a store's benchmark writes by hand.
-// bare gets the filter, whose AgentID is empty for the account. It reports each one's mean time
-// and the ratio library/bare, the sessions summarized, and the rollup rows that the summary
-// reads: rollupRows counts them for a filter (benchmark code of the store).
-func RunSummary(b *testing.B, s sessions.Summarizer, bare func(f sessions.Filter) error, rollupRows func(f sessions.Filter) (int64, error)) {
+// SummaryStore is a store that the summary benchmarks load and summarize.
+type SummaryStore interface {
+	sessions.Store
+	sessions.Summarizer
+}
+
+// RunSummary runs the sub-benchmarks "agent" (the busiest agent) and "account" (every agent),
+// and "busy-agent" when SESSIONS_BENCH_BUSY is set (see BusyAgent): the summary of SummaryWindow
+// by s, alternating in one loop (RunPaired) with bare, the plain aggregate query over the raw
+// rows of the same window that a store's benchmark writes by hand. bare gets the filter, whose
+// AgentID is empty for the account. It reports each one's mean time and the ratio
+// library/bare, the sessions summarized, and the rollup rows that the summary reads: rollupRows
+// counts them for a filter (benchmark code of the store).
+func RunSummary(b *testing.B, s SummaryStore, bare func(f sessions.Filter) error, rollupRows func(f sessions.Filter) (int64, error)) {
 	ctx := context.Background()
-	for _, c := range []struct {
+	cases := []struct {
 		name  string
 		agent string
-	}{{"agent", AgentList()[0].ID}, {"account", ""}} {
+	}{{"agent", AgentList()[0].ID}, {"account", ""}}
+	if busy := BusyAgent(b, s); busy != "" {
+		cases = append(cases, struct {
+			name  string
+			agent string
+		}{"busy-agent", busy})
+	}
+	for _, c := range cases {
 		f := sessions.Filter{AccountID: Account, AgentID: c.agent, Since: SummaryWindow}
 		b.Run(c.name, func(b *testing.B) {
 			m, err := s.SummarizeSessions(ctx, f)
@@ -43,6 +61,59 @@ func RunSummary(b *testing.B, s sessions.Summarizer, bare func(f sessions.Filter
 			b.ReportMetric(float64(n), "rollup-rows")
 		})
 	}
+}
+
+// BusyAgent gives the data set in s, when the environment variable SESSIONS_BENCH_BUSY holds a
+// number n, one more agent of its account with n sessions in SummaryWindow (the summary target's
+// "busy agent with 1M sessions in the window", which the skewed load of the data set reaches
+// only at about 17M sessions), and returns its ID; it returns "" when the variable is not set.
+// It writes the sessions once: a store that holds them already (SESSIONS_BENCH_DB,
+// SESSIONS_BENCH_SCHEMA) is left as it is.
+func BusyAgent(tb testing.TB, s SummaryStore) string {
+	tb.Helper()
+	v := os.Getenv("SESSIONS_BENCH_BUSY")
+	if v == "" {
+		return ""
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("benchdata: SESSIONS_BENCH_BUSY=%q: want a positive whole number", v)
+	}
+	ctx := context.Background()
+	rng := rand.New(rand.NewSource(Seed + 2))
+	agent := sessions.Agent{ID: sessions.AgentIDPrefix + ulid.MustNew(ulid.Timestamp(End), rng).String(),
+		AccountID: Account, Name: "agent-busy"}
+	if err := s.PutAgent(ctx, agent); err != nil {
+		tb.Fatal(err)
+	}
+	have, err := s.SummarizeSessions(ctx, sessions.Filter{AccountID: Account, AgentID: agent.ID})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	switch {
+	case have.Sessions == int64(n):
+		return agent.ID
+	case have.Sessions != 0:
+		tb.Fatalf("benchdata: the busy agent has %d sessions, want 0 or %d: use another SESSIONS_BENCH_DB or SESSIONS_BENCH_SCHEMA", have.Sessions, n)
+	}
+	span := End.Sub(SummaryWindow)
+	batch := make([]sessions.Session, 0, 10_000)
+	for i := range n {
+		started := End.Add(-time.Duration(rng.Int63n(int64(span/time.Millisecond))) * time.Millisecond)
+		batch = append(batch, sessions.Session{
+			ID:        sessions.SessionIDPrefix + ulid.MustNew(ulid.Timestamp(started), rng).String(),
+			AccountID: Account, AgentID: agent.ID,
+			StartedAt: started, EndedAt: started.Add(time.Duration(2_000+rng.Intn(300_000)) * time.Millisecond),
+			Status: status(rng), RedactionsByKind: redactions(rng), UpstreamModel: models[rng.Intn(len(models))],
+		})
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := s.PutSessions(ctx, batch...); err != nil {
+				tb.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return agent.ID
 }
 
 // RunIngestPaired measures PutSessions in batches of each size into two stores, alternating in
