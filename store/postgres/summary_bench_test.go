@@ -42,21 +42,8 @@ func BenchmarkPostgresSummary(b *testing.B) {
 //
 //	SESSIONS_TEST_POSTGRES_URL=... go test -run '^$' -bench PostgresIngestRollups -benchtime 200x ./store/postgres
 func BenchmarkPostgresIngestRollups(b *testing.B) {
-	ctx := context.Background()
-	with, without := newTestStore(b), newTestStore(b)
-	for _, s := range []*Store{with, without} {
-		for _, a := range benchdata.AgentList() {
-			if err := s.PutAgent(ctx, a); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	_, err := without.pool.Exec(ctx, `DROP TRIGGER sessions_summary_insert ON sessions;
+	benchIngestWithout(b, `DROP TRIGGER sessions_summary_insert ON sessions;
 		DROP TRIGGER sessions_summary_update ON sessions; DROP TRIGGER sessions_summary_delete ON sessions`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchdata.RunIngestPaired(b, with, without, 100, 1000)
 }
 
 // BenchmarkPostgresIngestGroups measures PutSessions with the groups indexes of rare filters
@@ -65,6 +52,13 @@ func BenchmarkPostgresIngestRollups(b *testing.B) {
 //
 //	SESSIONS_TEST_POSTGRES_URL=... go test -run '^$' -bench PostgresIngestGroups -benchtime 50x -count 3 ./store/postgres
 func BenchmarkPostgresIngestGroups(b *testing.B) {
+	benchIngestWithout(b, `DROP INDEX sessions_agent_groups; DROP INDEX sessions_account_groups`)
+}
+
+// benchIngestWithout runs benchdata.RunIngestPaired, batches of 100 and 1,000, on two fresh
+// stores that hold the agents of the data set: the store as it is, and one where drop, the SQL
+// that removes a feature, ran first.
+func benchIngestWithout(b *testing.B, drop string) {
 	ctx := context.Background()
 	with, without := newTestStore(b), newTestStore(b)
 	for _, s := range []*Store{with, without} {
@@ -74,7 +68,7 @@ func BenchmarkPostgresIngestGroups(b *testing.B) {
 			}
 		}
 	}
-	if _, err := without.pool.Exec(ctx, `DROP INDEX sessions_agent_groups; DROP INDEX sessions_account_groups`); err != nil {
+	if _, err := without.pool.Exec(ctx, drop); err != nil {
 		b.Fatal(err)
 	}
 	benchdata.RunIngestPaired(b, with, without, 100, 1000)

@@ -48,21 +48,8 @@ func BenchmarkSQLiteSummary(b *testing.B) {
 //
 //	go test -run '^$' -bench SQLiteIngestRollups -benchtime 200x ./store/sqlite
 func BenchmarkSQLiteIngestRollups(b *testing.B) {
-	ctx := context.Background()
-	with, without := newTestStore(b), newTestStore(b)
-	for _, s := range []*Store{with, without} {
-		for _, a := range benchdata.AgentList() {
-			if err := s.PutAgent(ctx, a); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	_, err := without.write.ExecContext(ctx, `DROP TRIGGER sessions_summary_insert;
+	benchIngestWithout(b, `DROP TRIGGER sessions_summary_insert;
 		DROP TRIGGER sessions_summary_update; DROP TRIGGER sessions_summary_delete`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchdata.RunIngestPaired(b, with, without, 100, 1000)
 }
 
 // BenchmarkSQLiteIngestGroups measures PutSessions with the groups indexes of rare filters
@@ -71,6 +58,13 @@ func BenchmarkSQLiteIngestRollups(b *testing.B) {
 //
 //	go test -run '^$' -bench SQLiteIngestGroups -benchtime 100x -count 3 ./store/sqlite
 func BenchmarkSQLiteIngestGroups(b *testing.B) {
+	benchIngestWithout(b, `DROP INDEX sessions_agent_groups; DROP INDEX sessions_account_groups`)
+}
+
+// benchIngestWithout runs benchdata.RunIngestPaired, batches of 100 and 1,000, on two fresh
+// stores that hold the agents of the data set: the store as it is, and one where drop, the SQL
+// that removes a feature, ran first.
+func benchIngestWithout(b *testing.B, drop string) {
 	ctx := context.Background()
 	with, without := newTestStore(b), newTestStore(b)
 	for _, s := range []*Store{with, without} {
@@ -80,7 +74,7 @@ func BenchmarkSQLiteIngestGroups(b *testing.B) {
 			}
 		}
 	}
-	if _, err := without.write.ExecContext(ctx, `DROP INDEX sessions_agent_groups; DROP INDEX sessions_account_groups`); err != nil {
+	if _, err := without.write.ExecContext(ctx, drop); err != nil {
 		b.Fatal(err)
 	}
 	benchdata.RunIngestPaired(b, with, without, 100, 1000)
