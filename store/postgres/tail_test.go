@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -403,4 +404,81 @@ func TestWatermark(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually("a writer that committed", "acme", xid)
+}
+
+// TestTailSharedReads checks that the tails of one account waiting at one position share their
+// reads: a write through another store wakes 10 tails, which deliver it after one read of the
+// watermark and the feed between them (two statements, where a read of each would be twenty).
+func TestTailSharedReads(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), tailWait)
+	defer cancel()
+	w, _ := twoStores(t)
+	cfg := w.pool.Config()
+	tracer := &countingTracer{}
+	cfg.ConnConfig.Tracer = tracer
+	traced, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer traced.Close()
+	s, err := New(ctx, traced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.tailPoll = time.Hour // no read but the woken ones
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
+	if err := w.PutAgent(ctx, agent); err != nil {
+		t.Fatal(err)
+	}
+	start, err := s.TailPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tails = 10
+	tailCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	got := make(chan string, tails)
+	var wg sync.WaitGroup
+	for range tails {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Tail(tailCtx, sessions.Filter{AccountID: "acme"}, start, func(x sessions.Session, _ string) error {
+				got <- x.ID
+				return nil
+			})
+		}()
+	}
+	// Wait until every tail has read once and waits: the statements stop.
+	for last := int64(-1); ; {
+		time.Sleep(100 * time.Millisecond)
+		if n := tracer.n.Load(); n == last {
+			break
+		} else {
+			last = n
+		}
+	}
+	before := tracer.n.Load()
+	at := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
+	x := sessions.Session{ID: sessions.NewSessionID(at), AccountID: "acme", AgentID: agent.ID,
+		StartedAt: at, EndedAt: at, Status: sessions.StatusOK}
+	if err := w.PutSessions(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	for range tails {
+		select {
+		case id := <-got:
+			if id != x.ID {
+				t.Fatalf("delivered %s, want %s", id, x.ID)
+			}
+		case <-ctx.Done():
+			t.Fatal("not every tail delivered the session")
+		}
+	}
+	if n := tracer.n.Load() - before; n != 2 {
+		t.Errorf("the tails sent %d statements for one write, want 2 (the watermark and the rows, once)", n)
+	}
+	stop()
+	wg.Wait()
 }
