@@ -1,6 +1,7 @@
 // Package rollup splits the window of a summary between the hourly rollups of the SQL stores
 // and their raw rows: the whole hours come from the rollups, and the two partial hours at the
-// window's edges from the sessions themselves. Both SQL stores keep the same rollups (see their
+// window's edges from the sessions themselves, or, when the window holds most of an edge hour,
+// from that hour's rollups less the sessions of the hour outside the window. Both SQL stores keep the same rollups (see their
 // migrations) and ask this package which parts to read, so that they split a window alike.
 package rollup
 
@@ -27,6 +28,11 @@ type Plan struct {
 	// Raw are the ranges of StartedAt to read from the sessions: the partial hours at the edges,
 	// or the whole window when the rollups cannot answer the filter.
 	Raw []Range
+	// Minus are the ranges of StartedAt to read from the sessions and take out of the summary
+	// (Remove): the parts of an edge hour outside the window, when Hours holds that hour
+	// because the window has more than half of it. A summary then reads at most half an hour of
+	// raw rows at each edge.
+	Minus []Range
 }
 
 // PlanFor returns the plan of f, a filter that sessions.SummaryFilter returned. An unbounded
@@ -55,11 +61,37 @@ func PlanFor(f sessions.Filter) Plan {
 		return p
 	}
 	p.Hours = Range{from, to}
-	if since.Before(from) {
+	switch {
+	case from.Sub(since) > Hour/2:
+		p.Hours.Since = from.Add(-Hour)
+		p.Minus = append(p.Minus, Range{p.Hours.Since, since})
+	case since.Before(from):
 		p.Raw = append(p.Raw, Range{since, from})
 	}
-	if to.Before(until) {
+	switch {
+	case until.Sub(to) > Hour/2:
+		p.Hours.Until = to.Add(Hour)
+		p.Minus = append(p.Minus, Range{until, p.Hours.Until})
+	case to.Before(until):
 		p.Raw = append(p.Raw, Range{to, until})
 	}
 	return p
+}
+
+// Remove takes the session s out of m, a summary to which Add gave it: the inverse of
+// sessions.Summary.Add. A kind whose sum falls to zero is deleted, since Add makes no zero
+// entries.
+func Remove(m *sessions.Summary, s sessions.Session) {
+	m.Sessions--
+	m.ByStatus[s.Status]--
+	for kind, n := range s.RedactionsByKind {
+		if n == 0 {
+			continue
+		}
+		m.RedactionCount -= int64(n)
+		if m.RedactionsByKind[kind] -= int64(n); m.RedactionsByKind[kind] == 0 {
+			delete(m.RedactionsByKind, kind)
+		}
+	}
+	m.Duration -= s.Duration()
 }

@@ -25,7 +25,12 @@ func TestPlanFor(t *testing.T) {
 			Plan{Raw: []Range{{h.Add(time.Minute), h.Add(59 * time.Minute)}}}},
 		{"across one boundary", sessions.Filter{Since: h.Add(-time.Minute), Until: h.Add(time.Minute)},
 			Plan{Raw: []Range{{h.Add(-time.Minute), h.Add(time.Minute)}}}},
-		{"since only", sessions.Filter{Since: h.Add(time.Millisecond)}, Plan{Hours: Range{h.Add(Hour), end}, Raw: []Range{{h.Add(time.Millisecond), h.Add(Hour)}}}},
+		{"since only", sessions.Filter{Since: h.Add(time.Millisecond)}, Plan{Hours: Range{h, end}, Minus: []Range{{h, h.Add(time.Millisecond)}}}},
+		{"since in the second half", sessions.Filter{Since: h.Add(31 * time.Minute)}, Plan{Hours: Range{h.Add(Hour), end}, Raw: []Range{{h.Add(31 * time.Minute), h.Add(Hour)}}}},
+		{"half an edge hour each", sessions.Filter{Since: h.Add(30 * time.Minute), Until: h.Add(2*Hour + 30*time.Minute)},
+			Plan{Hours: Range{h.Add(Hour), h.Add(2 * Hour)}, Raw: []Range{{h.Add(30 * time.Minute), h.Add(Hour)}, {h.Add(2 * Hour), h.Add(2*Hour + 30*time.Minute)}}}},
+		{"most of both edge hours", sessions.Filter{Since: h.Add(10 * time.Minute), Until: h.Add(2*Hour + 50*time.Minute)},
+			Plan{Hours: Range{h, h.Add(3 * Hour)}, Minus: []Range{{h, h.Add(10 * time.Minute)}, {h.Add(2*Hour + 50*time.Minute), h.Add(3 * Hour)}}}},
 		{"empty window", sessions.Filter{Since: h, Until: h}, Plan{}},
 		{"status", sessions.Filter{Since: h, Status: sessions.StatusError}, Plan{Hours: Range{h, end}}},
 		{"min redactions", sessions.Filter{Since: h, MinRedactions: 1}, Plan{Raw: []Range{{h, end}}}},
@@ -35,5 +40,23 @@ func TestPlanFor(t *testing.T) {
 				t.Errorf("PlanFor (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRemove checks that Remove undoes Add: a summary of a and b less a is the summary of b,
+// kinds that fall to zero included (Add makes no zero entries).
+func TestRemove(t *testing.T) {
+	h := time.Date(2026, 5, 3, 21, 0, 0, 0, time.UTC)
+	a := sessions.Session{Status: sessions.StatusError, StartedAt: h, EndedAt: h.Add(time.Minute),
+		RedactionsByKind: map[string]int{"NAME": 2, "DOB": 1, "SSN": 0}}
+	b := sessions.Session{Status: sessions.StatusOK, StartedAt: h, EndedAt: h.Add(time.Second),
+		RedactionsByKind: map[string]int{"NAME": 3}}
+	both, want := sessions.NewSummary(), sessions.NewSummary()
+	both.Add(a)
+	both.Add(b)
+	want.Add(b)
+	Remove(&both, a)
+	if diff := cmp.Diff(want, both); diff != "" {
+		t.Errorf("Add(a), Add(b), Remove(a) (-Add(b) +got):\n%s", diff)
 	}
 }

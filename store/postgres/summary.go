@@ -20,7 +20,8 @@ var _ sessions.Summarizer = (*Store)(nil)
 //
 // The raw rows of the window's edges, or of the whole window for a MinRedactions, are read
 // through the list indexes and folded in Go by sessions.Summary.Add, the definition of a
-// summary.
+// summary; those of the parts of an edge hour outside the window, when the window holds most of
+// that hour and its rollups are read (rollup.Plan.Minus), are taken out again by rollup.Remove.
 const (
 	summaryTotalsSQL = `SELECT status, sessions, redaction_total, duration_ms, kinds FROM summary_totals
 	WHERE account_id = $1 AND agent_id = $2 AND hour >= $3 AND hour < $4 AND ($5 = '' OR status = $5)`
@@ -36,7 +37,9 @@ const (
 // ignored), read in one REPEATABLE READ, read-only transaction, so from one snapshot. Like
 // ListSessions, it reads from the pool of WithReadPool when there is one. Whole hours of the
 // window come from the rollups, which triggers keep in the statements of PutSessions and
-// PurgeSessions; the partial hours at the window's edges come from the sessions. A MinRedactions
+// PurgeSessions; the partial hours at the window's edges come from the sessions (at most half an hour of them
+// at each edge: a larger part comes from the hour's rollups less the sessions of the hour
+// outside the window). A MinRedactions
 // above 0 is read entirely from the sessions: its cost grows with the sessions of the window, as
 // a list's does.
 //
@@ -63,7 +66,12 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 				}
 			}
 			for _, r := range plan.Raw {
-				if err := addRaw(ctx, tx, f, r, &m); err != nil {
+				if err := addRaw(ctx, tx, f, r, &m, (*sessions.Summary).Add); err != nil {
+					return err
+				}
+			}
+			for _, r := range plan.Minus {
+				if err := addRaw(ctx, tx, f, r, &m, rollup.Remove); err != nil {
 					return err
 				}
 			}
@@ -98,8 +106,9 @@ func addRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Rang
 	return err
 }
 
-// addRaw folds the sessions of f that started in r into m.
-func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
+// addRaw folds the sessions of f that started in r into m with fold: sessions.Summary.Add, or
+// rollup.Remove for a range of rollup.Plan.Minus.
+func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary, fold func(*sessions.Summary, sessions.Session)) error {
 	query := rawAccountSQL
 	if f.AgentID != "" {
 		query = rawAgentSQL
@@ -112,7 +121,7 @@ func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m
 	var status string
 	_, err = pgx.ForEachRow(rows, []any{&status, &x.StartedAt, &x.EndedAt, (*kindsColumn)(&x.RedactionsByKind)}, func() error {
 		x.Status = sessions.Status(status)
-		m.Add(x)
+		fold(m, x)
 		return nil
 	})
 	return err

@@ -22,7 +22,8 @@ var _ sessions.Summarizer = (*Store)(nil)
 //
 // The raw rows of the window's edges, or of the whole window for a MinRedactions, are read
 // through the list indexes, and folded in Go by sessions.Summary.Add, the definition of a
-// summary.
+// summary; those of the parts of an edge hour outside the window, when the window holds most of
+// that hour and its rollups are read (rollup.Plan.Minus), are taken out again by rollup.Remove.
 const (
 	summaryTotalsSQL = `SELECT status, sessions, redaction_total, duration_ms, kinds FROM summary_totals
 	WHERE account_id = ? AND agent_id = ? AND hour >= ? AND hour < ? AND (? = '' OR status = ?)`
@@ -35,7 +36,9 @@ const (
 // SummarizeSessions returns the summary of the sessions that f selects (Limit and After are
 // ignored), read in one read transaction, so from one state of the database. Whole hours of the
 // window come from the rollups, which PutSessions and PurgeSessions keep in their own
-// statements; the partial hours at the window's edges come from the sessions. A MinRedactions
+// statements; the partial hours at the window's edges come from the sessions (at most half an hour of them
+// at each edge: a larger part comes from the hour's rollups less the sessions of the hour
+// outside the window). A MinRedactions
 // above 0 is read entirely from the sessions, through the list index of the agent or the
 // account: its cost grows with the sessions of the window, as a list's does.
 //
@@ -63,7 +66,12 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 		}
 	}
 	for _, r := range plan.Raw {
-		if err := addRaw(ctx, tx, f, r, &m); err != nil {
+		if err := addRaw(ctx, tx, f, r, &m, (*sessions.Summary).Add); err != nil {
+			return sessions.Summary{}, err
+		}
+	}
+	for _, r := range plan.Minus {
+		if err := addRaw(ctx, tx, f, r, &m, rollup.Remove); err != nil {
 			return sessions.Summary{}, err
 		}
 	}
@@ -100,8 +108,9 @@ func addRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Ran
 	return mapError(ctx, rows.Err())
 }
 
-// addRaw folds the sessions of f that started in r into m.
-func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
+// addRaw folds the sessions of f that started in r into m with fold: sessions.Summary.Add, or
+// rollup.Remove for a range of rollup.Plan.Minus.
+func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary, fold func(*sessions.Summary, sessions.Session)) error {
 	query := rawAccountSQL
 	if f.AgentID != "" {
 		query = rawAgentSQL
@@ -123,7 +132,7 @@ func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, 
 		if x.RedactionsByKind, err = kindsjson.Parse(kinds); err != nil {
 			return fmt.Errorf("sqlite: summary: %w", err)
 		}
-		m.Add(x)
+		fold(m, x)
 	}
 	return mapError(ctx, rows.Err())
 }
