@@ -62,7 +62,46 @@ func FuzzParse(f *testing.F) {
 		if gotErr == nil && !cmp.Equal(want, got) {
 			t.Fatalf("Parse(%q) = %v, json.Unmarshal %v", in, got, want)
 		}
+		checkEach(t, in)
 	})
+}
+
+// checkEach fails t unless Each(in) passes each kind of Parse(in) once, with its count, or
+// returns Parse's error.
+func checkEach(t *testing.T, in []byte) {
+	t.Helper()
+	want, wantErr := Parse(in)
+	got := map[string]int{}
+	calls := 0
+	err := Each(in, func(kind []byte, n int) {
+		got[string(kind)] += n
+		calls++
+	})
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("Each(%q) error %v, Parse error %v", in, err, wantErr)
+	}
+	if err == nil && (!cmp.Equal(want, got) || calls != len(want)) {
+		t.Fatalf("Each(%q) passed %v in %d calls, Parse %v", in, got, calls, want)
+	}
+}
+
+// TestEach checks that Each passes what Parse decodes, each kind once, in place for the text
+// that the stores write and through Parse otherwise, a kind twice included.
+func TestEach(t *testing.T) {
+	for _, in := range []string{
+		``, `{}`, `{"DOB": 1}`, `{"DOB": 1, "NAME": 2, "PHONE": 30}`, `{"A":1,"B":2}`, `{"A": 0}`,
+		`{"A": 1, "A": 2}`, `{"A": 1.5}`, `{"A\u0042": 1}`, `{"A": 1,}`, `[]`, `{"A": "1"}`,
+		`{"A":1,"B":1,"C":1,"D":1,"E":1,"F":1,"G":1,"H":1,"I":1,"J":1,"K":1,"L":1,"M":1,"N":1,"O":1,"P":1,"Q":1}`,
+	} {
+		checkEach(t, []byte(in))
+	}
+	text := []byte(`{"DOB": 1, "NAME": 2, "PHONE": 30}`)
+	allocs := testing.AllocsPerRun(100, func() {
+		Each(text, func([]byte, int) {})
+	})
+	if allocs != 0 {
+		t.Errorf("Each of the stores' text allocates %v times, want 0", allocs)
+	}
 }
 
 // TestAppend checks that Append writes what json.Marshal writes, and what Parse reads back.
@@ -128,4 +167,27 @@ func FuzzAppend(f *testing.F) {
 			t.Fatalf("Parse(%s) = %v, %v; json.Unmarshal %v, %v", got, back, err, viaJSON, jsonErr)
 		}
 	})
+}
+
+// TestSums checks that Sums sums the counts of each text by kind, skips zeros, returns the
+// errors of bad text, and allocates nothing for kinds that it holds already.
+func TestSums(t *testing.T) {
+	var sums Sums
+	for _, in := range []string{`{"DOB": 1, "NAME": 2}`, `{}`, `{"NAME": 3, "SSN": 0}`, `{"A\u0042": 1}`} {
+		if err := sums.Add([]byte(in)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]int64{"MRN": 1}
+	sums.AddTo(got)
+	if diff := cmp.Diff(map[string]int64{"DOB": 1, "NAME": 5, "AB": 1, "MRN": 1}, got); diff != "" {
+		t.Errorf("sums (-want +got):\n%s", diff)
+	}
+	if err := sums.Add([]byte(`{"A": 1.5}`)); err == nil {
+		t.Errorf("Add of a count that is not whole returned no error")
+	}
+	text := []byte(`{"DOB": 1, "NAME": 2}`)
+	if allocs := testing.AllocsPerRun(100, func() { sums.Add(text) }); allocs != 0 {
+		t.Errorf("Add of kinds held already allocates %v times, want 0", allocs)
+	}
 }

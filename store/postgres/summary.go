@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/kindsjson"
 	"github.com/masker-dev/sessions/internal/rollup"
 )
 
@@ -92,18 +94,30 @@ func addRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Rang
 	}
 	var status string
 	var n, redactions, durationMillis int64
-	var kinds kindsColumn
-	_, err = pgx.ForEachRow(rows, []any{&status, &n, &redactions, &durationMillis, &kinds}, func() error {
+	var sums kindsjson.Sums // the kinds of every row, summed without a map per row
+	_, err = pgx.ForEachRow(rows, []any{&status, &n, &redactions, &durationMillis, (*kindsSums)(&sums)}, func() error {
 		m.Sessions += n
 		m.ByStatus[sessions.Status(status)] += n
 		m.RedactionCount += redactions
 		m.Duration += time.Duration(durationMillis) * time.Millisecond
-		for kind, total := range kinds {
-			m.RedactionsByKind[kind] += int64(total)
-		}
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	sums.AddTo(m.RedactionsByKind)
+	return nil
+}
+
+// kindsSums adds the kinds of each row it scans to its kindsjson.Sums (pgtype.BytesScanner).
+type kindsSums kindsjson.Sums
+
+// ScanBytes implements pgtype.BytesScanner.
+func (k *kindsSums) ScanBytes(src []byte) error {
+	if err := (*kindsjson.Sums)(k).Add(src); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
 }
 
 // addRaw folds the sessions of f that started in r into m with fold: sessions.Summary.Add, or

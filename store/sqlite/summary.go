@@ -18,7 +18,8 @@ var _ sessions.Summarizer = (*Store)(nil)
 // status): agent_id is the agent, or the empty string for the account, so that both summaries are
 // a range of hours of one key prefix, at most 24 x 3 rows a day. The status condition is decided
 // from the key, row by row. (Comparing the status parameter with the empty string keeps one
-// statement for both the filtered and unfiltered status.) The kinds of each row are summed in Go.
+// statement for both the filtered and unfiltered status.) The kinds of each row are summed in Go
+// (kindsjson.Sums).
 //
 // The raw rows of the window's edges, or of the whole window for a MinRedactions, are read
 // through the list indexes, and folded in Go by sessions.Summary.Add, the definition of a
@@ -87,6 +88,7 @@ func addRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Ran
 	}
 	defer rows.Close()
 	var kinds sql.RawBytes
+	var sums kindsjson.Sums // the kinds of every row, summed without a map per row
 	for rows.Next() {
 		var status string
 		var n, redactions, durationMillis int64
@@ -97,15 +99,15 @@ func addRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Ran
 		m.ByStatus[sessions.Status(status)] += n
 		m.RedactionCount += redactions
 		m.Duration += time.Duration(durationMillis) * time.Millisecond
-		byKind, err := kindsjson.Parse(kinds)
-		if err != nil {
+		if err := sums.Add(kinds); err != nil {
 			return fmt.Errorf("sqlite: summary: %w", err)
 		}
-		for kind, total := range byKind {
-			m.RedactionsByKind[kind] += int64(total)
-		}
 	}
-	return mapError(ctx, rows.Err())
+	if err := rows.Err(); err != nil {
+		return mapError(ctx, err)
+	}
+	sums.AddTo(m.RedactionsByKind)
+	return nil
 }
 
 // addRaw folds the sessions of f that started in r into m with fold: sessions.Summary.Add, or
