@@ -8,9 +8,10 @@ import (
 	"fmt"
 )
 
-// Parse decodes the text of a JSON object of whole numbers, as PostgreSQL writes jsonb
-// ({"DOB": 1, "NAME": 2}) and SQLite's json functions write text ({"DOB":1,"NAME":2}), into a map that is never nil. What it does not expect (escapes, other
-// values, other spacing) it hands to encoding/json, so that its result is always json.Unmarshal's.
+// Parse decodes the text of a JSON object of whole numbers, as PostgreSQL writes jsonb ({"DOB": 1,
+// "NAME": 2}) and SQLite's json functions write text ({"DOB":1,"NAME":2}), into a map that is never
+// nil. What it does not expect (escapes, other values, other spacing) it hands to encoding/json, so
+// that its result is always json.Unmarshal's.
 func Parse(src []byte) (map[string]int, error) {
 	n := 0
 	for _, c := range src {

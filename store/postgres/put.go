@@ -48,11 +48,11 @@ const (
 )
 
 // upsertSQL writes the batch of source. Its command tag counts the sessions it wrote, inserted or
-// updated. A session whose ID belongs to another account or agent is not written (the WHERE of
-// DO UPDATE), which the caller sees in the count; a session whose agent is not in its account
-// breaks the foreign key. A replaced session moves to its new feed position, which the column
-// defaults gave the proposed row (migration 0002). Rows go in ID order, so that concurrent batches lock shared IDs in the
-// same order.
+// updated. A session whose ID belongs to another account or agent is not written (the WHERE of DO
+// UPDATE), which the caller sees in the count; a session whose agent is not in its account breaks
+// the foreign key. A replaced session moves to its new feed position, which the column defaults
+// gave the proposed row (migration 0002). Rows go in ID order, so that concurrent batches lock
+// shared IDs in the same order.
 func upsertSQL(source string) string {
 	return `INSERT INTO sessions AS s (id, account_id, agent_id, started_at, ended_at, status,
 	redactions_by_kind, redaction_count, upstream_model)

@@ -14,8 +14,8 @@ import (
 	"github.com/masker-dev/sessions/internal/sharedread"
 )
 
-// Store is a [sessions.Store], a [sessions.Purger] and a [sessions.Tailer] on PostgreSQL. It is safe for concurrent use
-// by multiple goroutines.
+// Store is a [sessions.Store], a [sessions.Purger] and a [sessions.Tailer] on PostgreSQL. It is
+// safe for concurrent use by multiple goroutines.
 type Store struct {
 	pool  *pgxpool.Pool // reads and writes
 	read  *pgxpool.Pool // ListSessions: pool, or the pool of WithReadPool

@@ -220,14 +220,14 @@ func (s *Store) TailPosition(ctx context.Context) (string, error) {
 
 // Tail calls fn with each session of f written after the feedPosition after, in the feed's order,
 // and waits for more, as [sessions.Tailer] describes. It reads on the primary, also with
-// WithReadPool. A write through any store on the same schema, of this process or another,
-// wakes it by LISTEN/NOTIFY on one connection of the store that all its tails share; it also
-// reads every second, should a notification be lost. The tails of one account of this store
-// that wait at the same position share their reads (package internal/sharedread). It returns a *sessions.ValidationError for
-// a filter that [sessions.TailFilter] refuses or a feedPosition that this package did not make,
-// fn's error as it is, ctx's error (mapped as [sessions.ContextError] maps it) when ctx ends,
-// and the connection errors of the package. It is safe for concurrent use; fn is called on the
-// caller's goroutine.
+// WithReadPool. A write through any store on the same schema, of this process or another, wakes it
+// by LISTEN/NOTIFY on one connection of the store that all its tails share; it also reads every
+// second, should a notification be lost. The tails of one account of this store that wait at the
+// same position share their reads (package internal/sharedread). It returns a
+// *sessions.ValidationError for a filter that [sessions.TailFilter] refuses or a feedPosition that
+// this package did not make, fn's error as it is, ctx's error (mapped as [sessions.ContextError]
+// maps it) when ctx ends, and the connection errors of the package. It is safe for concurrent use;
+// fn is called on the caller's goroutine.
 func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn func(sessions.Session, string) error) error {
 	f, err := sessions.TailFilter(f)
 	if err != nil {
