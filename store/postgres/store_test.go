@@ -421,6 +421,26 @@ func (c *countingTracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ 
 
 func (c *countingTracer) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
 
+// tracedStore returns a store on a new pool with pool's configuration, whose statements the
+// returned tracer counts; both are closed when the test ends.
+func tracedStore(t *testing.T, pool *pgxpool.Pool) (*Store, *countingTracer) {
+	t.Helper()
+	cfg := pool.Config()
+	tracer := &countingTracer{}
+	cfg.ConnConfig.Tracer = tracer
+	traced, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(traced.Close)
+	s, err := New(t.Context(), traced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, tracer
+}
+
 // TestPutSessionsRoundTrips checks that a batch costs a few statements whatever its size, and
 // which way a large batch takes: new sessions straight into sessions, a batch that rewrites
 // sessions through the temporary table. The largest batch is 10,000 sessions with the large data
@@ -429,18 +449,7 @@ func (c *countingTracer) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceC
 func TestPutSessionsRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	pool, _ := pgtest.NewSchema(t)
-	cfg := pool.Config()
-	tracer := &countingTracer{}
-	cfg.ConnConfig.Tracer = tracer
-	traced, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer traced.Close()
-	s, err := New(ctx, traced)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, tracer := tracedStore(t, pool)
 	f := fixture{store: s, account: "acct-1", t0: time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)}
 	f.a1 = sessions.Agent{ID: sessions.NewAgentID(), AccountID: f.account}
 	if err := s.PutAgent(ctx, f.a1); err != nil {
@@ -473,7 +482,7 @@ func TestPutSessionsRoundTrips(t *testing.T) {
 		}
 	}
 	var count int
-	if err := traced.QueryRow(ctx, "SELECT count(*) FROM sessions").Scan(&count); err != nil || count != 1+2*copyThreshold+1+large {
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM sessions").Scan(&count); err != nil || count != 1+2*copyThreshold+1+large {
 		t.Errorf("%d sessions stored (%v), want %d", count, err, 1+2*copyThreshold+1+large)
 	}
 }

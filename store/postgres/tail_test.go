@@ -413,19 +413,7 @@ func TestTailSharedReads(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), tailWait)
 	defer cancel()
 	w, _ := twoStores(t)
-	cfg := w.pool.Config()
-	tracer := &countingTracer{}
-	cfg.ConnConfig.Tracer = tracer
-	traced, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer traced.Close()
-	s, err := New(ctx, traced)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, tracer := tracedStore(t, w.pool)
 	s.tailPoll = time.Hour // no read but the woken ones
 	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
 	if err := w.PutAgent(ctx, agent); err != nil {
