@@ -68,18 +68,8 @@ func Generate(n, batch int, put func([]sessions.Session) error) error {
 	buf := make([]sessions.Session, 0, batch)
 	for i := 0; i < n; i++ {
 		started := End.Add(-time.Duration(rng.Int63n(slots)) * 10 * time.Second)
-		entropy := ulid.MustNew(ulid.Timestamp(started), rng)
-		s := sessions.Session{
-			ID:               sessions.SessionIDPrefix + entropy.String(),
-			AccountID:        Account,
-			AgentID:          agents[zipf.Uint64()].ID,
-			StartedAt:        started,
-			EndedAt:          started.Add(time.Duration(2_000+rng.Intn(300_000)) * time.Millisecond),
-			Status:           status(rng),
-			RedactionsByKind: redactions(rng),
-			UpstreamModel:    models[rng.Intn(len(models))],
-		}
-		buf = append(buf, s)
+		id := sessionID(rng, started)
+		buf = append(buf, session(rng, id, agents[zipf.Uint64()].ID, started))
 		if len(buf) == batch || i == n-1 {
 			if err := put(buf); err != nil {
 				return err
@@ -88,6 +78,26 @@ func Generate(n, batch int, put func([]sessions.Session) error) error {
 		}
 	}
 	return nil
+}
+
+// sessionID returns a new session ID of a session started at started, from rng.
+func sessionID(rng *rand.Rand, started time.Time) string {
+	return sessions.SessionIDPrefix + ulid.MustNew(ulid.Timestamp(started), rng).String()
+}
+
+// session returns a session of the data set with this ID, agent and start time: its end, status,
+// redactions and model drawn from rng, in that order.
+func session(rng *rand.Rand, id, agentID string, started time.Time) sessions.Session {
+	return sessions.Session{
+		ID:               id,
+		AccountID:        Account,
+		AgentID:          agentID,
+		StartedAt:        started,
+		EndedAt:          started.Add(time.Duration(2_000+rng.Intn(300_000)) * time.Millisecond),
+		Status:           status(rng),
+		RedactionsByKind: redactions(rng),
+		UpstreamModel:    models[rng.Intn(len(models))],
+	}
 }
 
 func status(rng *rand.Rand) sessions.Status {

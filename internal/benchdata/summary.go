@@ -100,12 +100,7 @@ func BusyAgent(tb testing.TB, s SummaryStore) string {
 	batch := make([]sessions.Session, 0, 10_000)
 	for i := range n {
 		started := End.Add(-time.Duration(rng.Int63n(int64(span/time.Millisecond))) * time.Millisecond)
-		batch = append(batch, sessions.Session{
-			ID:        sessions.SessionIDPrefix + ulid.MustNew(ulid.Timestamp(started), rng).String(),
-			AccountID: Account, AgentID: agent.ID,
-			StartedAt: started, EndedAt: started.Add(time.Duration(2_000+rng.Intn(300_000)) * time.Millisecond),
-			Status: status(rng), RedactionsByKind: redactions(rng), UpstreamModel: models[rng.Intn(len(models))],
-		})
+		batch = append(batch, session(rng, sessionID(rng, started), agent.ID, started))
 		if len(batch) == cap(batch) || i == n-1 {
 			if err := s.PutSessions(ctx, batch...); err != nil {
 				tb.Fatal(err)
