@@ -37,13 +37,12 @@ const (
 
 // SummarizeSessions returns the summary of the sessions that f selects (Limit and After are
 // ignored), read in one REPEATABLE READ, read-only transaction, so from one snapshot. Like
-// ListSessions, it reads from the pool of WithReadPool when there is one. Whole hours of the
-// window come from the rollups, which triggers keep in the statements of PutSessions and
-// PurgeSessions; the partial hours at the window's edges come from the sessions (at most half an hour of them
-// at each edge: a larger part comes from the hour's rollups less the sessions of the hour
-// outside the window). A MinRedactions
-// above 0 is read entirely from the sessions: its cost grows with the sessions of the window, as
-// a list's does.
+// ListSessions, it reads from the pool of WithReadPool when there is one. Whole hours of the window
+// come from the rollups, which triggers keep in the statements of PutSessions and PurgeSessions;
+// the partial hours at the window's edges come from the sessions (at most half an hour of them at
+// each edge: a larger part comes from the hour's rollups less the sessions of the hour outside the
+// window). A MinRedactions above 0 is read entirely from the sessions: its cost grows with the
+// sessions of the window, as a list's does.
 //
 // It returns a *sessions.ValidationError for an invalid filter, the empty summary for an agent
 // that does not exist, and the context and connection errors of the package. It is safe for

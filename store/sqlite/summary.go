@@ -36,12 +36,11 @@ const (
 
 // SummarizeSessions returns the summary of the sessions that f selects (Limit and After are
 // ignored), read in one read transaction, so from one state of the database. Whole hours of the
-// window come from the rollups, which PutSessions and PurgeSessions keep in their own
-// statements; the partial hours at the window's edges come from the sessions (at most half an hour of them
-// at each edge: a larger part comes from the hour's rollups less the sessions of the hour
-// outside the window). A MinRedactions
-// above 0 is read entirely from the sessions, through the list index of the agent or the
-// account: its cost grows with the sessions of the window, as a list's does.
+// window come from the rollups, which PutSessions and PurgeSessions keep in their own statements;
+// the partial hours at the window's edges come from the sessions (at most half an hour of them at
+// each edge: a larger part comes from the hour's rollups less the sessions of the hour outside the
+// window). A MinRedactions above 0 is read entirely from the sessions, through the list index of
+// the agent or the account: its cost grows with the sessions of the window, as a list's does.
 //
 // It returns a *sessions.ValidationError for an invalid filter, the empty summary for an agent
 // that does not exist, and the context and database errors of the package. It is safe for
