@@ -15,13 +15,18 @@ const prefilterBudget = 1000
 // The fragments of the queries of filtered pages (prefilterQuery, groupIDs), besides those of
 // listQuery. Values are always ? parameters.
 const (
-	prefilterSelect = `SELECT id, started_at FROM (
+	// prefilterSelect reads the rows of the matching entries (k) by ID; CROSS JOIN keeps k the
+	// outer loop, so the rows come in its order.
+	prefilterSelect = `SELECT s.id, s.agent_id, s.started_at, s.ended_at, s.status, s.redactions_by_kind,
+	s.upstream_model, (SELECT name FROM agents INDEXED BY agents_names WHERE agents.id = s.agent_id)
+FROM (SELECT id FROM (
 	SELECT id, started_at, status, redaction_count FROM sessions`
 	// prefilterScanned closes the scan of the list index, at most the budget's entries, whose
-	// matches the outer query keeps, in the scan's order (a subquery with a LIMIT under a WHERE is
-	// run as a co-routine, never flattened nor sorted).
+	// matches the next subquery keeps, in the scan's order (a subquery with a LIMIT under a
+	// WHERE is run as a co-routine, never flattened nor sorted).
 	prefilterScanned = " ORDER BY started_at DESC, id DESC LIMIT ?) WHERE 1"
-	prefilterLimit   = " LIMIT ?"
+	// prefilterRows closes the matching entries, at most the page's, and joins their rows.
+	prefilterRows = " LIMIT ?) AS k CROSS JOIN sessions AS s ON s.id = k.id"
 
 	groupAgentScope   = " INDEXED BY sessions_agent_groups WHERE account_id = ? AND agent_id = ?"
 	groupAccountScope = " INDEXED BY sessions_account_groups WHERE account_id = ?"
@@ -36,15 +41,16 @@ const (
 	// in the primary key per ID (CROSS JOIN keeps json_each the outer loop; with IN, SQLite
 	// preferred to walk the account's index and test each entry against the list).
 	byIDsSQL = `SELECT s.id, s.agent_id, s.started_at, s.ended_at, s.status, s.redactions_by_kind,
-	s.upstream_model, (SELECT name FROM agents WHERE agents.id = s.agent_id)
+	s.upstream_model, (SELECT name FROM agents INDEXED BY agents_names WHERE agents.id = s.agent_id)
 FROM json_each(?2) AS j CROSS JOIN sessions AS s ON s.id = j.value
 WHERE s.account_id = ?1`
 )
 
-// prefilterQuery returns the query of the positions of the first f.Limit+1 sessions that f
-// (valid, normalized, with a status or min_redactions filter) selects among the next
-// prefilterBudget entries of the list index of its scope, in list order. The filter is decided
-// from the index entries (status and redaction_count are in their key).
+// prefilterQuery returns the query of the first f.Limit+1 sessions that f (valid, normalized,
+// with a status or min_redactions filter) selects among the next prefilterBudget entries of the
+// list index of its scope, in list order, with their rows: one statement, whose scan of the list
+// index decides the filter from the index entries (status and redaction_count are in their key)
+// and reads the row of a matching entry only, by its ID. Its columns are listSelect's.
 func prefilterQuery(f sessions.Filter) (string, []any) {
 	var q strings.Builder
 	q.WriteString(prefilterSelect)
@@ -60,7 +66,7 @@ func prefilterQuery(f sessions.Filter) (string, []any) {
 		q.WriteString(listMinRed)
 		args = append(args, f.MinRedactions)
 	}
-	q.WriteString(prefilterLimit)
+	q.WriteString(prefilterRows)
 	return q.String(), append(args, f.Limit+1)
 }
 

@@ -25,12 +25,13 @@ import (
 // index entry before the row is read. INDEXED BY makes the plan independent of statistics (ANALYZE), and the
 // statement fails, rather than runs slowly, if a change of schema ever makes the index unusable.
 //
-// The agent's current name comes from a correlated subquery on the primary key of agents,
-// evaluated for the returned rows only; a join could lead the planner to start from agents and
+// The agent's current name comes from a correlated subquery, evaluated for the returned rows
+// only, on agents_names (id, name): one seek of a covering index, where the primary key's index
+// took two (the index, then the row); a join could lead the planner to start from agents and
 // sort.
 const (
 	listSelect = `SELECT id, agent_id, started_at, ended_at, status, redactions_by_kind, upstream_model,
-	(SELECT name FROM agents WHERE agents.id = sessions.agent_id)
+	(SELECT name FROM agents INDEXED BY agents_names WHERE agents.id = sessions.agent_id)
 FROM sessions`
 	listAgentScope   = " INDEXED BY sessions_agent_list WHERE account_id = ? AND agent_id = ?"
 	listAccountScope = " INDEXED BY sessions_account_list WHERE account_id = ?"
@@ -89,27 +90,25 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 
 // list reads the sessions of the page of f, which is valid and normalized: up to f.Limit+1.
 //
-// Without a status or min_redactions filter, it runs listQuery. With one, it first finds the
-// page's IDs with prefilterQuery, which reads at most prefilterBudget entries of the list index;
-// when those hold less than a page, the filter is rare here, and groupIDs finds the page's IDs
-// with a loose index scan of the groups index instead. Either way, the page's rows are then
-// read by ID (byIDsSQL).
+// Without a status or min_redactions filter, it runs listQuery. With one, it runs
+// prefilterQuery, which reads at most prefilterBudget entries of the list index; when those hold
+// less than a page, the filter is rare here, and groupIDs finds the page's IDs with a loose index
+// scan of the groups index instead, whose rows are then read by ID (byIDsSQL).
 func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
 	if f.Status == "" && f.MinRedactions == 0 {
 		query, args := listQuery(f)
 		return s.readSessions(ctx, f, query, args...)
 	}
 	query, args := prefilterQuery(f)
-	ps, err := s.readPositions(ctx, query, args...)
+	ss, err := s.readSessions(ctx, f, query, args...)
+	if err != nil || len(ss) > f.Limit {
+		return ss, err
+	}
+	// Less than a page in the budget: a rare filter (or the end of the list, which the groups
+	// find again at the cost of their seeks).
+	ps, err := s.groupIDs(ctx, f)
 	if err != nil {
 		return nil, err
-	}
-	if len(ps) <= f.Limit {
-		// Less than a page in the budget: a rare filter (or the end of the list, which the
-		// groups find again at the cost of their seeks).
-		if ps, err = s.groupIDs(ctx, f); err != nil {
-			return nil, err
-		}
 	}
 	if len(ps) == 0 {
 		return []sessions.Session{}, nil
@@ -122,15 +121,14 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 	if err != nil {
 		return nil, err
 	}
-	ss, err := s.readSessions(ctx, f, byIDsSQL, f.AccountID, idsJSON)
-	if err != nil {
+	if ss, err = s.readSessions(ctx, f, byIDsSQL, f.AccountID, idsJSON); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(ss, func(a, b sessions.Session) int { return comparePositions(a.Cursor(), b.Cursor()) })
 	return ss, nil
 }
 
-// readSessions runs query, a query of the list's columns (listQuery, byIDsSQL), and scans its
+// readSessions runs query, a query of the list's columns (listQuery, prefilterQuery, byIDsSQL), and scans its
 // sessions of f's account.
 func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query string, args ...any) ([]sessions.Session, error) {
 	stmt, err := s.prepared(ctx, query)
