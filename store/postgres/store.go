@@ -42,6 +42,8 @@ type Store struct {
 	// The tails' reads of the feed, shared by the tails of an account. Its changes are the
 	// listener's wake-ups and this store's purges and agent puts.
 	reads sharedread.Reads[feedKey, feedRead]
+	// The agent names that account-wide pages have met, by version (names.go).
+	names names
 }
 
 // retry runs the idempotent op on pool (s.pool or s.read) with retry.

@@ -66,6 +66,7 @@ func TestSummaryMigration(t *testing.T) {
 		DROP TRIGGER sessions_summary_insert ON sessions; DROP TRIGGER sessions_summary_update ON sessions;
 		DROP TRIGGER sessions_summary_delete ON sessions; DROP FUNCTION sessions_summary_insert();
 		DROP FUNCTION sessions_summary_update(); DROP FUNCTION sessions_summary_delete();
+		DROP TABLE agent_names_versions; DROP FUNCTION sessions_agent_names_changed() CASCADE;
 		DELETE FROM sessions_schema WHERE version >= 5`) // only 0005 and the later ones run again
 	if err != nil {
 		t.Fatal(err)
