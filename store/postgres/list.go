@@ -197,7 +197,8 @@ FROM (%s) AS page`
 // ListSessions returns one page of the sessions that match f, newest first, with each session's
 // AgentName from its agent's current name. It reads from the pool of WithReadPool when there is
 // one. A page costs one index seek plus the index entries it reads (see listQuery), and one
-// lookup per distinct agent of the page.
+// lookup for its agents' names; an account-wide page whose agents' names the store does not keep
+// at their current version, one statement more (names).
 //
 // It returns a *sessions.ValidationError for an invalid filter, an empty page for an agent that
 // does not exist, and the context and connection errors of the package.
