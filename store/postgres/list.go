@@ -47,15 +47,9 @@ func listQuery(f sessions.Filter) (string, []any) {
 		return w.named(f, fmt.Sprintf(listDirect, w.String(), limit)), w.args
 	}
 	budget := w.arg(prefilterBudget)
-	var filter strings.Builder
-	if f.Status != "" {
-		fmt.Fprintf(&filter, " AND status = $%d", w.arg(string(f.Status)))
-	}
-	if f.MinRedactions > 0 {
-		fmt.Fprintf(&filter, " AND redaction_count >= $%d", w.arg(int64(f.MinRedactions)))
-	}
+	filter := w.filter(f)
 	limit := w.arg(f.Limit + 1)
-	return w.named(f, fmt.Sprintf(listPrefiltered, w.String(), budget, filter.String(), limit)), w.args
+	return w.named(f, fmt.Sprintf(listPrefiltered, w.String(), budget, filter, limit)), w.args
 }
 
 // prefilterBudget is the most index entries that the prefiltered shape of listQuery reads.
@@ -121,6 +115,19 @@ func (w *where) bounds(f sessions.Filter) {
 	if before, ok := f.StartAfter(); ok {
 		fmt.Fprintf(w, " AND (started_at, id) < ($%d, $%d)", w.arg(before.StartedAt), w.arg(before.ID))
 	}
+}
+
+// filter returns the conditions of the status and min_redactions filters of f, each after AND
+// (none: ""), and adds their arguments.
+func (w *where) filter(f sessions.Filter) string {
+	var filter strings.Builder
+	if f.Status != "" {
+		fmt.Fprintf(&filter, " AND status = $%d", w.arg(string(f.Status)))
+	}
+	if f.MinRedactions > 0 {
+		fmt.Fprintf(&filter, " AND redaction_count >= $%d", w.arg(int64(f.MinRedactions)))
+	}
+	return filter.String()
 }
 
 // named wraps the page query q with the agents' names.
