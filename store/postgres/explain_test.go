@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/plandata"
 )
@@ -346,5 +347,55 @@ func vacuumAllVisible(t *testing.T, s *Store) {
 			t.Fatalf("VACUUM left %d of %d pages of sessions all-visible for 30 s", visible, pages)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestGenericPlans checks that the prepared statements of ListSessions keep a generic plan after
+// their first calls, rather than planning every call: on 20,000 sessions, an account's first
+// page, unfiltered and with min_redactions, called ten times on one connection, is planned at
+// most the five times that the server plans a statement before it compares the generic plan
+// (see pageCap). Before the caps, the server planned all ten calls. (The first page of the busy
+// agent is planned on every call, with or without the caps: the statistics give the busy agent
+// more rows than the average agent that the generic plan assumes, so the plan for its values is
+// costed lower, 19 against 27 at 10M, close to the planning's own cost, and the server keeps
+// planning it.)
+func TestGenericPlans(t *testing.T) {
+	ctx := context.Background()
+	pool := newTestPool(t)
+	cfg := pool.Config()
+	cfg.MaxConns = 1 // every call on the connection whose prepared statements the test reads
+	one, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(one.Close)
+	s, err := New(ctx, one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := plandata.Write(t, s, 20_000, 3, 10_000)
+	if _, err := one.Exec(ctx, "VACUUM (ANALYZE) agents, sessions"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []sessions.Filter{
+		{AccountID: d.Account, Limit: 25},
+		{AccountID: d.Account, Limit: 25, MinRedactions: 3},
+	} {
+		for range 10 {
+			if _, err := s.ListSessions(ctx, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		query, _ := listQuery(f.Normalize())
+		var generic, custom int64
+		err := one.QueryRow(ctx, "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+			query).Scan(&generic, &custom)
+		if err != nil {
+			t.Fatalf("%+v: the statement's plans: %v", f, err)
+		}
+		if custom > 5 || generic < 5 {
+			t.Errorf("%+v: %d calls planned for their values and %d with the generic plan, want at most 5 and at least 5",
+				f, custom, generic)
+		}
 	}
 }
