@@ -373,6 +373,7 @@ func TestGenericPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	d := plandata.Write(t, s, 20_000, 3, 10_000)
 	if _, err := one.Exec(ctx, "VACUUM (ANALYZE) agents, sessions"); err != nil {
 		t.Fatal(err)
