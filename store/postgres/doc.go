@@ -42,7 +42,10 @@
 // page, the page is read by a loose index scan of sessions_agent_groups or
 // sessions_account_groups, which key the sessions by status and redaction count: a rare filter
 // costs the groups' seeks and what it returns, not the window. A deep page starts with the same
-// seek as a first page.
+// seek as a first page. An agent's page reads the agent's name once; an account-wide page reads
+// the version of the account's agent names once (agent_names_versions, bumped by a trigger in
+// the transaction of every rename), and takes the names that the store keeps at that version,
+// reading those it does not keep in one more statement.
 //
 // # Writes and retention
 //
