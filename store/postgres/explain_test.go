@@ -19,10 +19,10 @@ import (
 // reads the index of its scope in list order, bounded by the cursor, with no sort, and
 // groupsQuery's (checkGroupsPlan, filtered shapes) seeks each group of the groups index of its
 // scope. On one agent, its name is read once (an InitPlan); across the account, the version of
-// its agents' names is, and agents not at all (see listQuery). A batch of PurgeSessions is checked too. It writes the same data set with the
-// small data sets as with the large ones: the planner's choices are what it checks, and they
-// follow the size of the table (on 20,000 sessions, rightly, some deep pages of a quiet agent
-// and some generic plans take other paths).
+// its agents' names is, and agents not at all (see listQuery). A batch of PurgeSessions is
+// checked too. It writes the same data set with the small data sets as with the large ones: the
+// planner's choices are what it checks, and they follow the size of the table (on 20,000
+// sessions, rightly, some deep pages of a quiet agent and some generic plans take other paths).
 func TestExplain(t *testing.T) {
 	// Not parallel: a transaction of another test left open while VACUUM runs keeps it from
 	// marking pages all-visible, and then index-only scans lose to bitmap scans (see below).

@@ -153,9 +153,10 @@ func (w *where) named(f sessions.Filter, q string) string {
 // The fragments of listQuery and groupsQuery: the page's rows straight from an index scan
 // (listDirect: the WHERE clause, pageCap, the limit's placeholder); by ID after an index-only
 // scan of at most a budget of entries (listPrefiltered: the WHERE clause, prefilterBudget, the
-// filter, pageCap, the limit's placeholder); by ID after a loose index scan of the groups (listGroups:
-// the statuses' and the minimum's placeholders, the scope twice, the WHERE clause, the limit);
-// and the page with the agent's name (listAgentNames: the page).
+// filter, pageCap, the limit's placeholder); by ID after a loose index scan of the groups
+// (listGroups: the statuses' and the minimum's placeholders, the scope twice, the WHERE clause,
+// the limit); and the page with the agent's name or the version of the account's names
+// (listAgentNames, listAccountNames: the page).
 const (
 	listColumns = "id, account_id, agent_id, started_at, ended_at, status, redactions_by_kind, upstream_model"
 	listDirect  = `SELECT ` + listColumns + `

@@ -128,8 +128,8 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 	return ss, nil
 }
 
-// readSessions runs query, a query of the list's columns (listQuery, prefilterQuery, byIDsSQL), and scans its
-// sessions of f's account.
+// readSessions runs query, a query of the list's columns (listQuery, prefilterQuery, byIDsSQL),
+// and scans its sessions of f's account.
 func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query string, args ...any) ([]sessions.Session, error) {
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
