@@ -77,25 +77,3 @@ func TestKeptNames(t *testing.T) {
 		t.Errorf("the account's names are at version %d after two renames and a deletion, want 3", version)
 	}
 }
-
-// TestKeptNamesBound checks that the kept names stop at maxKeptNames: past it, the store
-// forgets them all.
-func TestKeptNamesBound(t *testing.T) {
-	var n names
-	byAgent := map[string]string{}
-	for range maxKeptNames {
-		byAgent[sessions.NewAgentID()] = "a"
-	}
-	n.keep("acme", 1, byAgent)
-	if n.size != maxKeptNames {
-		t.Fatalf("%d names kept, want %d", n.size, maxKeptNames)
-	}
-	n.keep("globex", 1, map[string]string{sessions.NewAgentID(): "b"})
-	if n.size != 1 || len(n.accounts) != 1 {
-		t.Errorf("after one more: %d names of %d accounts kept, want 1 of 1", n.size, len(n.accounts))
-	}
-	n.keep("globex", 2, map[string]string{sessions.NewAgentID(): "c"})
-	if n.size != 1 || n.accounts["globex"].version != 2 {
-		t.Errorf("after a new version: %d names at version %d, want 1 at 2", n.size, n.accounts["globex"].version)
-	}
-}

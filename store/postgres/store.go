@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/agentnames"
 	"github.com/masker-dev/sessions/internal/sharedread"
 )
 
@@ -43,7 +44,7 @@ type Store struct {
 	// listener's wake-ups and this store's purges and agent puts.
 	reads sharedread.Reads[feedKey, feedRead]
 	// The agent names that account-wide pages have met, by version (names.go).
-	names names
+	names agentnames.Kept
 }
 
 // retry runs the idempotent op on pool (s.pool or s.read) with retry.

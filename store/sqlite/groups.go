@@ -18,7 +18,7 @@ const (
 	// prefilterSelect reads the rows of the matching entries (k) by ID; CROSS JOIN keeps k the
 	// outer loop, so the rows come in its order.
 	prefilterSelect = `SELECT s.id, s.agent_id, s.started_at, s.ended_at, s.status, s.redactions_by_kind,
-	s.upstream_model, (SELECT name FROM agents INDEXED BY agents_names WHERE agents.id = s.agent_id)
+	s.upstream_model, ` + namesVersion + `
 FROM (SELECT id FROM (
 	SELECT id, started_at, status, redaction_count FROM sessions`
 	// prefilterScanned closes the scan of the list index, at most the budget's entries, whose
@@ -41,7 +41,7 @@ FROM (SELECT id FROM (
 	// in the primary key per ID (CROSS JOIN keeps json_each the outer loop; with IN, SQLite
 	// preferred to walk the account's index and test each entry against the list).
 	byIDsSQL = `SELECT s.id, s.agent_id, s.started_at, s.ended_at, s.status, s.redactions_by_kind,
-	s.upstream_model, (SELECT name FROM agents INDEXED BY agents_names WHERE agents.id = s.agent_id)
+	s.upstream_model, ` + namesVersion + `
 FROM json_each(?2) AS j CROSS JOIN sessions AS s ON s.id = j.value
 WHERE s.account_id = ?1`
 )
@@ -54,7 +54,7 @@ WHERE s.account_id = ?1`
 func prefilterQuery(f sessions.Filter) (string, []any) {
 	var q strings.Builder
 	q.WriteString(prefilterSelect)
-	args := scope(&q, f, listAgentScope, listAccountScope)
+	args := append([]any{f.AccountID}, scope(&q, f, listAgentScope, listAccountScope)...) // ?1 of namesVersion
 	args = bounds(&q, f, args)
 	q.WriteString(prefilterScanned)
 	args = append(args, prefilterBudget)

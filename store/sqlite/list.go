@@ -25,13 +25,16 @@ import (
 // index entry before the row is read. INDEXED BY makes the plan independent of statistics (ANALYZE), and the
 // statement fails, rather than runs slowly, if a change of schema ever makes the index unusable.
 //
-// The agent's current name comes from a correlated subquery, evaluated for the returned rows
-// only, on agents_names (id, name): one seek of a covering index, where the primary key's index
-// took two (the index, then the row); a join could lead the planner to start from agents and
-// sort.
+// The agents' names are not read for each row: the last column of a page is the version of
+// the account's agent names (namesVersion), and the names come from those the store keeps at
+// that version (names.go).
 const (
-	listSelect = `SELECT id, agent_id, started_at, ended_at, status, redactions_by_kind, upstream_model,
-	(SELECT name FROM agents INDEXED BY agents_names WHERE agents.id = sessions.agent_id)
+	// namesVersion is the version of the account's agent names (migration 0007), an
+	// uncorrelated subquery that SQLite runs once per statement. It names the account ?1, so
+	// that the statements that start with it take the account twice: ?1, then the scope's ?.
+	namesVersion = "(SELECT version FROM agent_names_versions WHERE account_id = ?1)"
+	listSelect   = `SELECT id, agent_id, started_at, ended_at, status, redactions_by_kind, upstream_model,
+	` + namesVersion + `
 FROM sessions`
 	listAgentScope   = " INDEXED BY sessions_agent_list WHERE account_id = ? AND agent_id = ?"
 	listAccountScope = " INDEXED BY sessions_account_list WHERE account_id = ?"
@@ -52,7 +55,7 @@ FROM sessions`
 func listQuery(f sessions.Filter) (string, []any) {
 	var q strings.Builder
 	q.WriteString(listSelect)
-	args := appendKeyset(&q, f)
+	args := append([]any{f.AccountID}, appendKeyset(&q, f)...) // ?1 of namesVersion, then the scope's
 	q.WriteString(listOrder)
 	args = append(args, f.Limit+1)
 	return q.String(), args
@@ -129,7 +132,7 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 }
 
 // readSessions runs query, a query of the list's columns (listQuery, prefilterQuery, byIDsSQL),
-// and scans its sessions of f's account.
+// and scans its sessions of f's account, whose agents' names it then sets (nameAgents).
 func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query string, args ...any) ([]sessions.Session, error) {
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
@@ -143,7 +146,8 @@ func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query strin
 	ss := make([]sessions.Session, 0, f.Limit+1)
 	// The driver's bytes, valid until the next call of Next. Agents, models and names repeat
 	// within a page: each distinct value becomes a string once.
-	var agentID, status, kinds, model, name sql.RawBytes
+	var agentID, status, kinds, model sql.RawBytes
+	var version sql.NullInt64 // of the account's names; NULL: version 0
 	seen := map[string]string{}
 	str := func(b []byte) string {
 		if v, ok := seen[string(b)]; ok {
@@ -156,10 +160,10 @@ func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query strin
 	for rows.Next() {
 		x := sessions.Session{AccountID: f.AccountID}
 		var started, ended int64
-		if err := rows.Scan(&x.ID, &agentID, &started, &ended, &status, &kinds, &model, &name); err != nil {
+		if err := rows.Scan(&x.ID, &agentID, &started, &ended, &status, &kinds, &model, &version); err != nil {
 			return nil, mapError(ctx, err)
 		}
-		x.AgentID, x.UpstreamModel, x.AgentName = str(agentID), str(model), str(name)
+		x.AgentID, x.UpstreamModel = str(agentID), str(model)
 		x.Status = sessions.Status(str(status))
 		x.StartedAt = time.UnixMilli(started).UTC()
 		x.EndedAt = time.UnixMilli(ended).UTC()
@@ -172,5 +176,6 @@ func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query strin
 	if err := rows.Err(); err != nil {
 		return nil, mapError(ctx, err)
 	}
-	return ss, nil
+	rows.Close() // before nameAgents takes a connection of its own
+	return ss, s.nameAgents(ctx, f.AccountID, version.Int64, ss)
 }

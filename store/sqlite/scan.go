@@ -14,12 +14,12 @@ import (
 
 var _ sessions.Scanner = (*Store)(nil)
 
-// scanSelect is the head of a scan's batch query: the columns of listSelect without the agent's
-// name. The correlated subquery of the list costs two B-tree seeks per row (the agents' TEXT
-// primary key, then the row); on the 100,000 sessions of the benchmark data set it was 30 to 45%
-// of the time of the whole query, and looking the names up once per batch, for its distinct
-// agents (about 400 of 1,000 agents in a batch of 1,000), still 25 to 35%. A scan looks each
-// agent up once instead, when it first meets it (scanNames).
+// scanSelect is the head of a scan's batch query: the columns of listSelect without the version
+// of the agents' names. When the list read each row's name with a correlated subquery (two
+// B-tree seeks per row: the agents' TEXT primary key, then the row), that subquery was 30 to 45%
+// of a batch's time on the 100,000 sessions of the benchmark data set, and looking the names up
+// once per batch, for its distinct agents (about 400 of 1,000 agents in a batch of 1,000), still
+// 25 to 35%. A scan looks each agent up once instead, when it first meets it (scanNames).
 const scanSelect = `SELECT id, agent_id, started_at, ended_at, status, redactions_by_kind, upstream_model
 FROM sessions`
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/agentnames"
 	"github.com/masker-dev/sessions/internal/sharedread"
 	"github.com/masker-dev/sessions/internal/wakeup"
 
@@ -43,6 +44,8 @@ type Store struct {
 
 	stmts      stmtCache // the read queries' prepared statements
 	writeStmts stmtCache // the writes' prepared statements
+
+	names agentnames.Kept // the agent names that pages have met, by version (names.go)
 }
 
 var (

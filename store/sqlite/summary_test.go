@@ -67,7 +67,8 @@ func TestSummaryMigration(t *testing.T) {
 		t.Fatalf("bad case: %d rollup rows after a purge of %d sessions of %d", len(kept), purged, n)
 	}
 	_, err = s.write.ExecContext(ctx, `DROP TRIGGER sessions_summary_insert; DROP TRIGGER sessions_summary_update;
-		DROP TRIGGER sessions_summary_delete; DROP TABLE summary_totals; DROP INDEX agents_names;
+		DROP TRIGGER sessions_summary_delete; DROP TABLE summary_totals;
+		DROP TABLE agent_names_versions; DROP TRIGGER agents_names_changed; DROP TRIGGER agents_deleted;
 		DELETE FROM sessions_schema WHERE version >= 5`) // 0005 and the versions after it run again
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,70 @@
+package agentnames
+
+import (
+	"testing"
+
+	"github.com/masker-dev/sessions"
+)
+
+// TestFill checks that Kept gives names only at the version they were kept at, and only when it
+// holds every agent of the page.
+func TestFill(t *testing.T) {
+	var k Kept
+	a, b := sessions.NewAgentID(), sessions.NewAgentID()
+	page := []sessions.Session{{AgentID: a}, {AgentID: b}, {AgentID: a}}
+	if k.Fill("acme", 0, page) {
+		t.Fatal("Fill found names in an empty Kept")
+	}
+	k.Keep("acme", 3, map[string]string{a: "front desk"})
+	if k.Fill("acme", 3, page) {
+		t.Fatal("Fill found every name with one agent of two kept")
+	}
+	k.Keep("acme", 3, map[string]string{b: "billing"})
+	for _, v := range []int64{2, 4} {
+		if k.Fill("acme", v, page) {
+			t.Fatalf("Fill found names of version 3 for a page of version %d", v)
+		}
+	}
+	if k.Fill("globex", 3, page) {
+		t.Fatal("Fill found acme's names for globex")
+	}
+	if !k.Fill("acme", 3, page) {
+		t.Fatal("Fill did not find the names kept")
+	}
+	if page[0].AgentName != "front desk" || page[1].AgentName != "billing" || page[2].AgentName != "front desk" {
+		t.Errorf("names filled: %q, %q, %q", page[0].AgentName, page[1].AgentName, page[2].AgentName)
+	}
+	k.Keep("acme", 4, map[string]string{a: "reception"})
+	if k.Fill("acme", 3, page) || k.Fill("acme", 4, page) {
+		t.Error("names of version 3 survived a Keep of version 4")
+	}
+}
+
+// TestBound checks that Kept stops at MaxKept names: past it, it forgets them all.
+func TestBound(t *testing.T) {
+	var k Kept
+	byAgent := map[string]string{}
+	for range MaxKept {
+		byAgent[sessions.NewAgentID()] = "a"
+	}
+	k.Keep("acme", 1, byAgent)
+	if k.size != MaxKept {
+		t.Fatalf("%d names kept, want %d", k.size, MaxKept)
+	}
+	k.Keep("globex", 1, map[string]string{sessions.NewAgentID(): "b"})
+	if k.size != 1 || len(k.accounts) != 1 {
+		t.Errorf("after one more: %d names of %d accounts kept, want 1 of 1", k.size, len(k.accounts))
+	}
+	k.Keep("globex", 2, map[string]string{sessions.NewAgentID(): "c"})
+	if k.size != 1 || k.accounts["globex"].version != 2 {
+		t.Errorf("after a new version: %d names at version %d, want 1 at 2", k.size, k.accounts["globex"].version)
+	}
+}
+
+// TestDistinct checks Distinct's order and uniqueness.
+func TestDistinct(t *testing.T) {
+	got := Distinct([]sessions.Session{{AgentID: "b"}, {AgentID: "a"}, {AgentID: "b"}})
+	if len(got) != 2 || got[0] != "b" || got[1] != "a" {
+		t.Errorf("Distinct = %q, want [b a]", got)
+	}
+}
