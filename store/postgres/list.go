@@ -236,17 +236,21 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 	var ss []sessions.Session
 	err := s.retry(ctx, s.read, func() error {
 		var err error
+		var version int64
 		query, args := listQuery(f)
-		if ss, err = s.readPage(ctx, f, query, args); err != nil {
+		if ss, version, err = s.readPage(ctx, f, query, args); err != nil {
 			return err
 		}
 		if len(ss) <= f.Limit && (f.Status != "" || f.MinRedactions > 0) {
 			// Fewer matches than a page in the prefilter's budget: a rare filter here (or the
 			// end of the list, which the groups find again at the cost of their seeks).
 			query, args := groupsQuery(f)
-			if ss, err = s.readPage(ctx, f, query, args); err != nil {
+			if ss, version, err = s.readPage(ctx, f, query, args); err != nil {
 				return err
 			}
+		}
+		if f.AgentID == "" { // the page that is returned, named once
+			return s.nameAgents(ctx, f.AccountID, version, ss)
 		}
 		return nil
 	})
@@ -254,13 +258,13 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 }
 
 // readPage runs the page query of listQuery or groupsQuery and scans its rows. The last column
-// is the agent's name on an agent's page, and the version of the account's names on an
-// account-wide page, whose names nameAgents then sets.
-func (s *Store) readPage(ctx context.Context, f sessions.Filter, query string, args []any) ([]sessions.Session, error) {
+// is the agent's name on an agent's page, and on an account-wide page the version of the
+// account's names, which it returns (0 for NULL), for nameAgents.
+func (s *Store) readPage(ctx context.Context, f sessions.Filter, query string, args []any) ([]sessions.Session, int64, error) {
 	ss := make([]sessions.Session, 0, f.Limit+1)
 	rows, err := s.read.Query(ctx, query, append([]any{s.listMode}, args...)...)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rows.Close()
 	var version *int64 // of the account's names; NULL: version 0
@@ -273,7 +277,7 @@ func (s *Store) readPage(ctx context.Context, f sessions.Filter, query string, a
 		}
 		if err := rows.Scan(&x.ID, &x.AccountID, &x.AgentID, &x.StartedAt, &x.EndedAt, &status,
 			(*kindsColumn)(&x.RedactionsByKind), &x.UpstreamModel, last); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		x.Status = sessions.Status(status)
 		x.StartedAt, x.EndedAt = x.StartedAt.UTC(), x.EndedAt.UTC()
@@ -283,12 +287,9 @@ func (s *Store) readPage(ctx context.Context, f sessions.Filter, query string, a
 		ss = append(ss, x)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if f.AgentID == "" {
-		return ss, s.nameAgents(ctx, f.AccountID, valueOrZero(version), ss)
-	}
-	return ss, nil
+	return ss, valueOrZero(version), nil
 }
 
 // kindsColumn scans the jsonb redactions_by_kind straight from the driver's buffer (pgx hands a

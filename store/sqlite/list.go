@@ -91,30 +91,41 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 	return sessions.ListPage(ctx, f, s.list)
 }
 
-// list reads the sessions of the page of f, which is valid and normalized: up to f.Limit+1.
+// list reads the sessions of the page of f, which is valid and normalized: up to f.Limit+1,
+// and names their agents once (nameAgents).
+func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
+	ss, version, err := s.readPage(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return ss, s.nameAgents(ctx, f.AccountID, version, ss)
+}
+
+// readPage reads the sessions of the page of f, without their agents' names, and the version of
+// the account's names that the page's statement read.
 //
 // Without a status or min_redactions filter, it runs listQuery. With one, it runs
 // prefilterQuery, which reads at most prefilterBudget entries of the list index; when those hold
 // less than a page, the filter is rare here, and groupIDs finds the page's IDs with a loose index
 // scan of the groups index instead, whose rows are then read by ID (byIDsSQL).
-func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
+func (s *Store) readPage(ctx context.Context, f sessions.Filter) ([]sessions.Session, int64, error) {
 	if f.Status == "" && f.MinRedactions == 0 {
 		query, args := listQuery(f)
 		return s.readSessions(ctx, f, query, args...)
 	}
 	query, args := prefilterQuery(f)
-	ss, err := s.readSessions(ctx, f, query, args...)
+	ss, version, err := s.readSessions(ctx, f, query, args...)
 	if err != nil || len(ss) > f.Limit {
-		return ss, err
+		return ss, version, err
 	}
 	// Less than a page in the budget: a rare filter (or the end of the list, which the groups
 	// find again at the cost of their seeks).
 	ps, err := s.groupIDs(ctx, f)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(ps) == 0 {
-		return []sessions.Session{}, nil
+		return []sessions.Session{}, 0, nil
 	}
 	ids := make([]string, len(ps))
 	for i, p := range ps {
@@ -122,25 +133,26 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 	}
 	idsJSON, err := json.Marshal(ids)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if ss, err = s.readSessions(ctx, f, byIDsSQL, f.AccountID, idsJSON); err != nil {
-		return nil, err
+	if ss, version, err = s.readSessions(ctx, f, byIDsSQL, f.AccountID, idsJSON); err != nil {
+		return nil, 0, err
 	}
 	slices.SortFunc(ss, func(a, b sessions.Session) int { return comparePositions(a.Cursor(), b.Cursor()) })
-	return ss, nil
+	return ss, version, nil
 }
 
 // readSessions runs query, a query of the list's columns (listQuery, prefilterQuery, byIDsSQL),
-// and scans its sessions of f's account, whose agents' names it then sets (nameAgents).
-func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query string, args ...any) ([]sessions.Session, error) {
+// and returns its sessions of f's account, without their agents' names, and the version of the
+// account's names that it read (0 for NULL).
+func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query string, args ...any) ([]sessions.Session, int64, error) {
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
-		return nil, mapError(ctx, err)
+		return nil, 0, mapError(ctx, err)
 	}
 	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
-		return nil, mapError(ctx, err)
+		return nil, 0, mapError(ctx, err)
 	}
 	defer rows.Close()
 	ss := make([]sessions.Session, 0, f.Limit+1)
@@ -161,7 +173,7 @@ func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query strin
 		x := sessions.Session{AccountID: f.AccountID}
 		var started, ended int64
 		if err := rows.Scan(&x.ID, &agentID, &started, &ended, &status, &kinds, &model, &version); err != nil {
-			return nil, mapError(ctx, err)
+			return nil, 0, mapError(ctx, err)
 		}
 		x.AgentID, x.UpstreamModel = str(agentID), str(model)
 		x.Status = sessions.Status(str(status))
@@ -169,13 +181,12 @@ func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query strin
 		x.EndedAt = time.UnixMilli(ended).UTC()
 		var err error
 		if x.RedactionsByKind, err = kindsjson.Parse(kinds); err != nil {
-			return nil, fmt.Errorf("sqlite: session %s: %w", x.ID, err)
+			return nil, 0, fmt.Errorf("sqlite: session %s: %w", x.ID, err)
 		}
 		ss = append(ss, x)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, mapError(ctx, err)
+		return nil, 0, mapError(ctx, err)
 	}
-	rows.Close() // before nameAgents takes a connection of its own
-	return ss, s.nameAgents(ctx, f.AccountID, version.Int64, ss)
+	return ss, version.Int64, nil
 }
