@@ -82,6 +82,18 @@ func (k *Kept) Keep(account string, version int64, byAgent map[string]string) {
 	}
 }
 
+// Set sets the AgentName of each of ss, the sessions of a page of account, from byAgent, the
+// current names of its agents read by one statement with the account's version, and keeps them
+// at that version. A statement that found no agent told no version: nothing is kept then.
+func (k *Kept) Set(account string, version int64, byAgent map[string]string, ss []sessions.Session) {
+	for i := range ss {
+		ss[i].AgentName = byAgent[ss[i].AgentID]
+	}
+	if len(byAgent) > 0 {
+		k.Keep(account, version, byAgent)
+	}
+}
+
 // Distinct returns the distinct agent IDs of ss, in the order they first appear.
 func Distinct(ss []sessions.Session) []string {
 	var ids []string

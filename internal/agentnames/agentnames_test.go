@@ -68,3 +68,22 @@ func TestDistinct(t *testing.T) {
 		t.Errorf("Distinct = %q, want [b a]", got)
 	}
 }
+
+// TestSet checks that Set names the page from what was read and keeps it at the version read,
+// and keeps nothing when the statement found no agent (it told no version then).
+func TestSet(t *testing.T) {
+	var k Kept
+	a, b := sessions.NewAgentID(), sessions.NewAgentID()
+	page := []sessions.Session{{AgentID: a}, {AgentID: b, AgentName: "stale"}}
+	k.Set("acme", 0, map[string]string{}, page)
+	if page[1].AgentName != "" || len(k.accounts) != 0 {
+		t.Fatalf("after an empty read: AgentName %q, %d accounts kept; want \"\" and none", page[1].AgentName, len(k.accounts))
+	}
+	k.Set("acme", 2, map[string]string{a: "front desk", b: "billing"}, page)
+	if page[0].AgentName != "front desk" || page[1].AgentName != "billing" {
+		t.Errorf("names set: %q, %q", page[0].AgentName, page[1].AgentName)
+	}
+	if !k.Fill("acme", 2, page) || k.Fill("acme", 1, page) {
+		t.Error("Set did not keep the names at the version read, and only there")
+	}
+}

@@ -11,7 +11,7 @@ var _ sessions.Scanner = (*Store)(nil)
 
 // scanQuery returns the query of one batch of a scan of f, which must be valid and normalized,
 // and its arguments: up to f.Limit+1 sessions after f's position, in list order, without their
-// agents' names (scanNames). Like listQuery, it is put together only from fixed fragments with
+// agents' names (agentNames). Like listQuery, it is put together only from fixed fragments with
 // numbered placeholders.
 //
 // Without a status or min_redactions filter, a batch is an index scan of the list index from a
@@ -58,9 +58,6 @@ FROM (
 CROSS JOIN LATERAL (SELECT * FROM sessions WHERE sessions.id = page.id OFFSET 0) AS s
 ORDER BY page.started_at DESC, page.id DESC`
 )
-
-// scanNames reads the current names of agents of an account.
-const scanNames = `SELECT id, name FROM agents WHERE account_id = $1 AND id = ANY($2)`
 
 // maxScanNames is the most agent names that a scan keeps; past it, it forgets them and looks
 // them up again, so that an account of very many agents does not grow the scan's memory.
@@ -125,7 +122,11 @@ func (s *Store) scanBatch(ctx context.Context, f sessions.Filter, names map[stri
 		}
 	}
 	if len(unknown) > 0 {
-		if err := s.agentNames(ctx, f.AccountID, unknown, names); err != nil {
+		err := s.retry(ctx, s.read, func() error {
+			_, err := s.agentNames(ctx, f.AccountID, unknown, names)
+			return err
+		})
+		if err != nil {
 			for _, id := range unknown {
 				delete(names, id)
 			}
@@ -136,23 +137,4 @@ func (s *Store) scanBatch(ctx context.Context, f sessions.Filter, names map[stri
 		ss[i].AgentName = names[ss[i].AgentID]
 	}
 	return ss, nil
-}
-
-// agentNames sets names[id], for each of ids, agents of account, to the agent's current name.
-func (s *Store) agentNames(ctx context.Context, account string, ids []string, names map[string]string) error {
-	return s.retry(ctx, s.read, func() error {
-		rows, err := s.read.Query(ctx, scanNames, s.listMode, account, ids)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, name string
-			if err := rows.Scan(&id, &name); err != nil {
-				return err
-			}
-			names[id] = name
-		}
-		return rows.Err()
-	})
 }

@@ -10,8 +10,9 @@ import (
 	"github.com/masker-dev/sessions/internal/agentnames"
 )
 
-// namesSQL reads the current names of agents of an account (?2, a JSON array of IDs), with the
-// account's version of names, in one statement, so from one snapshot.
+// namesSQL reads the current names of agents of an account (?2, a JSON array of IDs: one
+// statement whatever their number, values never in the SQL), with the account's version of
+// names, in one statement, so from one snapshot.
 const namesSQL = `SELECT id, name, ` + namesVersion + `
 FROM agents WHERE account_id = ?1 AND id IN (SELECT value FROM json_each(?2))`
 
@@ -23,36 +24,39 @@ func (s *Store) nameAgents(ctx context.Context, account string, version int64, s
 	if len(ss) == 0 || s.names.Fill(account, version, ss) {
 		return nil
 	}
-	ids, err := json.Marshal(agentnames.Distinct(ss))
+	byAgent := map[string]string{}
+	current, err := s.agentNames(ctx, account, agentnames.Distinct(ss), byAgent)
 	if err != nil {
-		return fmt.Errorf("sqlite: agent IDs: %w", err)
+		return err
+	}
+	s.names.Set(account, current, byAgent, ss)
+	return nil
+}
+
+// agentNames sets names[id], for each of ids, agents of account, to the agent's current name,
+// and returns the version of the account's names that it read (0 for NULL, or when it found no
+// agent).
+func (s *Store) agentNames(ctx context.Context, account string, ids []string, names map[string]string) (int64, error) {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: agent IDs: %w", err)
 	}
 	stmt, err := s.prepared(ctx, namesSQL)
 	if err != nil {
-		return mapError(ctx, err)
+		return 0, mapError(ctx, err)
 	}
-	rows, err := stmt.QueryContext(ctx, account, string(ids))
+	rows, err := stmt.QueryContext(ctx, account, string(list))
 	if err != nil {
-		return mapError(ctx, err)
+		return 0, mapError(ctx, err)
 	}
 	defer rows.Close()
-	byAgent := map[string]string{}
-	var current sql.NullInt64 // NULL: version 0
+	var version sql.NullInt64 // NULL: version 0
 	for rows.Next() {
 		var id, name string
-		if err := rows.Scan(&id, &name, &current); err != nil {
-			return mapError(ctx, err)
+		if err := rows.Scan(&id, &name, &version); err != nil {
+			return 0, mapError(ctx, err)
 		}
-		byAgent[id] = name
+		names[id] = name
 	}
-	if err := rows.Err(); err != nil {
-		return mapError(ctx, err)
-	}
-	for i := range ss {
-		ss[i].AgentName = byAgent[ss[i].AgentID]
-	}
-	if len(byAgent) > 0 { // else no row told the version
-		s.names.Keep(account, current.Int64, byAgent)
-	}
-	return nil
+	return version.Int64, mapError(ctx, rows.Err())
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -19,14 +18,9 @@ var _ sessions.Scanner = (*Store)(nil)
 // B-tree seeks per row: the agents' TEXT primary key, then the row), that subquery was 30 to 45%
 // of a batch's time on the 100,000 sessions of the benchmark data set, and looking the names up
 // once per batch, for its distinct agents (about 400 of 1,000 agents in a batch of 1,000), still
-// 25 to 35%. A scan looks each agent up once instead, when it first meets it (scanNames).
+// 25 to 35%. A scan looks each agent up once instead, when it first meets it (agentNames).
 const scanSelect = `SELECT id, agent_id, started_at, ended_at, status, redactions_by_kind, upstream_model
 FROM sessions`
-
-// scanNames reads the current names of a batch's agents, whose IDs are a JSON array parameter
-// (one statement whatever their number, values never in the SQL).
-const scanNames = `SELECT id, name FROM agents
-WHERE account_id = ? AND id IN (SELECT value FROM json_each(?))`
 
 // scanQuery returns the query of one batch of a scan of f, which must be valid and normalized,
 // and its arguments: up to f.Limit+1 sessions from f's position, in list order. It is listQuery
@@ -116,7 +110,7 @@ func (s *Store) scanBatch(ctx context.Context, f sessions.Filter, names map[stri
 		return nil, mapError(ctx, err)
 	}
 	if len(unknown) > 0 {
-		if err := s.agentNames(ctx, f.AccountID, unknown, names); err != nil {
+		if _, err := s.agentNames(ctx, f.AccountID, unknown, names); err != nil {
 			for _, id := range unknown {
 				delete(names, id)
 			}
@@ -127,25 +121,4 @@ func (s *Store) scanBatch(ctx context.Context, f sessions.Filter, names map[stri
 		ss[i].AgentName = names[ss[i].AgentID]
 	}
 	return ss, nil
-}
-
-// agentNames sets names[id], for each of ids, agents of account, to the agent's current name.
-func (s *Store) agentNames(ctx context.Context, account string, ids []string, names map[string]string) error {
-	list, err := json.Marshal(ids)
-	if err != nil {
-		return fmt.Errorf("sqlite: agent IDs: %w", err)
-	}
-	rows, err := s.read.QueryContext(ctx, scanNames, account, string(list))
-	if err != nil {
-		return mapError(ctx, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return mapError(ctx, err)
-		}
-		names[id] = name
-	}
-	return mapError(ctx, rows.Err())
 }
