@@ -61,8 +61,8 @@ const prefilterBudget = 1000
 // parameter. The planner can estimate a number, and not a parameter: for the generic plan of a
 // prepared statement it takes a LIMIT $n for a tenth of its input's rows, and so costed a first
 // page of a large account (no cursor to bound the range) at the scan of a tenth of the account,
-// far above the plan for the values. The server then planned every call anew, 0.25 to 0.8 ms
-// each on 10M sessions against 0.1 to 0.2 ms of execution, and the generic plan, when forced,
+// far above the plan for the values. The server then planned every call anew, 0.12 to 0.8 ms
+// each on 10M sessions against 0.05 to 0.2 ms of execution, and the generic plan, when forced,
 // passed jit_above_cost and was compiled on every call (5 to 9 ms). With the caps, the generic
 // plan is costed at most pageCap rows, and prepared statements keep it after their first calls.
 const pageCap = sessions.MaxLimit + 1

@@ -1,0 +1,3 @@
+SELECT id, account_id, agent_id, started_at, ended_at, status, redactions_by_kind, upstream_model
+	FROM sessions WHERE account_id = 'acct_bench' AND (started_at, id) < ('2026-10-20', '')
+	ORDER BY started_at DESC, id DESC LIMIT 101;
