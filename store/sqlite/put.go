@@ -31,7 +31,11 @@ import (
 // half of an ingest in the parser, before the driver kept prepared statements; a statement with a
 // VALUES row per session spent it allocating and freeing its long program.) ("WHERE true" is the
 // documented way to tell the parser that ON CONFLICT belongs to the INSERT and not to a join of
-// the SELECT.)
+// the SELECT.) jsonb_each converts the parameter to SQLite's binary JSON once, so that the nine
+// extractions of each session read its array without parsing text again (-> still returns the
+// kinds as JSON text, which the STRICT column requires): 8-12% more sessions a second than
+// json_each in batches of 1,000 over 20 agents, less where index writes dominate (BENCHMARKS.md,
+// "SQLite ingest").
 //
 // Each session written, inserted or replaced, takes a new feed position (migration 0002): the
 // counter feed.position plus its place in the batch (json_each's key). The triggers of the
@@ -43,7 +47,7 @@ const upsertSQL = `INSERT INTO sessions
 	 feed_position)
 	SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->6, value->>7, value->>8,
 		(SELECT position FROM feed WHERE id = 1) + key + 1
-	FROM json_each(?) WHERE true
+	FROM jsonb_each(?) WHERE true
 	ON CONFLICT (id) DO UPDATE SET
 		started_at = CASE WHEN sessions.account_id = excluded.account_id AND sessions.agent_id = excluded.agent_id
 			THEN excluded.started_at END,
