@@ -6,10 +6,10 @@
 -- of a batch of 10,000 sessions on disk (an external merge of 40,000 rows: 65 to 70 ms of the
 -- 125 ms that the statement took, EXPLAIN ANALYZE on 2026-12-04). These statements group the
 -- sessions by agent once, and derive the account's rows from the agents' sums: half the kind
--- rows, hashed in memory (the same batch: 49 to 98 ms). The rows written, their order (key order, so that concurrent
--- writers lock shared rows in the same order) and the merge of a conflicting row's kinds are
--- those of 0005. d is NOT MATERIALIZED so that both of its readers scan the transition tables
--- themselves, rather than a copy of them.
+-- rows, hashed in memory (the same batch: 49 to 98 ms). The rows written, their order (key
+-- order, so that concurrent writers lock shared rows in the same order) and the merge of a
+-- conflicting row's kinds are those of 0005. d is NOT MATERIALIZED so that both of its readers
+-- scan the transition tables themselves, rather than a copy of them.
 --
 -- JIT stays off in the three functions (migration 0006): SET in CREATE OR REPLACE replaces the
 -- settings of the function, so it is given again here.
