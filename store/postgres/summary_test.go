@@ -98,3 +98,30 @@ func dumpRollups(tb testing.TB, s *Store) []string {
 	}
 	return out
 }
+
+// TestSummaryTriggersWithoutJIT checks that the functions of the summary triggers turn JIT off
+// for their statements (migration 0006, and 0008 which replaces them): with JIT, a server
+// compiled the statement of a batch of 10,000 on every batch, for most of the batch's time.
+func TestSummaryTriggersWithoutJIT(t *testing.T) {
+	s := newTestStore(t)
+	rows, err := s.pool.Query(t.Context(), `SELECT p.proname, coalesce(array_to_string(p.proconfig, ','), '')
+		FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+		WHERE n.nspname = current_schema() AND p.proname LIKE 'sessions\_summary\_%' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	var name, config string
+	_, err = pgx.ForEachRow(rows, []any{&name, &config}, func() error {
+		got[name] = config
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"sessions_summary_delete": "jit=off", "sessions_summary_insert": "jit=off",
+		"sessions_summary_update": "jit=off"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("settings of the summary functions (-want +got):\n%s", diff)
+	}
+}
