@@ -4,6 +4,7 @@
 package kindsjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -223,6 +224,33 @@ func (s *Sums) Add(src []byte) error {
 		s.kinds = append(s.kinds, string(kind))
 		s.sums = append(s.sums, int64(n))
 	})
+}
+
+// AddObjects adds the counts of each object of src, objects written one after the other
+// without separators (what SQLite's group_concat of the rollup rows' kinds makes with an empty
+// separator), as Add does for one. An empty src adds nothing. It returns Add's error, or an error when src does not
+// end with an object's closing brace.
+func (s *Sums) AddObjects(src []byte) error {
+	start, inString, escaped := 0, false, false
+	for i, c := range src {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && c == '}':
+			if err := s.Add(src[start : i+1]); err != nil {
+				return err
+			}
+			start = i + 1
+		}
+	}
+	if len(bytes.TrimSpace(src[start:])) > 0 {
+		return fmt.Errorf("redactions_by_kind: %q after the last object", src[start:])
+	}
+	return nil
 }
 
 // AddTo adds the sums to dst, leaving out those that are zero.

@@ -191,3 +191,24 @@ func TestSums(t *testing.T) {
 		t.Errorf("Add of kinds held already allocates %v times, want 0", allocs)
 	}
 }
+
+func TestSumsAddObjects(t *testing.T) {
+	var sums Sums
+	in := `{"DOB":1,"NAME":2}{}{"NAME":3,"SSN":0}{"A\"}":1}` + "\n"
+	if err := sums.AddObjects([]byte(in)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sums.AddObjects(nil); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	sums.AddTo(got)
+	if diff := cmp.Diff(map[string]int64{"DOB": 1, "NAME": 5, `A"}`: 1}, got); diff != "" {
+		t.Errorf("sums (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{`{"DOB":1}{"NAME":2`, `{"DOB":1}x`, `{"DOB":1.5}`} {
+		if err := sums.AddObjects([]byte(bad)); err == nil {
+			t.Errorf("AddObjects(%s) returned no error", bad)
+		}
+	}
+}

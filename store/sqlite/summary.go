@@ -18,16 +18,22 @@ var _ sessions.Summarizer = (*Store)(nil)
 // status): agent_id is the agent, or the empty string for the account, so that both summaries are
 // a range of hours of one key prefix, at most 24 x 3 rows a day. The status condition is decided
 // from the key, row by row. (Comparing the status parameter with the empty string keeps one
-// statement for both the filtered and unfiltered status.) The kinds of each row are summed in Go
-// (kindsjson.Sums).
+// statement for both the filtered and unfiltered status.) The statement sums the rows into one,
+// by status for the counts of sessions (the three statuses of the sessions table's CHECK
+// constraint), and hands over the kinds of all its rows as one text, whose objects are summed in
+// Go (kindsjson.Sums.AddObjects): a row per rollup row took 1.7 times as long, in the driver's
+// work per row (BENCHMARKS.md, "Summary rollups").
 //
 // The raw rows of the window's edges, or of the whole window for a MinRedactions, are read
 // through the list indexes, and folded in Go by sessions.Summary.Add, the definition of a
 // summary; those of the parts of an edge hour outside the window, when the window holds most of
 // that hour and its rollups are read (rollup.Plan.Minus), are taken out again by rollup.Remove.
 const (
-	summaryTotalsSQL = `SELECT status, sessions, redaction_total, duration_ms, kinds FROM summary_totals
-	WHERE account_id = ? AND agent_id = ? AND hour >= ? AND hour < ? AND (? = '' OR status = ?)`
+	summaryTotalsSQL = `SELECT coalesce(sum(sessions) FILTER (WHERE status = 'ok'), 0),
+		coalesce(sum(sessions) FILTER (WHERE status = 'error'), 0),
+		coalesce(sum(sessions) FILTER (WHERE status = 'partial'), 0),
+		coalesce(sum(redaction_total), 0), coalesce(sum(duration_ms), 0), group_concat(kinds, '')
+	FROM summary_totals WHERE account_id = ? AND agent_id = ? AND hour >= ? AND hour < ? AND (? = '' OR status = ?)`
 	rawAgentSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions INDEXED BY sessions_agent_list
 	WHERE account_id = ? AND agent_id = ? AND started_at >= ? AND started_at < ? AND (? = '' OR status = ?) AND redaction_count >= ?`
 	rawAccountSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions INDEXED BY sessions_account_list
@@ -80,30 +86,23 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 
 // addRollups adds the rollups of the hours r to m.
 func addRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
-	rows, err := tx.QueryContext(ctx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
-		string(f.Status), string(f.Status))
+	var byStatus [3]int64 // the order of summaryTotalsSQL
+	var redactions, durationMillis int64
+	var kinds []byte
+	err := tx.QueryRowContext(ctx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
+		string(f.Status), string(f.Status)).Scan(&byStatus[0], &byStatus[1], &byStatus[2], &redactions, &durationMillis, &kinds)
 	if err != nil {
 		return mapError(ctx, err)
 	}
-	defer rows.Close()
-	var kinds sql.RawBytes
-	var sums kindsjson.Sums // the kinds of every row, summed without a map per row
-	for rows.Next() {
-		var status string
-		var n, redactions, durationMillis int64
-		if err := rows.Scan(&status, &n, &redactions, &durationMillis, &kinds); err != nil {
-			return mapError(ctx, err)
-		}
-		m.Sessions += n
-		m.ByStatus[sessions.Status(status)] += n
-		m.RedactionCount += redactions
-		m.Duration += time.Duration(durationMillis) * time.Millisecond
-		if err := sums.Add(kinds); err != nil {
-			return fmt.Errorf("sqlite: summary: %w", err)
-		}
+	for i, status := range [...]sessions.Status{sessions.StatusOK, sessions.StatusError, sessions.StatusPartial} {
+		m.Sessions += byStatus[i]
+		m.ByStatus[status] += byStatus[i]
 	}
-	if err := rows.Err(); err != nil {
-		return mapError(ctx, err)
+	m.RedactionCount += redactions
+	m.Duration += time.Duration(durationMillis) * time.Millisecond
+	var sums kindsjson.Sums
+	if err := sums.AddObjects(kinds); err != nil {
+		return fmt.Errorf("sqlite: summary: %w", err)
 	}
 	sums.AddTo(m.RedactionsByKind)
 	return nil
