@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/masker-dev/sessions"
@@ -18,25 +19,28 @@ var _ sessions.Summarizer = (*Store)(nil)
 // status): agent_id is the agent, or the empty string for the account, so that both summaries are
 // a range of hours of one key prefix, at most 24 x 3 rows a day. The status condition is decided
 // from the key, row by row. (Comparing the status parameter with the empty string keeps one
-// statement for both the filtered and unfiltered status.) The statement sums the rows into one,
-// by status for the counts of sessions (the three statuses of the sessions table's CHECK
-// constraint), and hands over the kinds of all its rows as one text, whose objects are summed in
-// Go (kindsjson.Sums.AddObjects): a row per rollup row took 1.7 times as long, in the driver's
-// work per row (BENCHMARKS.md, "Summary rollups").
+// statement for both the filtered and unfiltered status.) The statement sums the rows into one
+// (see rowSums): the sessions by status, through FILTER clauses over the three statuses of the
+// sessions table's CHECK constraint, the redactions, the duration in milliseconds, and the kinds
+// of every row as one text, whose objects are summed in Go (kindsjson.Sums.AddObjects). A row per
+// rollup row took 1.7 times as long, in the driver's work per row (BENCHMARKS.md, "Summary
+// rollups"). The text grows with the hours of the window (about 50 bytes per hour and status),
+// not with its sessions.
 //
 // The raw rows of the window's edges, or of the whole window for a MinRedactions, are read
-// through the list indexes, and folded in Go by sessions.Summary.Add, the definition of a
-// summary; those of the parts of an edge hour outside the window, when the window holds most of
-// that hour and its rollups are read (rollup.Plan.Minus), are taken out again by rollup.Remove.
+// through the list indexes row by row, since their number grows with the sessions, and summed as
+// sessions.Summary.Add folds sessions, without a map per session; those of the parts of an edge hour outside the window,
+// when the window holds most of that hour and its rollups are read (rollup.Plan.Minus), are taken
+// out again, as rollup.Remove takes out one session.
 const (
 	summaryTotalsSQL = `SELECT coalesce(sum(sessions) FILTER (WHERE status = 'ok'), 0),
 		coalesce(sum(sessions) FILTER (WHERE status = 'error'), 0),
 		coalesce(sum(sessions) FILTER (WHERE status = 'partial'), 0),
 		coalesce(sum(redaction_total), 0), coalesce(sum(duration_ms), 0), group_concat(kinds, '')
 	FROM summary_totals WHERE account_id = ? AND agent_id = ? AND hour >= ? AND hour < ? AND (? = '' OR status = ?)`
-	rawAgentSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions INDEXED BY sessions_agent_list
+	rawAgentSQL = `SELECT status, started_at, ended_at, redaction_count, redactions_by_kind FROM sessions INDEXED BY sessions_agent_list
 	WHERE account_id = ? AND agent_id = ? AND started_at >= ? AND started_at < ? AND (? = '' OR status = ?) AND redaction_count >= ?`
-	rawAccountSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions INDEXED BY sessions_account_list
+	rawAccountSQL = `SELECT status, started_at, ended_at, redaction_count, redactions_by_kind FROM sessions INDEXED BY sessions_account_list
 	WHERE account_id = ? AND ? = '' AND started_at >= ? AND started_at < ? AND (? = '' OR status = ?) AND redaction_count >= ?`
 )
 
@@ -72,12 +76,12 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 		}
 	}
 	for _, r := range plan.Raw {
-		if err := addRaw(ctx, tx, f, r, &m, (*sessions.Summary).Add); err != nil {
+		if err := addRaw(ctx, tx, f, r, &m, 1); err != nil {
 			return sessions.Summary{}, err
 		}
 	}
 	for _, r := range plan.Minus {
-		if err := addRaw(ctx, tx, f, r, &m, rollup.Remove); err != nil {
+		if err := addRaw(ctx, tx, f, r, &m, -1); err != nil {
 			return sessions.Summary{}, err
 		}
 	}
@@ -86,31 +90,24 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 
 // addRollups adds the rollups of the hours r to m.
 func addRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
-	var byStatus [3]int64 // the order of summaryTotalsSQL
-	var redactions, durationMillis int64
+	var x rowSums
 	var kinds []byte
 	err := tx.QueryRowContext(ctx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
-		string(f.Status), string(f.Status)).Scan(&byStatus[0], &byStatus[1], &byStatus[2], &redactions, &durationMillis, &kinds)
+		string(f.Status), string(f.Status)).Scan(&x.byStatus[0], &x.byStatus[1], &x.byStatus[2], &x.redactions,
+		&x.durationMillis, &kinds)
 	if err != nil {
 		return mapError(ctx, err)
 	}
-	for i, status := range [...]sessions.Status{sessions.StatusOK, sessions.StatusError, sessions.StatusPartial} {
-		m.Sessions += byStatus[i]
-		m.ByStatus[status] += byStatus[i]
-	}
-	m.RedactionCount += redactions
-	m.Duration += time.Duration(durationMillis) * time.Millisecond
-	var sums kindsjson.Sums
-	if err := sums.AddObjects(kinds); err != nil {
+	if err := x.kinds.AddObjects(kinds); err != nil {
 		return fmt.Errorf("sqlite: summary: %w", err)
 	}
-	sums.AddTo(m.RedactionsByKind)
+	x.addTo(m, 1)
 	return nil
 }
 
-// addRaw folds the sessions of f that started in r into m with fold: sessions.Summary.Add, or
-// rollup.Remove for a range of rollup.Plan.Minus.
-func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary, fold func(*sessions.Summary, sessions.Session)) error {
+// addRaw adds the sessions of f that started in r to m (sign 1), or takes them out of it (sign
+// -1, for a range of rollup.Plan.Minus).
+func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary, sign int64) error {
 	query := rawAccountSQL
 	if f.AgentID != "" {
 		query = rawAgentSQL
@@ -121,18 +118,57 @@ func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, 
 		return mapError(ctx, err)
 	}
 	defer rows.Close()
+	var x rowSums
 	var kinds sql.RawBytes
 	for rows.Next() {
-		var x sessions.Session
-		var started, ended int64
-		if err := rows.Scan(&x.Status, &started, &ended, &kinds); err != nil {
+		var status sessions.Status
+		var started, ended, redactions int64
+		if err := rows.Scan(&status, &started, &ended, &redactions, &kinds); err != nil {
 			return mapError(ctx, err)
 		}
-		x.StartedAt, x.EndedAt = time.UnixMilli(started), time.UnixMilli(ended)
-		if x.RedactionsByKind, err = kindsjson.Parse(kinds); err != nil {
+		i := slices.Index(rowStatuses[:], status)
+		if i < 0 {
+			return fmt.Errorf("sqlite: summary: a session of status %q", status)
+		}
+		x.byStatus[i]++
+		x.redactions += redactions
+		x.durationMillis += ended - started
+		if err := x.kinds.Add(kinds); err != nil {
 			return fmt.Errorf("sqlite: summary: %w", err)
 		}
-		fold(m, x)
 	}
-	return mapError(ctx, rows.Err())
+	if err := rows.Err(); err != nil {
+		return mapError(ctx, err)
+	}
+	x.addTo(m, sign)
+	return nil
+}
+
+// rowStatuses are the statuses of the counts of a rowSums, in the order of summaryTotalsSQL.
+var rowStatuses = [...]sessions.Status{sessions.StatusOK, sessions.StatusError, sessions.StatusPartial}
+
+// rowSums are the sums of rows that a summary reads: rollup rows, or sessions.
+type rowSums struct {
+	byStatus       [len(rowStatuses)]int64
+	redactions     int64 // the sum of the redaction counts, each the sum of the row's kinds
+	durationMillis int64
+	kinds          kindsjson.Sums
+}
+
+// addTo adds x to m (sign 1), or takes it out of m (sign -1). A kind whose sum falls to zero is
+// deleted, since sessions.Summary.Add makes no zero entries.
+func (x *rowSums) addTo(m *sessions.Summary, sign int64) {
+	for i, status := range rowStatuses {
+		m.Sessions += sign * x.byStatus[i]
+		m.ByStatus[status] += sign * x.byStatus[i]
+	}
+	m.RedactionCount += sign * x.redactions
+	m.Duration += time.Duration(sign*x.durationMillis) * time.Millisecond
+	kinds := map[string]int64{}
+	x.kinds.AddTo(kinds)
+	for kind, n := range kinds {
+		if m.RedactionsByKind[kind] += sign * n; m.RedactionsByKind[kind] == 0 {
+			delete(m.RedactionsByKind, kind)
+		}
+	}
 }
