@@ -30,7 +30,7 @@ type Plan struct {
 	// or the whole window when the rollups cannot answer the filter.
 	Raw []Range
 	// Minus are the ranges of StartedAt to read from the sessions and take out of the summary
-	// (Remove): the parts of an edge hour outside the window, when Hours holds that hour
+	// (Sums.AddTo with sign -1): the parts of an edge hour outside the window, when Hours holds that hour
 	// because the window has more than half of it. A summary then reads at most half an hour of
 	// raw rows at each edge.
 	Minus []Range
@@ -77,22 +77,4 @@ func PlanFor(f sessions.Filter) Plan {
 		p.Raw = append(p.Raw, Range{to, until})
 	}
 	return p
-}
-
-// Remove takes the session s out of m, a summary to which Add gave it: the inverse of
-// sessions.Summary.Add. A kind whose sum falls to zero is deleted, since Add makes no zero
-// entries.
-func Remove(m *sessions.Summary, s sessions.Session) {
-	m.Sessions--
-	m.ByStatus[s.Status]--
-	for kind, n := range s.RedactionsByKind {
-		if n == 0 {
-			continue
-		}
-		m.RedactionCount -= int64(n)
-		if m.RedactionsByKind[kind] -= int64(n); m.RedactionsByKind[kind] == 0 {
-			delete(m.RedactionsByKind, kind)
-		}
-	}
-	m.Duration -= s.Duration()
 }

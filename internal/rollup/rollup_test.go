@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
 func TestPlanFor(t *testing.T) {
@@ -43,20 +44,39 @@ func TestPlanFor(t *testing.T) {
 	}
 }
 
-// TestRemove checks that Remove undoes Add: a summary of a and b less a is the summary of b,
-// kinds that fall to zero included (Add makes no zero entries).
-func TestRemove(t *testing.T) {
+// TestSums checks that Sums adds sessions as sessions.Summary.Add does, and takes them out again
+// with sign -1: a summary of a and b less the sums of a is the summary of b, kinds that fall to
+// zero included (Add makes no zero entries).
+func TestSums(t *testing.T) {
 	h := time.Date(2026, 5, 3, 21, 0, 0, 0, time.UTC)
 	a := sessions.Session{Status: sessions.StatusError, StartedAt: h, EndedAt: h.Add(time.Minute),
 		RedactionsByKind: map[string]int{"NAME": 2, "DOB": 1, "SSN": 0}}
 	b := sessions.Session{Status: sessions.StatusOK, StartedAt: h, EndedAt: h.Add(time.Second),
 		RedactionsByKind: map[string]int{"NAME": 3}}
+	sumsOf := func(ss ...sessions.Session) *Sums {
+		var x Sums
+		for _, s := range ss {
+			if err := x.AddSession(s.Status, s.Duration(), int64(s.RedactionCount()), kindsjson.Append(nil, s.RedactionsByKind)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return &x
+	}
 	both, want := sessions.NewSummary(), sessions.NewSummary()
 	both.Add(a)
 	both.Add(b)
 	want.Add(b)
-	Remove(&both, a)
+	got := sessions.NewSummary()
+	sumsOf(a, b).AddTo(&got, 1)
+	if diff := cmp.Diff(both, got); diff != "" {
+		t.Errorf("AddTo of the sums of a and b (-Add(a), Add(b) +got):\n%s", diff)
+	}
+	sumsOf(a).AddTo(&both, -1)
 	if diff := cmp.Diff(want, both); diff != "" {
-		t.Errorf("Add(a), Add(b), Remove(a) (-Add(b) +got):\n%s", diff)
+		t.Errorf("Add(a), Add(b), AddTo of the sums of a with sign -1 (-Add(b) +got):\n%s", diff)
+	}
+	var x Sums
+	if err := x.AddSession("lost", 0, 0, []byte("{}")); err == nil {
+		t.Errorf("AddSession of an unknown status returned no error")
 	}
 }

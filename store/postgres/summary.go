@@ -7,7 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/masker-dev/sessions"
-	"github.com/masker-dev/sessions/internal/kindsjson"
 	"github.com/masker-dev/sessions/internal/rollup"
 )
 
@@ -18,19 +17,21 @@ var _ sessions.Summarizer = (*Store)(nil)
 // status): agent_id is the agent, or the empty string for the account, so that both summaries are
 // a range of hours of one key prefix, at most 24 x 3 rows a day; the status is decided from the
 // index entries. (Comparing $5 with the empty string keeps one statement for the filtered and the
-// unfiltered status.) The kinds of each row are summed in Go.
+// unfiltered status.) The rows are summed in Go (rollup.Sums). (Summing them in the statement, as
+// the SQLite store does, was slower here: BENCHMARKS.md, "Summary rollups".)
 //
 // The raw rows of the window's edges, or of the whole window for a MinRedactions, are read
-// through the list indexes and folded in Go by sessions.Summary.Add, the definition of a
-// summary; those of the parts of an edge hour outside the window, when the window holds most of
-// that hour and its rollups are read (rollup.Plan.Minus), are taken out again by rollup.Remove.
+// through the list indexes and summed in Go (rollup.Sums) as sessions.Summary.Add folds sessions,
+// without a map per session; those of the parts of an edge hour outside the window, when the
+// window holds most of that hour and its rollups are read (rollup.Plan.Minus), are taken out
+// again.
 const (
 	summaryTotalsSQL = `SELECT status, sessions, redaction_total, duration_ms, kinds FROM summary_totals
 	WHERE account_id = $1 AND agent_id = $2 AND hour >= $3 AND hour < $4 AND ($5 = '' OR status = $5)`
-	rawAgentSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions
+	rawAgentSQL = `SELECT status, started_at, ended_at, redaction_count, redactions_by_kind FROM sessions
 	WHERE account_id = $1 AND agent_id = $2 AND started_at >= $3 AND started_at < $4
 		AND ($5 = '' OR status = $5) AND redaction_count >= $6`
-	rawAccountSQL = `SELECT status, started_at, ended_at, redactions_by_kind FROM sessions
+	rawAccountSQL = `SELECT status, started_at, ended_at, redaction_count, redactions_by_kind FROM sessions
 	WHERE account_id = $1 AND $2 = '' AND started_at >= $3 AND started_at < $4
 		AND ($5 = '' OR status = $5) AND redaction_count >= $6`
 )
@@ -67,12 +68,12 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 				}
 			}
 			for _, r := range plan.Raw {
-				if err := addRaw(ctx, tx, f, r, &m, (*sessions.Summary).Add); err != nil {
+				if err := addRaw(ctx, tx, f, r, &m, 1); err != nil {
 					return err
 				}
 			}
 			for _, r := range plan.Minus {
-				if err := addRaw(ctx, tx, f, r, &m, rollup.Remove); err != nil {
+				if err := addRaw(ctx, tx, f, r, &m, -1); err != nil {
 					return err
 				}
 			}
@@ -91,37 +92,23 @@ func addRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Rang
 	if err != nil {
 		return err
 	}
-	var status string
+	var x rollup.Sums
+	var status sessions.Status
 	var n, redactions, durationMillis int64
-	var sums kindsjson.Sums // the kinds of every row, summed without a map per row
-	_, err = pgx.ForEachRow(rows, []any{&status, &n, &redactions, &durationMillis, (*kindsSums)(&sums)}, func() error {
-		m.Sessions += n
-		m.ByStatus[sessions.Status(status)] += n
-		m.RedactionCount += redactions
-		m.Duration += time.Duration(durationMillis) * time.Millisecond
-		return nil
+	var kinds rawKinds
+	_, err = pgx.ForEachRow(rows, []any{&status, &n, &redactions, &durationMillis, &kinds}, func() error {
+		return x.AddRollup(status, n, redactions, time.Duration(durationMillis)*time.Millisecond, kinds)
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("postgres: summary: %w", err)
 	}
-	sums.AddTo(m.RedactionsByKind)
+	x.AddTo(m, 1)
 	return nil
 }
 
-// kindsSums adds the kinds of each row it scans to its kindsjson.Sums (pgtype.BytesScanner).
-type kindsSums kindsjson.Sums
-
-// ScanBytes implements pgtype.BytesScanner.
-func (k *kindsSums) ScanBytes(src []byte) error {
-	if err := (*kindsjson.Sums)(k).Add(src); err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	return nil
-}
-
-// addRaw folds the sessions of f that started in r into m with fold: sessions.Summary.Add, or
-// rollup.Remove for a range of rollup.Plan.Minus.
-func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary, fold func(*sessions.Summary, sessions.Session)) error {
+// addRaw adds the sessions of f that started in r to m (sign 1), or takes them out of it (sign
+// -1, for a range of rollup.Plan.Minus).
+func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary, sign int64) error {
 	query := rawAccountSQL
 	if f.AgentID != "" {
 		query = rawAgentSQL
@@ -130,12 +117,26 @@ func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m
 	if err != nil {
 		return err
 	}
-	var x sessions.Session
-	var status string
-	_, err = pgx.ForEachRow(rows, []any{&status, &x.StartedAt, &x.EndedAt, (*kindsColumn)(&x.RedactionsByKind)}, func() error {
-		x.Status = sessions.Status(status)
-		fold(m, x)
-		return nil
+	var x rollup.Sums
+	var status sessions.Status
+	var started, ended time.Time
+	var redactions int64
+	var kinds rawKinds
+	_, err = pgx.ForEachRow(rows, []any{&status, &started, &ended, &redactions, &kinds}, func() error {
+		return x.AddSession(status, ended.Sub(started), redactions, kinds)
 	})
-	return err
+	if err != nil {
+		return fmt.Errorf("postgres: summary: %w", err)
+	}
+	x.AddTo(m, sign)
+	return nil
+}
+
+// rawKinds holds the text of a row's kinds, valid until the next row (pgtype.BytesScanner).
+type rawKinds []byte
+
+// ScanBytes implements pgtype.BytesScanner.
+func (k *rawKinds) ScanBytes(src []byte) error {
+	*k = src
+	return nil
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/masker-dev/sessions"
-	"github.com/masker-dev/sessions/internal/kindsjson"
 	"github.com/masker-dev/sessions/internal/rollup"
 )
 
@@ -20,18 +18,18 @@ var _ sessions.Summarizer = (*Store)(nil)
 // a range of hours of one key prefix, at most 24 x 3 rows a day. The status condition is decided
 // from the key, row by row. (Comparing the status parameter with the empty string keeps one
 // statement for both the filtered and unfiltered status.) The statement sums the rows into one
-// (see rowSums): the sessions by status, through FILTER clauses over the three statuses of the
-// sessions table's CHECK constraint, the redactions, the duration in milliseconds, and the kinds
-// of every row as one text, whose objects are summed in Go (kindsjson.Sums.AddObjects). A row per
-// rollup row took 1.7 times as long, in the driver's work per row (BENCHMARKS.md, "Summary
-// rollups"). The text grows with the hours of the window (about 50 bytes per hour and status),
-// not with its sessions.
+// (rollup.Sums): the sessions by status, through FILTER clauses over the three statuses of the
+// sessions table's CHECK constraint (rollup.Statuses, in that order), the redactions, the duration
+// in milliseconds, and the kinds of every row as one text, whose objects are summed in Go
+// (kindsjson.Sums.AddObjects). A row per rollup row took 1.7 times as long, in the driver's work
+// per row (BENCHMARKS.md, "Summary rollups"). The text grows with the hours of the window (about
+// 50 bytes per hour and status), not with its sessions.
 //
 // The raw rows of the window's edges, or of the whole window for a MinRedactions, are read
-// through the list indexes row by row, since their number grows with the sessions, and summed as
-// sessions.Summary.Add folds sessions, without a map per session; those of the parts of an edge hour outside the window,
-// when the window holds most of that hour and its rollups are read (rollup.Plan.Minus), are taken
-// out again, as rollup.Remove takes out one session.
+// through the list indexes row by row, since their number grows with the sessions, and summed
+// (rollup.Sums) as sessions.Summary.Add folds sessions, without a map per session; those of the
+// parts of an edge hour outside the window, when the window holds most of that hour and its
+// rollups are read (rollup.Plan.Minus), are taken out again.
 const (
 	summaryTotalsSQL = `SELECT coalesce(sum(sessions) FILTER (WHERE status = 'ok'), 0),
 		coalesce(sum(sessions) FILTER (WHERE status = 'error'), 0),
@@ -90,18 +88,20 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 
 // addRollups adds the rollups of the hours r to m.
 func addRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
-	var x rowSums
+	var x rollup.Sums
+	var durationMillis int64
 	var kinds []byte
 	err := tx.QueryRowContext(ctx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
-		string(f.Status), string(f.Status)).Scan(&x.byStatus[0], &x.byStatus[1], &x.byStatus[2], &x.redactions,
-		&x.durationMillis, &kinds)
+		string(f.Status), string(f.Status)).Scan(&x.ByStatus[0], &x.ByStatus[1], &x.ByStatus[2], &x.Redactions,
+		&durationMillis, &kinds)
 	if err != nil {
 		return mapError(ctx, err)
 	}
-	if err := x.kinds.AddObjects(kinds); err != nil {
+	x.Duration = time.Duration(durationMillis) * time.Millisecond
+	if err := x.Kinds.AddObjects(kinds); err != nil {
 		return fmt.Errorf("sqlite: summary: %w", err)
 	}
-	x.addTo(m, 1)
+	x.AddTo(m, 1)
 	return nil
 }
 
@@ -118,7 +118,7 @@ func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, 
 		return mapError(ctx, err)
 	}
 	defer rows.Close()
-	var x rowSums
+	var x rollup.Sums
 	var kinds sql.RawBytes
 	for rows.Next() {
 		var status sessions.Status
@@ -126,49 +126,13 @@ func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, 
 		if err := rows.Scan(&status, &started, &ended, &redactions, &kinds); err != nil {
 			return mapError(ctx, err)
 		}
-		i := slices.Index(rowStatuses[:], status)
-		if i < 0 {
-			return fmt.Errorf("sqlite: summary: a session of status %q", status)
-		}
-		x.byStatus[i]++
-		x.redactions += redactions
-		x.durationMillis += ended - started
-		if err := x.kinds.Add(kinds); err != nil {
-			return fmt.Errorf("sqlite: summary: %w", err)
+		if err := x.AddSession(status, time.Duration(ended-started)*time.Millisecond, redactions, kinds); err != nil {
+			return fmt.Errorf("sqlite: %w", err)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return mapError(ctx, err)
 	}
-	x.addTo(m, sign)
+	x.AddTo(m, sign)
 	return nil
-}
-
-// rowStatuses are the statuses of the counts of a rowSums, in the order of summaryTotalsSQL.
-var rowStatuses = [...]sessions.Status{sessions.StatusOK, sessions.StatusError, sessions.StatusPartial}
-
-// rowSums are the sums of rows that a summary reads: rollup rows, or sessions.
-type rowSums struct {
-	byStatus       [len(rowStatuses)]int64
-	redactions     int64 // the sum of the redaction counts, each the sum of the row's kinds
-	durationMillis int64
-	kinds          kindsjson.Sums
-}
-
-// addTo adds x to m (sign 1), or takes it out of m (sign -1). A kind whose sum falls to zero is
-// deleted, since sessions.Summary.Add makes no zero entries.
-func (x *rowSums) addTo(m *sessions.Summary, sign int64) {
-	for i, status := range rowStatuses {
-		m.Sessions += sign * x.byStatus[i]
-		m.ByStatus[status] += sign * x.byStatus[i]
-	}
-	m.RedactionCount += sign * x.redactions
-	m.Duration += time.Duration(sign*x.durationMillis) * time.Millisecond
-	kinds := map[string]int64{}
-	x.kinds.AddTo(kinds)
-	for kind, n := range kinds {
-		if m.RedactionsByKind[kind] += sign * n; m.RedactionsByKind[kind] == 0 {
-			delete(m.RedactionsByKind, kind)
-		}
-	}
 }
