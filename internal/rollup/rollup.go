@@ -2,8 +2,8 @@
 // their raw rows: the whole hours come from the rollups, and the two partial hours at the window's
 // edges from the sessions themselves, or, when the window holds most of an edge hour, from that
 // hour's rollups less the sessions of the hour outside the window. Both SQL stores keep the same
-// rollups (see their migrations) and ask this package which parts to read, so that they split a
-// window alike.
+// rollups (see their migrations) and ask this package which parts to read (PlanFor), so that they
+// split a window alike, and how the rows they read go into the summary (Sums).
 package rollup
 
 import (
