@@ -66,5 +66,5 @@ func statusIndex(status sessions.Status) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("summary: a row of status %q", status)
+	return 0, fmt.Errorf("a row of status %q", status)
 }

@@ -97,10 +97,10 @@ func addRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Rang
 	var n, redactions, durationMillis int64
 	var kinds rawKinds
 	_, err = pgx.ForEachRow(rows, []any{&status, &n, &redactions, &durationMillis, &kinds}, func() error {
-		return x.AddRollup(status, n, redactions, time.Duration(durationMillis)*time.Millisecond, kinds)
+		return summaryError(x.AddRollup(status, n, redactions, time.Duration(durationMillis)*time.Millisecond, kinds))
 	})
 	if err != nil {
-		return fmt.Errorf("postgres: summary: %w", err)
+		return err
 	}
 	x.AddTo(m, 1)
 	return nil
@@ -123,13 +123,23 @@ func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m
 	var redactions int64
 	var kinds rawKinds
 	_, err = pgx.ForEachRow(rows, []any{&status, &started, &ended, &redactions, &kinds}, func() error {
-		return x.AddSession(status, ended.Sub(started), redactions, kinds)
+		return summaryError(x.AddSession(status, ended.Sub(started), redactions, kinds))
 	})
 	if err != nil {
-		return fmt.Errorf("postgres: summary: %w", err)
+		return err
 	}
 	x.AddTo(m, sign)
 	return nil
+}
+
+// summaryError returns err, an error of the data that a summary read (a status or kinds it cannot
+// sum), with the package's prefix; nil for nil. The errors of the connection are returned as they
+// are, for retry and the package's mapping.
+func summaryError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("postgres: summary: %w", err)
 }
 
 // rawKinds holds the text of a row's kinds, valid until the next row (pgtype.BytesScanner).

@@ -127,7 +127,7 @@ func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, 
 			return mapError(ctx, err)
 		}
 		if err := x.AddSession(status, time.Duration(ended-started)*time.Millisecond, redactions, kinds); err != nil {
-			return fmt.Errorf("sqlite: %w", err)
+			return fmt.Errorf("sqlite: summary: %w", err)
 		}
 	}
 	if err := rows.Err(); err != nil {
