@@ -10,6 +10,7 @@
 package agentnames
 
 import (
+	"context"
 	"sync"
 
 	"github.com/masker-dev/sessions"
@@ -80,6 +81,27 @@ func (k *Kept) Keep(account string, version int64, byAgent map[string]string) {
 		}
 		n.byAgent[id] = name
 	}
+}
+
+// Read reads the current names of ids, agents of account, into names, with the version of the
+// account's names that it read in the same statement (0 when it found no agent): a store's one
+// query of names.
+type Read func(ctx context.Context, account string, ids []string, names map[string]string) (int64, error)
+
+// Name sets the AgentName of each of ss, the sessions of a page of account read at version, from
+// the kept names (Fill), or else from one call of read for the page's distinct agents, whose
+// names it then keeps (Set). It returns read's error.
+func (k *Kept) Name(ctx context.Context, account string, version int64, ss []sessions.Session, read Read) error {
+	if len(ss) == 0 || k.Fill(account, version, ss) {
+		return nil
+	}
+	byAgent := map[string]string{}
+	current, err := read(ctx, account, Distinct(ss), byAgent)
+	if err != nil {
+		return err
+	}
+	k.Set(account, current, byAgent, ss)
+	return nil
 }
 
 // Set sets the AgentName of each of ss, the sessions of a page of account, from byAgent, the

@@ -1,6 +1,9 @@
 package agentnames
 
 import (
+	"context"
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/masker-dev/sessions"
@@ -85,5 +88,40 @@ func TestSet(t *testing.T) {
 	}
 	if !k.Fill("acme", 2, page) || k.Fill("acme", 1, page) {
 		t.Error("Set did not keep the names at the version read, and only there")
+	}
+}
+
+// TestName checks that Name reads only when the kept names miss, once for the page's distinct
+// agents, keeps what it read, and returns read's error.
+func TestName(t *testing.T) {
+	var k Kept
+	a, b := sessions.NewAgentID(), sessions.NewAgentID()
+	page := []sessions.Session{{AgentID: a}, {AgentID: b}, {AgentID: a}}
+	var calls [][]string
+	read := func(_ context.Context, account string, ids []string, names map[string]string) (int64, error) {
+		calls = append(calls, ids)
+		names[a], names[b] = "front desk", "billing"
+		return 5, nil
+	}
+	for range 2 {
+		if err := k.Name(context.Background(), "acme", 5, page, read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(calls) != 1 || !slices.Equal(calls[0], []string{a, b}) {
+		t.Errorf("reads: %v, want one of %v", calls, []string{a, b})
+	}
+	if page[0].AgentName != "front desk" || page[1].AgentName != "billing" || page[2].AgentName != "front desk" {
+		t.Errorf("names: %q, %q, %q", page[0].AgentName, page[1].AgentName, page[2].AgentName)
+	}
+	failed := errors.New("down")
+	err := k.Name(context.Background(), "acme", 6, page, func(context.Context, string, []string, map[string]string) (int64, error) {
+		return 0, failed
+	})
+	if !errors.Is(err, failed) {
+		t.Errorf("Name with a failing read returned %v, want %v", err, failed)
+	}
+	if err := k.Name(context.Background(), "acme", 6, nil, nil); err != nil {
+		t.Errorf("Name of an empty page: %v", err)
 	}
 }

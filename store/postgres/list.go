@@ -250,7 +250,7 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 			}
 		}
 		if f.AgentID == "" { // the page that is returned, named once
-			return s.nameAgents(ctx, f.AccountID, version, ss)
+			return s.names.Name(ctx, f.AccountID, version, ss, s.agentNames)
 		}
 		return nil
 	})
@@ -259,7 +259,7 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 
 // readPage runs the page query of listQuery or groupsQuery and scans its rows. The last column
 // is the agent's name on an agent's page, and on an account-wide page the version of the
-// account's names, which it returns (0 for NULL), for nameAgents.
+// account's names, which it returns (0 for NULL), for agentnames.Kept.Name.
 func (s *Store) readPage(ctx context.Context, f sessions.Filter, query string, args []any) ([]sessions.Session, int64, error) {
 	ss := make([]sessions.Session, 0, f.Limit+1)
 	rows, err := s.read.Query(ctx, query, append([]any{s.listMode}, args...)...)

@@ -92,13 +92,13 @@ func (s *Store) ListSessions(ctx context.Context, f sessions.Filter) (sessions.P
 }
 
 // list reads the sessions of the page of f, which is valid and normalized: up to f.Limit+1,
-// and names their agents once (nameAgents).
+// and names their agents once (agentnames.Kept.Name).
 func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
 	ss, version, err := s.readPage(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	return ss, s.nameAgents(ctx, f.AccountID, version, ss)
+	return ss, s.names.Name(ctx, f.AccountID, version, ss, s.agentNames)
 }
 
 // readPage reads the sessions of the page of f, without their agents' names, and the version of

@@ -5,9 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-
-	"github.com/masker-dev/sessions"
-	"github.com/masker-dev/sessions/internal/agentnames"
 )
 
 // namesSQL reads the current names of agents of an account (?2, a JSON array of IDs: one
@@ -15,23 +12,6 @@ import (
 // names, in one statement, so from one snapshot.
 const namesSQL = `SELECT id, name, ` + namesVersion + `
 FROM agents WHERE account_id = ?1 AND id IN (SELECT value FROM json_each(?2))`
-
-// nameAgents sets the AgentName of each of ss, the sessions of a page of account read at version
-// (of agent_names_versions, migration 0007), from the names that the store keeps (agentnames),
-// or else from the database (one statement for the page's distinct agents), whose names it then
-// keeps.
-func (s *Store) nameAgents(ctx context.Context, account string, version int64, ss []sessions.Session) error {
-	if len(ss) == 0 || s.names.Fill(account, version, ss) {
-		return nil
-	}
-	byAgent := map[string]string{}
-	current, err := s.agentNames(ctx, account, agentnames.Distinct(ss), byAgent)
-	if err != nil {
-		return err
-	}
-	s.names.Set(account, current, byAgent, ss)
-	return nil
-}
 
 // agentNames sets names[id], for each of ids, agents of account, to the agent's current name,
 // and returns the version of the account's names that it read (0 for NULL, or when it found no
