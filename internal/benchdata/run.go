@@ -9,18 +9,25 @@ import (
 	"github.com/masker-dev/sessions"
 )
 
-// Load writes the agents and n sessions of the data set into store, in batches of batch.
+// Load writes the agents (PutAgents) and n sessions of the data set into store, in batches of
+// batch.
 func Load(tb testing.TB, store sessions.Store, n, batch int) {
 	tb.Helper()
 	ctx := context.Background()
-	for _, a := range AgentList() {
-		if err := store.PutAgent(ctx, a); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	PutAgents(tb, store)
 	err := Generate(n, batch, func(ss []sessions.Session) error { return store.PutSessions(ctx, ss...) })
 	if err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// PutAgents writes the agents of the data set (AgentList) into store.
+func PutAgents(tb testing.TB, store sessions.Store) {
+	tb.Helper()
+	for _, a := range AgentList() {
+		if err := store.PutAgent(context.Background(), a); err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
 
@@ -169,26 +176,17 @@ func RunList(b *testing.B, store sessions.Store) {
 }
 
 // RunIngest measures PutSessions in batches of each size, on sessions newer than the data set
-// so that they do not collide with it, reporting sessions/s.
+// so that they do not collide with it (IngestBatch), reporting sessions/s.
 func RunIngest(b *testing.B, store sessions.Store, sizes ...int) {
 	ctx := context.Background()
 	agents := AgentList()
 	for _, size := range sizes {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			start := End.Add(time.Hour)
-			batch := make([]sessions.Session, size)
+			var batch []sessions.Session
 			written := 0
 			for b.Loop() {
 				b.StopTimer()
-				for i := range batch {
-					t := start.Add(time.Duration(written+i) * time.Millisecond)
-					batch[i] = sessions.Session{
-						ID: sessions.NewSessionID(t), AccountID: Account, AgentID: agents[(written+i)%len(agents)].ID,
-						StartedAt: t, EndedAt: t.Add(time.Minute), Status: sessions.StatusOK,
-						RedactionsByKind: map[string]int{"NAME": 1, "PHONE": 2},
-						UpstreamModel:    "gpt-4o-mini",
-					}
-				}
+				batch = IngestBatch(batch, agents, written, size)
 				b.StartTimer()
 				if err := store.PutSessions(ctx, batch...); err != nil {
 					b.Fatal(err)
@@ -198,6 +196,24 @@ func RunIngest(b *testing.B, store sessions.Store, sizes ...int) {
 			b.ReportMetric(float64(written)/b.Elapsed().Seconds(), "sessions/s")
 		})
 	}
+}
+
+// IngestBatch returns dst[:0] with the size new sessions of the ingest benchmarks that follow
+// the written first ones: one per agent of agents in turn, a millisecond apart from an hour after
+// End, so newer than the data set, each of one minute, status ok and 3 redactions.
+func IngestBatch(dst []sessions.Session, agents []sessions.Agent, written, size int) []sessions.Session {
+	start := End.Add(time.Hour)
+	dst = dst[:0]
+	for i := range size {
+		t := start.Add(time.Duration(written+i) * time.Millisecond)
+		dst = append(dst, sessions.Session{
+			ID: sessions.NewSessionID(t), AccountID: Account, AgentID: agents[(written+i)%len(agents)].ID,
+			StartedAt: t, EndedAt: t.Add(time.Minute), Status: sessions.StatusOK,
+			RedactionsByKind: map[string]int{"NAME": 1, "PHONE": 2},
+			UpstreamModel:    "gpt-4o-mini",
+		})
+	}
+	return dst
 }
 
 // DepthPages are the page numbers of the depth benchmarks, on the account-wide list at limit
@@ -231,21 +247,44 @@ func RunKeysetDepth(b *testing.B, store sessions.Store) {
 // shared machine, and reports each one's mean time and the ratio library/bare: the cost of a
 // store's own code around its query.
 func RunPaired(b *testing.B, library, bare func() error) {
-	var lib, raw time.Duration
+	reportPaired(b, RunTurns(b, func() {}, library, bare))
+}
+
+// reportPaired reports the totals of RunTurns of a library (total[0]) and a bare query
+// (total[1]): each one's mean time and the ratio library/bare.
+func reportPaired(b *testing.B, total []time.Duration) {
+	b.ReportMetric(float64(total[0].Microseconds())/float64(b.N), "library-us/op")
+	b.ReportMetric(float64(total[1].Microseconds())/float64(b.N), "bare-us/op")
+	b.ReportMetric(float64(total[0])/float64(total[1]), "library/bare")
+}
+
+// RunTurns runs each of contenders once per operation of b, after next, which readies the
+// operation (its time is not counted), in an order that turns with every operation, so that all
+// see the same load of a shared machine. It returns the total time of each contender.
+func RunTurns(b *testing.B, next func(), contenders ...func() error) []time.Duration {
+	total := make([]time.Duration, len(contenders))
 	for i := 0; b.Loop(); i++ {
-		for k := range 2 {
-			run, total := library, &lib
-			if (i+k)%2 == 1 {
-				run, total = bare, &raw
-			}
+		next()
+		for k := range contenders {
+			c := (i + k) % len(contenders)
 			begin := time.Now()
-			if err := run(); err != nil {
+			if err := contenders[c](); err != nil {
 				b.Fatal(err)
 			}
-			*total += time.Since(begin)
+			total[c] += time.Since(begin)
 		}
 	}
-	b.ReportMetric(float64(lib.Microseconds())/float64(b.N), "library-us/op")
-	b.ReportMetric(float64(raw.Microseconds())/float64(b.N), "bare-us/op")
-	b.ReportMetric(float64(lib)/float64(raw), "library/bare")
+	return total
+}
+
+// ReportPeers reports the totals of RunTurns for the library (total[0]) and the peers named
+// peers (total[1:]): each one's mean time, as name-us/op, and the library's rate as a fraction of
+// each peer's, as library/name.
+func ReportPeers(b *testing.B, total []time.Duration, peers ...string) {
+	n := float64(b.N)
+	b.ReportMetric(float64(total[0].Microseconds())/n, "library-us/op")
+	for i, name := range peers {
+		b.ReportMetric(float64(total[i+1].Microseconds())/n, name+"-us/op")
+		b.ReportMetric(float64(total[i+1])/float64(total[0]), "library/"+name)
+	}
 }

@@ -112,44 +112,24 @@ func BusyAgent(tb testing.TB, s SummaryStore) string {
 }
 
 // RunIngestPaired measures PutSessions in batches of each size into two stores, alternating in
-// one loop (RunPaired): with, the store as it is, and without, the same store without the
-// feature whose cost to ingest is measured (the summary rollups, the groups indexes). Both must
-// hold the agents of AgentList. Each batch holds the same new
-// sessions for both, one per agent in turn, a millisecond apart, as RunIngest writes them.
+// one loop (RunTurns), and reports as RunPaired does: with, the store as it is, and without, the
+// same store without the feature whose cost to ingest is measured (the summary rollups, the
+// groups indexes). Both must hold the agents of AgentList. Each batch holds the same new
+// sessions for both (IngestBatch), made before the pair's writes and not timed.
 func RunIngestPaired(b *testing.B, with, without sessions.Store, sizes ...int) {
 	ctx := context.Background()
 	agents := AgentList()
 	for _, size := range sizes {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			start := End.Add(time.Hour)
+			var batch []sessions.Session
 			written := 0
-			batch := func() []sessions.Session {
-				out := make([]sessions.Session, size)
-				for i := range out {
-					t := start.Add(time.Duration(written+i) * time.Millisecond)
-					out[i] = sessions.Session{
-						ID: sessions.NewSessionID(t), AccountID: Account, AgentID: agents[(written+i)%len(agents)].ID,
-						StartedAt: t, EndedAt: t.Add(time.Minute), Status: sessions.StatusOK,
-						RedactionsByKind: map[string]int{"NAME": 1, "PHONE": 2},
-						UpstreamModel:    "gpt-4o-mini",
-					}
-				}
+			total := RunTurns(b, func() {
+				// A new batch for every pair: each store writes the same sessions once.
+				batch = IngestBatch(batch, agents, written, size)
 				written += size
-				return out
-			}
-			var next []sessions.Session
-			turns := 0
-			put := func(s sessions.Store) func() error {
-				return func() error {
-					// A new batch for every pair: each store writes the same sessions once.
-					if turns%2 == 0 {
-						next = batch()
-					}
-					turns++
-					return s.PutSessions(ctx, next...)
-				}
-			}
-			RunPaired(b, put(with), put(without))
+			}, func() error { return with.PutSessions(ctx, batch...) },
+				func() error { return without.PutSessions(ctx, batch...) })
+			reportPaired(b, total)
 			b.ReportMetric(float64(size), "sessions/op")
 		})
 	}

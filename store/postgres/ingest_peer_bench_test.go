@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/masker-dev/sessions"
@@ -57,54 +56,27 @@ func plainRow(x sessions.Session) []any {
 func BenchmarkPostgresIngestPeer(b *testing.B) {
 	ctx := context.Background()
 	s := newTestStore(b)
+	benchdata.PutAgents(b, s)
 	agents := benchdata.AgentList()
-	for _, a := range agents {
-		if err := s.PutAgent(ctx, a); err != nil {
-			b.Fatal(err)
-		}
-	}
 	if _, err := s.pool.Exec(ctx, plainTablesSQL); err != nil {
 		b.Fatal(err)
 	}
 	for _, size := range []int{1000, 10_000} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			start := benchdata.End.Add(time.Hour)
+			var batch []sessions.Session
+			var rows [][]any
 			written := 0
-			var elapsed [3]time.Duration // library, plain_fk, plain
-			for i := 0; b.Loop(); i++ {
-				batch := make([]sessions.Session, size)
-				rows := make([][]any, size)
-				for j := range batch {
-					t := start.Add(time.Duration(written+j) * time.Millisecond)
-					batch[j] = sessions.Session{
-						ID: sessions.NewSessionID(t), AccountID: benchdata.Account, AgentID: agents[(written+j)%len(agents)].ID,
-						StartedAt: t, EndedAt: t.Add(time.Minute), Status: sessions.StatusOK,
-						RedactionsByKind: map[string]int{"NAME": 1, "PHONE": 2},
-						UpstreamModel:    "gpt-4o-mini",
-					}
-					rows[j] = plainRow(batch[j])
-				}
+			total := benchdata.RunTurns(b, func() {
+				batch = benchdata.IngestBatch(batch, agents, written, size)
 				written += size
-				write := []func() error{
-					func() error { return s.PutSessions(ctx, batch...) },
-					func() error { return copyPlain(ctx, s, "plain_fk", rows) },
-					func() error { return copyPlain(ctx, s, "plain", rows) },
+				rows = rows[:0]
+				for _, x := range batch {
+					rows = append(rows, plainRow(x))
 				}
-				for k := range write {
-					c := (i + k) % len(write)
-					begin := time.Now()
-					if err := write[c](); err != nil {
-						b.Fatal(err)
-					}
-					elapsed[c] += time.Since(begin)
-				}
-			}
-			n := float64(b.N)
-			b.ReportMetric(float64(elapsed[0].Microseconds())/n, "library-us/op")
-			b.ReportMetric(float64(elapsed[1].Microseconds())/n, "plain_fk-us/op")
-			b.ReportMetric(float64(elapsed[2].Microseconds())/n, "plain-us/op")
-			b.ReportMetric(float64(elapsed[1])/float64(elapsed[0]), "library/plain_fk")
-			b.ReportMetric(float64(elapsed[2])/float64(elapsed[0]), "library/plain")
+			}, func() error { return s.PutSessions(ctx, batch...) },
+				func() error { return copyPlain(ctx, s, "plain_fk", rows) },
+				func() error { return copyPlain(ctx, s, "plain", rows) })
+			benchdata.ReportPeers(b, total, "plain_fk", "plain")
 		})
 	}
 }

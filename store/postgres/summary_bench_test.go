@@ -61,13 +61,8 @@ func BenchmarkPostgresIngestGroups(b *testing.B) {
 func benchIngestWithout(b *testing.B, drop string) {
 	ctx := context.Background()
 	with, without := newTestStore(b), newTestStore(b)
-	for _, s := range []*Store{with, without} {
-		for _, a := range benchdata.AgentList() {
-			if err := s.PutAgent(ctx, a); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	benchdata.PutAgents(b, with)
+	benchdata.PutAgents(b, without)
 	if _, err := without.pool.Exec(ctx, drop); err != nil {
 		b.Fatal(err)
 	}

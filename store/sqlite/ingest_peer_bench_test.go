@@ -2,21 +2,21 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"testing"
-	"time"
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/benchdata"
 	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
-// plainTablesSQL makes, beside the store's tables in its file, the table that a user of
-// database/sql would write sessions into without this library, twice: plain_fk with the foreign
-// key to the store's agents and plain without it. Each has the primary key and the two indexes
-// of the plain keyset queries (the agent's list and the account's list), and none of the store's
-// features: no feed, no groups indexes, no rollups.
-const plainTablesSQL = `
-CREATE TABLE plain_fk (
+// plainTableSQL makes, beside the store's tables in its file, the table that a user of
+// database/sql would write sessions into without this library: the primary key and the two
+// indexes of the plain keyset queries (the agent's list and the account's list), and none of the
+// store's features (no feed, no groups indexes, no rollups). %[1]s is the table's name (a
+// constant of the benchmark), %[2]s its foreign key to the store's agents, or nothing.
+const plainTableSQL = `
+CREATE TABLE %[1]s (
 	id TEXT NOT NULL PRIMARY KEY,
 	account_id TEXT NOT NULL,
 	agent_id TEXT NOT NULL,
@@ -25,24 +25,10 @@ CREATE TABLE plain_fk (
 	status TEXT NOT NULL,
 	redactions_by_kind TEXT NOT NULL,
 	redaction_count INTEGER NOT NULL,
-	upstream_model TEXT NOT NULL,
-	FOREIGN KEY (account_id, agent_id) REFERENCES agents (account_id, id)
+	upstream_model TEXT NOT NULL%[2]s
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX plain_fk_agent ON plain_fk (account_id, agent_id, started_at DESC, id DESC);
-CREATE INDEX plain_fk_account ON plain_fk (account_id, started_at DESC, id DESC);
-CREATE TABLE plain (
-	id TEXT NOT NULL PRIMARY KEY,
-	account_id TEXT NOT NULL,
-	agent_id TEXT NOT NULL,
-	started_at INTEGER NOT NULL,
-	ended_at INTEGER NOT NULL,
-	status TEXT NOT NULL,
-	redactions_by_kind TEXT NOT NULL,
-	redaction_count INTEGER NOT NULL,
-	upstream_model TEXT NOT NULL
-) STRICT, WITHOUT ROWID;
-CREATE INDEX plain_agent ON plain (account_id, agent_id, started_at DESC, id DESC);
-CREATE INDEX plain_account ON plain (account_id, started_at DESC, id DESC);`
+CREATE INDEX %[1]s_agent ON %[1]s (account_id, agent_id, started_at DESC, id DESC);
+CREATE INDEX %[1]s_account ON %[1]s (account_id, started_at DESC, id DESC);`
 
 // BenchmarkSQLiteIngestPeer measures PutSessions against what a user of database/sql would run
 // without the library: in one transaction, a prepared INSERT per session into a plain table with
@@ -58,51 +44,25 @@ CREATE INDEX plain_account ON plain (account_id, started_at DESC, id DESC);`
 func BenchmarkSQLiteIngestPeer(b *testing.B) {
 	ctx := context.Background()
 	s := newTestStore(b)
+	benchdata.PutAgents(b, s)
 	agents := benchdata.AgentList()
-	for _, a := range agents {
-		if err := s.PutAgent(ctx, a); err != nil {
+	for table, foreignKey := range map[string]string{
+		"plain_fk": ",\n\tFOREIGN KEY (account_id, agent_id) REFERENCES agents (account_id, id)",
+		"plain":    "",
+	} {
+		if _, err := s.write.ExecContext(ctx, fmt.Sprintf(plainTableSQL, table, foreignKey)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if _, err := s.write.ExecContext(ctx, plainTablesSQL); err != nil {
-		b.Fatal(err)
-	}
-	const size = 1000
-	start := benchdata.End.Add(time.Hour)
+	var batch []sessions.Session
 	written := 0
-	var elapsed [3]time.Duration // library, plain_fk, plain
-	for i := 0; b.Loop(); i++ {
-		batch := make([]sessions.Session, size)
-		for j := range batch {
-			t := start.Add(time.Duration(written+j) * time.Millisecond)
-			batch[j] = sessions.Session{
-				ID: sessions.NewSessionID(t), AccountID: benchdata.Account, AgentID: agents[(written+j)%len(agents)].ID,
-				StartedAt: t, EndedAt: t.Add(time.Minute), Status: sessions.StatusOK,
-				RedactionsByKind: map[string]int{"NAME": 1, "PHONE": 2},
-				UpstreamModel:    "gpt-4o-mini",
-			}
-		}
-		written += size
-		write := []func() error{
-			func() error { return s.PutSessions(ctx, batch...) },
-			func() error { return insertPlain(ctx, s, "plain_fk", batch) },
-			func() error { return insertPlain(ctx, s, "plain", batch) },
-		}
-		for k := range write {
-			c := (i + k) % len(write)
-			begin := time.Now()
-			if err := write[c](); err != nil {
-				b.Fatal(err)
-			}
-			elapsed[c] += time.Since(begin)
-		}
-	}
-	n := float64(b.N)
-	b.ReportMetric(float64(elapsed[0].Microseconds())/n, "library-us/op")
-	b.ReportMetric(float64(elapsed[1].Microseconds())/n, "plain_fk-us/op")
-	b.ReportMetric(float64(elapsed[2].Microseconds())/n, "plain-us/op")
-	b.ReportMetric(float64(elapsed[1])/float64(elapsed[0]), "library/plain_fk")
-	b.ReportMetric(float64(elapsed[2])/float64(elapsed[0]), "library/plain")
+	total := benchdata.RunTurns(b, func() {
+		batch = benchdata.IngestBatch(batch, agents, written, 1000)
+		written += len(batch)
+	}, func() error { return s.PutSessions(ctx, batch...) },
+		func() error { return insertPlain(ctx, s, "plain_fk", batch) },
+		func() error { return insertPlain(ctx, s, "plain", batch) })
+	benchdata.ReportPeers(b, total, "plain_fk", "plain")
 }
 
 // insertPlain inserts ss into the plain table named table (a constant of the benchmark) as a
