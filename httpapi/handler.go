@@ -61,9 +61,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{s: s, limiter: newAccountLimiter(s.maxAccountCalls), mux: http.NewServeMux()}
-	h.agent = h.logged(routeAgentSessions, lister{h, agentEndpoint})
-	h.account = h.logged(routeSessions, lister{h, accountEndpoint})
-	h.session = h.logged(routeSession, sessionGetter{h})
+	h.agent = h.logged(routeAgentSessions, route{h, agentEndpoint, serveList})
+	h.account = h.logged(routeSessions, route{h, accountEndpoint, serveList})
+	h.session = h.logged(routeSession, route{h, sessionEndpoint, serveSession})
 	h.document = h.logged(routeOpenAPI, http.HandlerFunc(h.serveOpenAPI))
 	h.mux.Handle(routeAgentSessions, h.agent)
 	h.mux.Handle(routeSessions, h.account)
@@ -109,14 +109,17 @@ func (h *Handler) Sessions() http.Handler { return h.account }
 // OpenAPI returns the handler of GET /api/v1/openapi.yaml alone. It ignores the path.
 func (h *Handler) OpenAPI() http.Handler { return h.document }
 
-// lister serves one list endpoint.
-type lister struct {
-	h  *Handler
-	ep *endpoint
+// route serves one endpoint with run, which writes the response when it returns nil. An error
+// gets the envelope; a panic is an internal error, except http.ErrAbortHandler, which aborts the
+// response.
+type route struct {
+	h   *Handler
+	ep  *endpoint
+	run func(h *Handler, w http.ResponseWriter, r *http.Request, id string, ep *endpoint) error
 }
 
-func (l lister) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := l.h
+func (rt route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := rt.h
 	id := startResponse(w, r, "no-store")
 	defer func() {
 		if v := recover(); v != nil {
@@ -126,9 +129,14 @@ func (l lister) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, id, errPanic{v, debug.Stack()})
 		}
 	}()
-	if err := h.list(w, r, l.ep); err != nil {
+	if err := rt.run(h, w, r, id, rt.ep); err != nil {
 		h.writeError(w, r, id, err)
 	}
+}
+
+// serveList serves a list endpoint (a route's run).
+func serveList(h *Handler, w http.ResponseWriter, r *http.Request, _ string, ep *endpoint) error {
+	return h.list(w, r, ep)
 }
 
 // list runs the pipeline of a list request: method, authentication, parameters, cursor, agent,

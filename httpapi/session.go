@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"runtime/debug"
 
 	"github.com/masker-dev/sessions"
 )
@@ -20,23 +19,9 @@ var sessionEndpoint = newEndpoint("session", false, true)
 // r.PathValue("session_id")) and ignores the path otherwise.
 func (h *Handler) Session() http.Handler { return h.session }
 
-// sessionGetter serves one session.
-type sessionGetter struct{ h *Handler }
-
-func (g sessionGetter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := g.h
-	id := startResponse(w, r, "no-store")
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			h.writeError(w, r, id, errPanic{v, debug.Stack()})
-		}
-	}()
-	if err := h.getSession(w, r); err != nil {
-		h.writeError(w, r, id, err)
-	}
+// serveSession serves one session (a route's run).
+func serveSession(h *Handler, w http.ResponseWriter, r *http.Request, _ string, _ *endpoint) error {
+	return h.getSession(w, r)
 }
 
 // getSession runs the pipeline of a request for one session: method, authentication, parameters

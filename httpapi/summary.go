@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -31,31 +30,6 @@ func (h *Handler) AgentSummary() http.Handler { return h.agentSummary }
 // Summary returns the handler of GET /api/v1/sessions/summary alone, to mount in a router of
 // another shape. It ignores the path.
 func (h *Handler) Summary() http.Handler { return h.accountSummary }
-
-// route serves one endpoint with run, which writes the response when it returns nil. An error
-// gets the envelope; a panic is an internal error, except http.ErrAbortHandler, which aborts the
-// response.
-type route struct {
-	h   *Handler
-	ep  *endpoint
-	run func(h *Handler, w http.ResponseWriter, r *http.Request, id string, ep *endpoint) error
-}
-
-func (rt route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := rt.h
-	id := startResponse(w, r, "no-store")
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			h.writeError(w, r, id, errPanic{v, debug.Stack()})
-		}
-	}()
-	if err := rt.run(h, w, r, id, rt.ep); err != nil {
-		h.writeError(w, r, id, err)
-	}
-}
 
 // window is a checked request for the sessions of a window: its account, its parsed query, and
 // its filter, without Limit and After.
