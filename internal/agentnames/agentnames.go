@@ -128,3 +128,42 @@ func Distinct(ss []sessions.Session) []string {
 	}
 	return ids
 }
+
+// Scan calls fn with every session that f selects, in list order, as [sessions.ScanBatches]
+// does with batch, a store's read of one batch of a scan without its agents' names. It names
+// each batch's sessions from the names the scan has met, and reads those of the agents that a
+// batch is the first to meet with one call of read. A scan keeps at most MaxKept names: past
+// them, it forgets them and reads them again, so that an account of very many agents does not
+// grow its memory. It keeps no version: a scan is not one snapshot, and each name is the one
+// read when the scan first met its agent.
+func Scan(ctx context.Context, f sessions.Filter, batch func(context.Context, sessions.Filter) ([]sessions.Session, error), read Read, fn func(sessions.Session) error) error {
+	names := map[string]string{} // agent ID -> name; ScanBatches never reads two batches at once
+	return sessions.ScanBatches(ctx, f, sessions.ScanBatch, func(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
+		ss, err := batch(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if len(names) > MaxKept {
+			clear(names)
+		}
+		var unknown []string // agents of the batch not in names, added with no name until read
+		for i := range ss {
+			if _, ok := names[ss[i].AgentID]; !ok {
+				names[ss[i].AgentID] = ""
+				unknown = append(unknown, ss[i].AgentID)
+			}
+		}
+		if len(unknown) > 0 {
+			if _, err := read(ctx, f.AccountID, unknown, names); err != nil {
+				for _, id := range unknown {
+					delete(names, id)
+				}
+				return nil, err
+			}
+		}
+		for i := range ss {
+			ss[i].AgentName = names[ss[i].AgentID]
+		}
+		return ss, nil
+	}, fn)
+}

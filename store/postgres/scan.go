@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/agentnames"
 )
 
 var _ sessions.Scanner = (*Store)(nil)
@@ -59,33 +60,29 @@ CROSS JOIN LATERAL (SELECT * FROM sessions WHERE sessions.id = page.id OFFSET 0)
 ORDER BY page.started_at DESC, page.id DESC`
 )
 
-// maxScanNames is the most agent names that a scan keeps; past it, it forgets them and looks
-// them up again, so that an account of very many agents does not grow the scan's memory.
-const maxScanNames = 10_000
-
 // ScanSessions calls fn with every session that f selects, in list order, as
 // [sessions.Scanner] documents. It reads batches of [sessions.ScanBatch] sessions (scanQuery),
 // each one statement on a connection of the read pool (of WithReadPool, when there is one) that
 // goes back to the pool with the batch: no transaction, and no snapshot that holds back vacuum,
 // lasts as long as the scan, and a slow reader of the scan holds no connection while fn runs. A
 // batch of 1,000 shares one round trip and one planning among its rows. The scan looks each
-// agent's name up once, when it first meets the agent, rather than with the list's subquery
-// for every row: on the benchmark data set that subquery was a third to a half of the server's
-// time for a batch. It is safe for concurrent use.
+// agent's name up once, when it first meets the agent ([agentnames.Scan]), rather than with the
+// list's subquery for every row: on the benchmark data set that subquery was a third to a half
+// of the server's time for a batch. It is safe for concurrent use.
 func (s *Store) ScanSessions(ctx context.Context, f sessions.Filter, fn func(sessions.Session) error) error {
-	names := map[string]string{} // agent ID -> name; ScanBatches never reads two batches at once
-	return sessions.ScanBatches(ctx, f, sessions.ScanBatch, func(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
-		if len(names) > maxScanNames {
-			clear(names)
-		}
-		return s.scanBatch(ctx, f, names)
-	}, fn)
+	read := func(ctx context.Context, account string, ids []string, names map[string]string) (version int64, err error) {
+		err = s.retry(ctx, s.read, func() error {
+			version, err = s.agentNames(ctx, account, ids, names)
+			return err
+		})
+		return version, err
+	}
+	return agentnames.Scan(ctx, f, s.scanBatch, read, fn)
 }
 
 // scanBatch reads the sessions of one batch of a scan of f, which is valid and normalized: up to
-// f.Limit+1, with their agents' names, from names or, for agents not in it, from the database
-// (and then added to names). It decodes the rows as list does.
-func (s *Store) scanBatch(ctx context.Context, f sessions.Filter, names map[string]string) ([]sessions.Session, error) {
+// f.Limit+1, without their agents' names. It decodes the rows as list does.
+func (s *Store) scanBatch(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
 	query, args := scanQuery(f)
 	var ss []sessions.Session
 	err := s.retry(ctx, s.read, func() error {
@@ -113,28 +110,6 @@ func (s *Store) scanBatch(ctx context.Context, f sessions.Filter, names map[stri
 	})
 	if err != nil {
 		return nil, err
-	}
-	var unknown []string // agents of the batch not in names, added with no name until read
-	for i := range ss {
-		if _, ok := names[ss[i].AgentID]; !ok {
-			names[ss[i].AgentID] = ""
-			unknown = append(unknown, ss[i].AgentID)
-		}
-	}
-	if len(unknown) > 0 {
-		err := s.retry(ctx, s.read, func() error {
-			_, err := s.agentNames(ctx, f.AccountID, unknown, names)
-			return err
-		})
-		if err != nil {
-			for _, id := range unknown {
-				delete(names, id)
-			}
-			return nil, err
-		}
-	}
-	for i := range ss {
-		ss[i].AgentName = names[ss[i].AgentID]
 	}
 	return ss, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/agentnames"
 	"github.com/masker-dev/sessions/internal/kindsjson"
 )
 
@@ -43,29 +44,19 @@ func scanQuery(f sessions.Filter) (string, []any) {
 	return q.String(), args
 }
 
-// maxScanNames is the most agent names that a scan keeps; past it, it forgets them and looks
-// them up again, so that an account of very many agents does not grow the scan's memory.
-const maxScanNames = 10_000
-
 // ScanSessions calls fn with every session that f selects, in list order, as
 // [sessions.Scanner] documents. It reads batches of [sessions.ScanBatch] sessions from the
 // read pool, each one keyset query (its own read transaction, which ends with the batch, so
 // that a slow reader of the scan never holds back the WAL's checkpoints), plus one query for
-// the names of the agents that the batch is the first to meet. It is safe for concurrent use.
+// the names of the agents that the batch is the first to meet ([agentnames.Scan]). It is safe
+// for concurrent use.
 func (s *Store) ScanSessions(ctx context.Context, f sessions.Filter, fn func(sessions.Session) error) error {
-	names := map[string]string{} // agent ID -> name; ScanBatches never reads two batches at once
-	return sessions.ScanBatches(ctx, f, sessions.ScanBatch, func(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
-		if len(names) > maxScanNames {
-			clear(names)
-		}
-		return s.scanBatch(ctx, f, names)
-	}, fn)
+	return agentnames.Scan(ctx, f, s.scanBatch, s.agentNames, fn)
 }
 
 // scanBatch reads the sessions of one batch of a scan of f, which is valid and normalized: up to
-// f.Limit+1, with their agents' names, from names or, for agents not in it, from the database
-// (and then added to names).
-func (s *Store) scanBatch(ctx context.Context, f sessions.Filter, names map[string]string) ([]sessions.Session, error) {
+// f.Limit+1, without their agents' names.
+func (s *Store) scanBatch(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
 	query, args := scanQuery(f)
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -85,7 +76,6 @@ func (s *Store) scanBatch(ctx context.Context, f sessions.Filter, names map[stri
 		seen[v] = v
 		return v
 	}
-	var unknown []string // agents of the batch not in names
 	for rows.Next() {
 		x := sessions.Session{AccountID: f.AccountID}
 		var started, ended int64
@@ -93,10 +83,6 @@ func (s *Store) scanBatch(ctx context.Context, f sessions.Filter, names map[stri
 			return nil, mapError(ctx, err)
 		}
 		x.AgentID, x.UpstreamModel = str(agentID), str(model)
-		if _, ok := names[x.AgentID]; !ok {
-			names[x.AgentID] = ""
-			unknown = append(unknown, x.AgentID)
-		}
 		x.Status = sessions.Status(str(status))
 		x.StartedAt = time.UnixMilli(started).UTC()
 		x.EndedAt = time.UnixMilli(ended).UTC()
@@ -108,17 +94,6 @@ func (s *Store) scanBatch(ctx context.Context, f sessions.Filter, names map[stri
 	}
 	if err := rows.Err(); err != nil {
 		return nil, mapError(ctx, err)
-	}
-	if len(unknown) > 0 {
-		if _, err := s.agentNames(ctx, f.AccountID, unknown, names); err != nil {
-			for _, id := range unknown {
-				delete(names, id)
-			}
-			return nil, err
-		}
-	}
-	for i := range ss {
-		ss[i].AgentName = names[ss[i].AgentID]
 	}
 	return ss, nil
 }
