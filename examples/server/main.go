@@ -43,7 +43,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the usage is printed
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
@@ -69,8 +73,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.db, "db", "./sessions.db", "SQLite database file")
 	fs.StringVar(&o.postgres, "postgres", "", "PostgreSQL connection URL; when set, -db is not used")
 	retention := fs.String("retention", "90d", "purge sessions older than this (units s, m, h, d, w)")
-	fs.StringVar(&o.cursorKey, "cursor-key", os.Getenv("SESSIONS_CURSOR_KEY"), "HMAC key for cursor tokens, at least 32 bytes (default $SESSIONS_CURSOR_KEY)")
-	fs.StringVar(&o.token, "token", os.Getenv("SESSIONS_TOKEN"), "bearer token that may read the demo account's sessions (scope sessions:read); default $SESSIONS_TOKEN, or a random one printed at start")
+	// The secrets' defaults are read after Parse, so that -h does not print them.
+	fs.StringVar(&o.cursorKey, "cursor-key", "", "HMAC key for cursor tokens, at least 32 bytes (default $SESSIONS_CURSOR_KEY)")
+	fs.StringVar(&o.token, "token", "", "bearer token that may read the demo account's sessions (scope sessions:read); default $SESSIONS_TOKEN, or a random one printed at start")
 	fs.IntVar(&o.demo, "demo-sessions", 10_000, "sessions to create on first start with an empty database")
 	fs.DurationVar(&o.record, "record-every", 3*time.Second, "record a new demo call at this interval, for the live tail; 0: never")
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +83,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.cursorKey == "" {
+		o.cursorKey = os.Getenv("SESSIONS_CURSOR_KEY")
+	}
+	if o.token == "" {
+		o.token = os.Getenv("SESSIONS_TOKEN")
 	}
 	d, err := sessions.ParseDuration(*retention)
 	if err != nil {

@@ -18,8 +18,9 @@ import (
 // purgeBatch is the most sessions PurgeSessions deletes while it holds the lock.
 const purgeBatch = 1000
 
-// Store is an in-memory sessions.Store, sessions.Purger and sessions.Tailer. It is safe for concurrent use by
-// multiple goroutines. Its zero value is not usable: call New.
+// Store is an in-memory [sessions.Store], [sessions.Purger], [sessions.Tailer],
+// [sessions.Summarizer] and [sessions.Scanner]. It is safe for concurrent use by multiple
+// goroutines. Its zero value is not usable: call New.
 type Store struct {
 	mu        sync.RWMutex
 	closed    bool
@@ -390,7 +391,7 @@ func (s *Store) sessions(rs []ref) []sessions.Session {
 }
 
 // PurgeSessions deletes the sessions of every account that started before the given time, at
-// most purgeBatch of them each time it takes the lock, and returns how many it deleted.
+// most 1,000 of them each time it takes the lock, and returns how many it deleted.
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, error) {
 	if err := sessions.ContextError(ctx); err != nil {
 		return 0, err

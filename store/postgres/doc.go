@@ -71,5 +71,6 @@
 // cancelled context gives one matching [context.Canceled]; a unique violation gives
 // [sessions.ErrConflict] and a foreign-key violation [sessions.ErrAgentNotFound]. Every operation
 // of a store is idempotent, so an operation whose connection was lost while in use is retried
-// once on another connection; the pool replaces lost connections by itself.
+// on another connection, up to once more than the pool has connections (after a failover every
+// idle connection is dead); the pool replaces lost connections by itself.
 package postgres

@@ -15,11 +15,11 @@ import (
 	"github.com/masker-dev/sessions/internal/sharedread"
 )
 
-// Store is a [sessions.Store], a [sessions.Purger] and a [sessions.Tailer] on PostgreSQL. It is
-// safe for concurrent use by multiple goroutines.
+// Store is a [sessions.Store], [sessions.Purger], [sessions.Tailer], [sessions.Summarizer] and
+// [sessions.Scanner] on PostgreSQL. It is safe for concurrent use by multiple goroutines.
 type Store struct {
 	pool  *pgxpool.Pool // reads and writes
-	read  *pgxpool.Pool // ListSessions: pool, or the pool of WithReadPool
+	read  *pgxpool.Pool // the reads of sessions: pool, or the pool of WithReadPool
 	owned bool          // Close closes pool (Open made it)
 
 	// listMode runs the statements of ListSessions on read, purgeMode those of PurgeSessions on
@@ -64,9 +64,11 @@ var (
 // Option configures a store made by [Open] or [New].
 type Option func(*Store)
 
-// WithReadPool sends ListSessions to pool, typically connected to a streaming replica of the
-// primary, and keeps the other methods on the primary. The store runs no migration on pool and
-// never closes it.
+// WithReadPool sends the reads of sessions (ListSessions, GetSession, SummarizeSessions and
+// ScanSessions, and so the exports of httpapi) to pool, typically connected to a streaming
+// replica of the primary, and keeps the other methods on the primary: migrations, PutAgent,
+// GetAgent, PutSessions, PurgeSessions, and the live tail (TailPosition, Tail), whose watermark
+// reads the primary's locks. The store runs no migration on pool and never closes it.
 //
 // The trade-off is replication lag. A session that PutSessions has just written, or the new name
 // of an agent, appears on the replica only when the replica has replayed it, usually within
@@ -76,8 +78,9 @@ type Option func(*Store)
 // written on the primary before the walk began and reached the replica after the walk had passed
 // its position; and if pool spreads its connections over several replicas, consecutive pages can
 // come from replicas that lag differently. Applications that need read-your-writes should keep
-// ListSessions on the primary (no WithReadPool), or route only listing traffic that tolerates
-// lag, such as audit dashboards, to a store with a read pool.
+// these reads on the primary (no WithReadPool), or route only the traffic that tolerates lag,
+// such as audit dashboards, to a store with a read pool; an export that must hold every session
+// written before it began reads from the primary too.
 func WithReadPool(pool *pgxpool.Pool) Option {
 	return func(s *Store) { s.read = pool }
 }
@@ -98,9 +101,10 @@ func WithoutMigrate() Option {
 // poolers). Migrations lift it for their own transaction.
 const DefaultStatementTimeout = 8 * time.Second
 
-// DefaultMaxConns is the pool size of Open when connString sets no pool_max_conns (pgxpool's
-// own default is the larger of 4 and the number of CPUs): twice httpapi.DefaultMaxAccountCalls,
-// so that one account's slow requests hold at most half of the connections.
+// DefaultMaxConns is the least pool size of Open when connString sets no pool_max_conns (it
+// takes pgxpool's own default, the larger of 4 and the number of CPUs, when that is larger):
+// twice httpapi.DefaultMaxAccountCalls, so that one account's slow requests hold at most half of
+// the connections.
 const DefaultMaxConns = 8
 
 // Open connects to the PostgreSQL server of connString (a URL or key=value string, as

@@ -21,9 +21,9 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 )
 
-// Store is a [sessions.Store], a [sessions.Purger] and a [sessions.Tailer] on one SQLite database
-// file. It is safe
-// for concurrent use by multiple goroutines.
+// Store is a [sessions.Store], [sessions.Purger], [sessions.Tailer], [sessions.Summarizer] and
+// [sessions.Scanner] on one SQLite database file. It is safe for concurrent use by multiple
+// goroutines.
 type Store struct {
 	write *sql.DB // one connection: every write, in an immediate transaction
 	// writeMu serializes the writes of this store. A store of Open needs it not (its writer is
