@@ -1,16 +1,25 @@
-// Package httpapi serves the session lists of a sessions.Store over HTTP, as the product
-// documents them:
+// Package httpapi serves the sessions of a sessions.Store over HTTP, as the product documents
+// them:
 //
 //	GET /api/v1/agents/{agent_id}/sessions  the sessions of one agent
 //	GET /api/v1/sessions                    the sessions of every agent of the account
-//	GET /api/v1/openapi.yaml                the OpenAPI 3.1 document of both
+//	GET /api/v1/sessions/{session_id}       one session of the account
+//	GET /api/v1/agents/{agent_id}/sessions/summary, /api/v1/sessions/summary
+//	                                        the totals of a window
+//	GET /api/v1/agents/{agent_id}/sessions/export, /api/v1/sessions/export
+//	                                        every session of a window, as CSV or NDJSON
+//	GET /api/v1/agents/{agent_id}/sessions/stream, /api/v1/sessions/stream
+//	                                        the live tail, as Server-Sent Events
+//	GET /api/v1/openapi.yaml                the OpenAPI 3.1 document of them all
 //
-// A request goes through these steps, in this order: the method (405 with Allow for anything
-// but GET and HEAD); authentication (401, before anything else is revealed); every query
-// parameter (one 422 naming each bad one); the cursor against the query (422 naming cursor);
-// the agent in the account (the same 404 for an unknown, malformed or foreign agent); the store,
-// under the request's context and Config.Timeout (503 with Retry-After when it is down or slow);
-// and the response. Every response carries an X-Request-Id; errors use the product's envelope
+// A request goes through these steps, in this order: authentication (401, before anything else
+// is revealed, even the methods a route allows); the method (405 with Allow for anything but GET
+// and HEAD); every query parameter (one 422 naming each bad one); the cursor against the query
+// (422 naming cursor); the agent in the account (the same 404 for an unknown, malformed or
+// foreign agent); the account's bound on concurrent store calls (429 too_many_requests with
+// Retry-After, Config.MaxAccountCalls); the store, under the request's context and
+// Config.Timeout (503 with Retry-After when it is down or slow); and the response. Every
+// response carries an X-Request-Id; errors use the product's envelope
 // {"error": {"code", "message", "request_id", "details"}}, and internal errors are logged with
 // their cause, never shown.
 //
@@ -47,8 +56,9 @@
 //	mux.Handle("/api/v1/", h)                           // at the root
 //	mux.Handle("/audit/", http.StripPrefix("/audit", h)) // or under /audit/api/v1/...
 //
-// In a router that keeps path parameters elsewhere, set Config.AgentID and mount
-// Handler.AgentSessions and Handler.Sessions on the router's own routes, or set the path value
+// In a router that keeps path parameters elsewhere, set Config.AgentID (and Config.SessionID)
+// and mount the handlers of single routes (Handler.AgentSessions, Sessions, Session, and those
+// of the summaries, exports and streams) on the router's own routes, or set the path values
 // with r.SetPathValue("agent_id", ...) before the handler. A request that reaches the agent
 // route without an agent ID (gin.WrapH and echo.WrapHandler alone do not pass it) is a
 // configuration error: 500 internal_error, and an error log line that names the fix.

@@ -202,6 +202,28 @@ func TestAuthenticationFirst(t *testing.T) {
 			}
 		}
 	}
+	// Not even the methods that a route allows are told before authentication.
+	for _, path := range []string{
+		"/api/v1/sessions",
+		"/api/v1/agents/" + e.agentA1 + "/sessions",
+		"/api/v1/sessions/" + sessions.NewSessionID(time.Now()),
+		"/api/v1/sessions/summary",
+		"/api/v1/agents/" + e.agentA1 + "/sessions/summary",
+		"/api/v1/sessions/export",
+		"/api/v1/agents/" + e.agentA1 + "/sessions/export",
+		"/api/v1/sessions/stream",
+		"/api/v1/agents/" + e.agentA1 + "/sessions/stream",
+	} {
+		for _, method := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
+			res := e.do(t, method, path, "")
+			if diff := cmp.Diff(want, withoutRequestID(res)); res.status != 401 || diff != "" {
+				t.Errorf("%s %s without a credential: status %d (-want +got):\n%s", method, path, res.status, diff)
+			}
+			if res := e.do(t, method, path, e.cookieA); res.status != 405 || res.header.Get("Allow") != "GET, HEAD" {
+				t.Errorf("%s %s with a credential: status %d, Allow %q; want 405, GET, HEAD", method, path, res.status, res.header.Get("Allow"))
+			}
+		}
+	}
 }
 
 // TestAuthenticateEmptyAccount checks that an authenticator that returns no account and no

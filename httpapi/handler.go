@@ -35,8 +35,8 @@ const allowedMethods = "GET, HEAD"
 //	                                        the live tail, as Server-Sent Events (stream.go)
 //	GET /api/v1/openapi.yaml                the OpenAPI 3.1 document of them all
 //
-// HEAD is served like GET without a body; other methods get 405 with Allow. Other paths get
-// net/http's plain 404. It is safe for concurrent use by multiple goroutines.
+// HEAD is served like GET without a body; other methods get 405 with Allow, once the request is
+// authenticated (401 before). Other paths get net/http's plain 404. It is safe for concurrent use by multiple goroutines.
 type Handler struct {
 	s        settings
 	limiter  *accountLimiter
@@ -139,18 +139,31 @@ func serveList(h *Handler, w http.ResponseWriter, r *http.Request, _ string, ep 
 	return h.list(w, r, ep)
 }
 
-// list runs the pipeline of a list request: method, authentication, parameters, cursor, agent,
-// store, response. It writes the response when it returns nil.
-func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) error {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return errMethodNotAllowed
-	}
+// caller authenticates r, then checks its method, and returns the account that r's credential
+// grants: an error matching ErrUnauthenticated (or the Authenticate function's own error) for a
+// request without a valid credential, whatever its method, and errMethodNotAllowed for a method
+// other than GET and HEAD. Authentication comes first, so that a request without a valid
+// credential learns nothing else, not even which methods a route allows.
+func (h *Handler) caller(r *http.Request) (string, error) {
 	account, err := h.s.authenticate(r)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if account == "" {
-		return ErrUnauthenticated
+		return "", ErrUnauthenticated
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return "", errMethodNotAllowed
+	}
+	return account, nil
+}
+
+// list runs the pipeline of a list request: authentication, method, parameters, cursor, agent,
+// store, response. It writes the response when it returns nil.
+func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) error {
+	account, err := h.caller(r)
+	if err != nil {
+		return err
 	}
 	pathAgent := ""
 	if ep.agentPath {

@@ -24,19 +24,13 @@ func serveSession(h *Handler, w http.ResponseWriter, r *http.Request, _ string, 
 	return h.getSession(w, r)
 }
 
-// getSession runs the pipeline of a request for one session: method, authentication, parameters
+// getSession runs the pipeline of a request for one session: authentication, method, parameters
 // (none is accepted), store, response. It writes the response when it returns nil. An unknown
 // session, a malformed ID and a session of another account give the same 404.
 func (h *Handler) getSession(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return errMethodNotAllowed
-	}
-	account, err := h.s.authenticate(r)
+	account, err := h.caller(r)
 	if err != nil {
 		return err
-	}
-	if account == "" {
-		return ErrUnauthenticated
 	}
 	sessionID, err := pathValue(r, h.s.sessionID, h.s.customSessionID, routeSession, "session_id", "SessionID")
 	if err != nil {

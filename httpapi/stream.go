@@ -156,19 +156,13 @@ func (sr streamer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// stream runs the pipeline of a stream request: method, authentication, parameters, resume token,
+// stream runs the pipeline of a stream request: authentication, method, parameters, resume token,
 // agent, the account's stream limit, store, then the stream itself. It returns an error only
 // before the stream starts, which it marks in *started.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ep *endpoint, id string, started *bool) error {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return errMethodNotAllowed
-	}
-	account, err := h.s.authenticate(r)
+	account, err := h.caller(r)
 	if err != nil {
 		return err
-	}
-	if account == "" {
-		return ErrUnauthenticated
 	}
 	tailer := h.streams.tailer
 	if tailer == nil {

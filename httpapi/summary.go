@@ -43,15 +43,9 @@ type window struct {
 // authentication, parameters, agent ID form, filter. Relative bounds are resolved once, here,
 // against Config.Now.
 func (h *Handler) checkWindow(r *http.Request, ep *endpoint) (window, error) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return window{}, errMethodNotAllowed
-	}
-	account, err := h.s.authenticate(r)
+	account, err := h.caller(r)
 	if err != nil {
 		return window{}, err
-	}
-	if account == "" {
-		return window{}, ErrUnauthenticated
 	}
 	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
 	if err != nil {
