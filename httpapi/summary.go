@@ -39,8 +39,8 @@ type window struct {
 	f       sessions.Filter
 }
 
-// checkWindow runs the first steps of a summary or export request, as the list does: method,
-// authentication, parameters, agent ID form, filter. Relative bounds are resolved once, here,
+// checkWindow runs the first steps of a summary or export request, as the list does:
+// authentication, method, parameters, agent ID form, filter. Relative bounds are resolved once, here,
 // against Config.Now.
 func (h *Handler) checkWindow(r *http.Request, ep *endpoint) (window, error) {
 	account, err := h.caller(r)
