@@ -7,6 +7,7 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/masker-dev/sessions"
@@ -87,6 +88,16 @@ func serveExport(h *Handler, w http.ResponseWriter, r *http.Request, id string, 
 	x := exporter{w: w, rc: http.NewResponseController(w), format: win.q.format, e: getPageEncoder()}
 	defer putPageEncoder(x.e)
 	started := false
+	defer func() {
+		// A panic of the store's scan, which runs in this goroutine, after the status line
+		// aborts the response too: the route's envelope would end the file cleanly.
+		if v := recover(); v != nil {
+			if started && v != http.ErrAbortHandler {
+				h.abortExport(r, id, errPanic{v, debug.Stack()})
+			}
+			panic(v)
+		}
+	}()
 	for s, err := range h.exportSessions(ctx, win.f) {
 		if err != nil {
 			if !started {

@@ -111,6 +111,31 @@ func TestExportScanFails(t *testing.T) {
 	}
 }
 
+// TestExportScanPanics checks that a scan that panics after the first byte aborts the transfer
+// too, logged with the panic, and not a file ended by an error envelope.
+func TestExportScanPanics(t *testing.T) {
+	fs := &faultyScanner{}
+	fs.scan = func(ctx context.Context, f sessions.Filter, fn func(sessions.Session) error) error {
+		passed := 0
+		return fs.Store.(sessions.Scanner).ScanSessions(ctx, f, func(s sessions.Session) error {
+			if passed == 1500 {
+				panic("index out of range in the driver")
+			}
+			passed++
+			return fn(s)
+		})
+	}
+	e := newEnv(t, withScanner(fs))
+	e.putMany(t, 3000)
+	body, err := exportOverHTTP(t, e, "/api/v1/sessions/export?since=30d")
+	if !errors.Is(err, io.ErrUnexpectedEOF) || len(body) == 0 || bytes.Contains(body, []byte("internal_error")) {
+		t.Errorf("reading the body: %v after %d bytes, ending %q; want io.ErrUnexpectedEOF midway", err, len(body), body[max(0, len(body)-80):])
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "export aborted") || !strings.Contains(logs, "index out of range in the driver") {
+		t.Errorf("logs do not say why the export was aborted:\n%s", logs)
+	}
+}
+
 // exportOverHTTP sends a GET of target to e's handler over loopback, checks that the status is
 // 200, and returns the body and the error that ended its reading.
 func exportOverHTTP(tb testing.TB, e *env, target string) ([]byte, error) {
