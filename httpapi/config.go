@@ -14,7 +14,7 @@ import (
 )
 
 // MinCursorKeyLen is the shortest CursorKey (and previous key) that New accepts: 32 bytes, the
-// output size of SHA-256.
+// AES-256 key and the HKDF-SHA256 secret it derives the tokens' keys from.
 const MinCursorKeyLen = 32
 
 // DefaultTimeout is the Timeout of a Config that leaves it at zero.
@@ -44,14 +44,16 @@ type Config struct {
 	// "24h" are resolved. Default: time.Now.
 	Now func() time.Time
 
-	// CursorKey is the HMAC-SHA256 key that signs cursor tokens, at least MinCursorKeyLen bytes.
-	// Replicas that share it accept each other's tokens. When it is nil, New makes a random key
+	// CursorKey is the secret that cursor and resume tokens are sealed with (AES-256-GCM, under
+	// keys derived by HKDF-SHA256), at least MinCursorKeyLen bytes. Replicas that share it
+	// accept each other's tokens. When it is nil, New makes a random key
 	// and logs a warning: cursors then fail after a restart and on other replicas.
 	CursorKey []byte
 
-	// PreviousCursorKeys are keys that no longer sign tokens but are still accepted when
-	// checking them, so that a key can be rotated without breaking the walks under way. Each is
-	// at least MinCursorKeyLen bytes. Optional; ignored without a CursorKey.
+	// PreviousCursorKeys are keys that no longer seal tokens but whose tokens are still
+	// accepted, so that a key can be rotated without breaking the walks under way. Each is at
+	// least MinCursorKeyLen bytes (New checks them even without a CursorKey). Optional; unused
+	// without a CursorKey.
 	PreviousCursorKeys [][]byte
 
 	// Logger receives one access-log line per request (see DisableAccessLog), internal errors
@@ -149,7 +151,7 @@ type settings struct {
 	store           sessions.Store
 	authenticate    func(*http.Request) (string, error)
 	now             func() time.Time
-	keys            [][]byte // the signing key first, then the previous keys
+	keys            [][]byte // the sealing key first, then the previous keys
 	logger          *slog.Logger
 	timeout         time.Duration
 	maxAccountCalls int

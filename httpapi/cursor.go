@@ -76,7 +76,7 @@ func (t cursorToken) after(position sessions.Cursor) cursorToken {
 	return t.normalized()
 }
 
-// encode returns the token as a string signed with key. It is safe for concurrent use.
+// encode returns the token as a string sealed with key. It is safe for concurrent use.
 func (t cursorToken) encode(key []byte) string {
 	return encodeToken(&t, key)
 }
@@ -111,9 +111,9 @@ func (t *cursorToken) readFields(r *tokenReader) {
 	t.position.ID = r.string()
 }
 
-// decodeCursor returns the cursor token that s encodes, when it was signed with one of keys. It
+// decodeCursor returns the cursor token that s encodes, when it was sealed with one of keys. It
 // returns invalidParams naming cursor when s is too long, not a cursor, altered, truncated,
-// signed with another key, or made by another version (a signed token whose query is invalid or
+// sealed with another key, or made by another version (a sealed token whose query is invalid or
 // not normalized). It is safe for concurrent use.
 func decodeCursor(s string, keys [][]byte) (cursorToken, error) {
 	var t cursorToken
@@ -136,7 +136,7 @@ func cursorProblem(msg string) error {
 // of the path (agent endpoint only), and the token of its pages, whose position the caller sets.
 // Without a cursor, the query gives the filter; with one, the token does, and every parameter the
 // request gives but limit must equal the token's. It returns invalidParams naming cursor for a
-// token that is altered, truncated, oversized, signed with an unknown key, or made for another
+// token that is altered, truncated, oversized, sealed with an unknown key, or made for another
 // endpoint, account, agent or query.
 func (q *query) filter(ep *endpoint, account, pathAgent string, keys [][]byte) (sessions.Filter, cursorToken, error) {
 	agent := q.agentID

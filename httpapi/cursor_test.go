@@ -141,8 +141,8 @@ func TestCursorPinsTheQuery(t *testing.T) {
 	forged := cursorToken{endpoint: "agent", sinceAgo: 24 * time.Hour, account: accountA, agent: e.agentA1, since: now.Add(-24 * time.Hour),
 		position: sessions.Cursor{StartedAt: now}}.encode(testKey('o'))
 	forgedFields := cursorToken{endpoint: "agent", account: accountA, agent: e.agentA1, position: sessions.Cursor{StartedAt: now}}.appendFields(nil)
-	version1 := signedToken(append([]byte{1, byte(kindCursor)}, forgedFields...), testKey('k'))
-	otherKind := signedToken(append([]byte{tokenVersion, byte(kindResume)}, forgedFields...), testKey('k'))
+	version1 := sealedToken(append([]byte{1, byte(kindCursor)}, forgedFields...), testKey('k'))
+	otherKind := sealedToken(append([]byte{tokenVersion, byte(kindResume)}, forgedFields...), testKey('k'))
 
 	flip := func(s string) string { // change one character in the middle
 		b := []byte(s)
@@ -195,7 +195,7 @@ func TestCursorPinsTheQuery(t *testing.T) {
 		{"altered", agentPath + "?cursor=" + flip(agentDefault), "", false},
 		{"truncated", agentPath + "?cursor=" + agentDefault[:len(agentDefault)-4], "", false},
 		{"extended", agentPath + "?cursor=" + agentDefault + "AAAA", "", false},
-		{"oversized", agentPath + "?cursor=" + strings.Repeat("A", maxTokenLen+1), "", false},
+		{"oversized", agentPath + "?cursor=" + strings.Repeat("A", maxCursorLen+1), "", false},
 		{"not base64", agentPath + "?cursor=" + "!!!!", "", false},
 		{"another key", "/api/v1/sessions?cursor=" + foreignKey, "", false},
 		{"forged with another key", agentPath + "?cursor=" + forged, "", false},

@@ -12,8 +12,8 @@ import (
 // follow one feed with the same filters encode and sign each event once between them, rather
 // than once each: such streams send the same event for the same session at the same position
 // (the same data, and the same resume token, which holds the route, account, agent, filters and
-// position, signed with the same key). With 200 streams of one account, that is the JSON
-// encoding and the HMAC of 199 events of every 200.
+// position, sealed with the same key). With 200 streams of one account, that is the JSON
+// encoding and the sealing of 199 events of every 200.
 //
 // An event is found by its stream (the token fields that every event of the stream shares) and
 // its position, and used only for a session equal to the one it was made of: a position is one

@@ -52,7 +52,8 @@ type Handler struct {
 }
 
 // New returns a Handler for cfg. It returns an error when cfg has no Store, no Authenticate, a
-// CursorKey or previous key shorter than MinCursorKeyLen bytes, or a negative Timeout. Without a
+// CursorKey or previous key shorter than MinCursorKeyLen bytes, or a negative Timeout,
+// StreamHeartbeat, MaxStreamsPerAccount or MaxAccountCalls. Without a
 // CursorKey it uses a random key, and logs a warning that cursors will not survive a restart or
 // be shared across replicas.
 func New(cfg Config) (*Handler, error) {

@@ -115,7 +115,7 @@ func TestHostileSizes(t *testing.T) {
 		maxAlloc uint64
 	}{
 		// Without the length bound, the 1 MiB value would be decoded into a copy (and the
-		// cursor's own maxTokenLen would name cursor, not query).
+		// cursor's own maxCursorLen would name cursor, not query).
 		{"1 MiB query", "/api/v1/sessions?cursor=" + strings.Repeat("A", 1<<20), 422, "query", 64 << 10},
 		{"1 MiB of one unknown name", "/api/v1/sessions?" + strings.Repeat("x", 1<<20), 422, "query", 64 << 10},
 		// 10,000 pairs are more than 8 KiB: the length bound refuses them first.

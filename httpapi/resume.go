@@ -1,17 +1,11 @@
 package httpapi
 
-import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"hash"
-
-	"github.com/masker-dev/sessions"
-)
+import "github.com/masker-dev/sessions"
 
 // resumeToken is what the live-tail stream's event IDs carry, and a client sends back in the
 // Last-Event-ID header to resume: the position in the store's feed (sessions.Tailer) after which
 // the stream goes on, and the stream it belongs to, so that a token resumes only the stream that
-// made it. It is signed and encoded as a token of kind kindResume (see token.go) with the cursor
+// made it. It is sealed (encrypted and authenticated) as a token of kind kindResume (see token.go) with the cursor
 // keys, so that every replica that shares them accepts it.
 type resumeToken struct {
 	// endpoint is the stream's route by name ("agent" or "account"), not its path, so that a
@@ -53,16 +47,16 @@ func (t resumeToken) filter() sessions.Filter {
 	return sessions.Filter{AccountID: t.account, AgentID: t.agent, Status: t.status, MinRedactions: t.minRedactions}
 }
 
-// encode returns the token as a string signed with key, for an SSE id field: it holds no line
+// encode returns the token as a string sealed with key, for an SSE id field: it holds no line
 // break. It is safe for concurrent use.
 func (t resumeToken) encode(key []byte) string {
 	return encodeToken(&t, key)
 }
 
-// decodeResume returns the resume token that s encodes, when it was signed with one of keys. It
+// decodeResume returns the resume token that s encodes, when it was sealed with one of keys. It
 // returns invalidParams naming Last-Event-ID when s is too long, not a resume token (a list
-// cursor is not one), altered, truncated, signed with another key, or made by another version (a
-// signed token of an invalid filter). The caller checks that the token belongs to the request's
+// cursor is not one), altered, truncated, sealed with another key, or made by another version (a
+// sealed token of an invalid filter). The caller checks that the token belongs to the request's
 // account, route, agent and filters. It is safe for concurrent use.
 func decodeResume(s string, keys [][]byte) (resumeToken, error) {
 	var t resumeToken
@@ -75,22 +69,21 @@ func decodeResume(s string, keys [][]byte) (resumeToken, error) {
 	return t, nil
 }
 
-// resumeSigner makes the resume tokens of one stream, which differ only in their position, at
-// the cost of one HMAC of their bytes each: it encodes the fields they share once, and keeps one
-// HMAC state, whose key is hashed once (an HMAC made for each token hashes the key's two blocks
-// again, and allocates). Its tokens are those of resumeToken.encode, byte for byte. It is not
-// safe for concurrent use: each stream has its own.
+// resumeSigner makes the resume tokens of one stream, which differ only in their position: it
+// encodes the fields they share once, and keeps one tokenSealer. Its tokens are those of
+// resumeToken.encode, byte for byte. It is not safe for concurrent use: each stream has its own.
 type resumeSigner struct {
-	mac     hash.Hash
+	sealer  *tokenSealer
 	payload []byte // the token's bytes up to its position (version, kind, appendStream), then scratch
 	shared  int    // the length of the bytes up to the position
+	raw     []byte // scratch: the sealed bytes
 }
 
 // newResumeSigner returns the signer of the tokens of t's stream, with key. t's position is
 // ignored.
 func newResumeSigner(t resumeToken, key []byte) *resumeSigner {
 	payload := t.appendStream([]byte{tokenVersion, byte(kindResume)})
-	return &resumeSigner{mac: hmac.New(sha256.New, key), payload: payload, shared: len(payload)}
+	return &resumeSigner{sealer: newTokenSealer(key), payload: payload, shared: len(payload)}
 }
 
 // stream returns what the tokens of the stream share, which tells the stream apart from any
@@ -100,9 +93,7 @@ func (rs *resumeSigner) stream() string { return string(rs.payload[:rs.shared]) 
 // appendToken appends to b the token of the stream at position, as resumeToken.encode spells
 // it, and returns b.
 func (rs *resumeSigner) appendToken(b []byte, position string) []byte {
-	payload := appendTokenString(rs.payload[:rs.shared], position)
-	rs.mac.Reset()
-	rs.mac.Write(payload)
-	rs.payload = rs.mac.Sum(payload)
-	return tokenEncoding.AppendEncode(b, rs.payload)
+	rs.payload = appendTokenString(rs.payload[:rs.shared], position)
+	rs.raw = rs.sealer.appendSealed(rs.raw[:0], rs.payload)
+	return tokenEncoding.AppendEncode(b, rs.raw)
 }

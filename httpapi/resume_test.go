@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -69,8 +71,8 @@ func TestDecodeResumeRejects(t *testing.T) {
 		{"cursor", sampleCursor().encode(key), "not a stream position from this API"},
 		{"truncated", truncated(good, 1), "altered, truncated, or signed with another key"},
 		{"other key", sampleResume().encode(testKey('o')), "altered, truncated, or signed with another key"},
-		{"oversized", strings.Repeat("A", maxTokenLen+1), "too long to be a stream position from this API"},
-		{"version 1", signedToken(append([]byte{1, byte(kindResume)}, sampleResume().appendFields(nil)...), key), "made by an incompatible version of this API"},
+		{"oversized", strings.Repeat("A", maxResumeLen+1), "too long to be a stream position from this API"},
+		{"version 1", sealedToken(append([]byte{1, byte(kindResume)}, sampleResume().appendFields(nil)...), key), "made by an incompatible version of this API"},
 		{"invalid agent", invalid.encode(key), "made by an incompatible version of this API"},
 		{"negative min_redactions", negative.encode(key), "made by an incompatible version of this API"},
 	} {
@@ -123,5 +125,52 @@ func TestResumeSigner(t *testing.T) {
 				t.Errorf("%+v: token (-want +got):\n%s", tok, diff)
 			}
 		}
+	}
+}
+
+// TestResumeTokenFitsMaxLen checks that a resume token carries a PostgreSQL position of a busy
+// server (the store's position holds the transactions in flight when the stream began: here 500
+// of them, with 10-digit IDs, as on an old cluster) under the longest account ID, and that a
+// stream hands it back whole.
+func TestResumeTokenFitsMaxLen(t *testing.T) {
+	var p strings.Builder
+	p.WriteString("4000000000.1/4000000600:")
+	for i := range 500 {
+		if i > 0 {
+			p.WriteByte(',')
+		}
+		fmt.Fprintf(&p, "%d", 4000000001+i)
+	}
+	tok := sampleResume()
+	tok.account = strings.Repeat("a", sessions.MaxAccountIDLen)
+	tok.position = p.String()
+	s := tok.encode(testKey('k'))
+	if len(s) > maxResumeLen {
+		t.Fatalf("token of %d characters, over maxResumeLen", len(s))
+	}
+	got, err := decodeResume(s, [][]byte{testKey('k')})
+	if err != nil || got.position != tok.position {
+		t.Errorf("decodeResume: %v, position of %d bytes, want %d", err, len(got.position), len(tok.position))
+	}
+}
+
+// TestResumeTokenHidesPosition checks that a resume token does not show the store's position,
+// which counts the writes of every account: its bytes hold neither the position nor the account.
+func TestResumeTokenHidesPosition(t *testing.T) {
+	tok := sampleResume()
+	tok.position = "24335.3001"
+	raw, err := tokenEncoding.DecodeString(tok.encode(testKey('k')))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{tok.position, "24335", "3001", tok.account} {
+		if bytes.Contains(raw, []byte(secret)) {
+			t.Errorf("the token's bytes show %q", secret)
+		}
+	}
+	other := tok
+	other.position = "24336.3002"
+	if a, b := tok.encode(testKey('k')), other.encode(testKey('k')); a[:20] == b[:20] {
+		t.Errorf("tokens of two positions share their first 20 characters: %s, %s", a, b)
 	}
 }

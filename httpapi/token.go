@@ -2,50 +2,57 @@ package httpapi
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"hash"
+	"slices"
 	"strings"
 	"time"
 )
 
-// The handler hands out signed, opaque tokens that a client gives back later: the list's cursors
+// The handler hands out sealed, opaque tokens that a client gives back later: the list's cursors
 // (cursorToken, in cursor.go), and the stream's resume tokens (resumeToken, in resume.go). This
-// file holds what every kind shares: the format, the signature, the checks, and the encoding of
+// file holds what every kind shares: the format, the encryption, the checks, and the encoding of
 // fields.
 //
 // A token is the URL-safe base64 (no padding) of
 //
-//	version (1 byte) | kind (1 byte) | the kind's fields | HMAC-SHA256(key, everything before)
+//	version (1 byte) | kind (1 byte) | nonce (12 bytes) | AES-256-GCM(the kind's fields)
 //
-// The kind is signed with the rest, so that a token of one kind is never taken for another. The
-// fields use the appendToken encodings below. A token that verifies must also parse back to
-// exactly its own bytes, so that each token has one spelling.
+// with the version and kind as the additional data that GCM authenticates, so that a token of one
+// kind is never taken for another. Tokens are encrypted, not only signed, because what they carry
+// is not all the caller's to read: a resume token holds the store's position in its feed, which
+// counts the writes of every account. The AES key and the nonce key are derived from
+// Config.CursorKey by HKDF-SHA256; the nonce is the HMAC-SHA256 of version, kind and fields under
+// the nonce key, cut to 12 bytes (a synthetic nonce: the same fields always make the same token,
+// and distinct fields distinct nonces). The fields use the appendToken encodings below. A token
+// that opens must also parse back to exactly its own fields, and carry their nonce, so that each
+// token has one spelling.
 //
-// Version 1 had no kind byte, and carried the list's query as a "ENDPOINT;since=PIN;until=PIN"
-// string next to a sessions.Filter; version 2 refuses its tokens (as made by an incompatible
-// version), so cursors handed out before the change fail once, with 422 naming cursor.
+// Version 2 was signed with HMAC-SHA256 and not encrypted; version 1 had no kind byte. Version 3
+// refuses their tokens (as made by an incompatible version), so cursors and resume tokens handed
+// out before the change fail once, with 422 naming cursor or Last-Event-ID.
 //
 // To add a kind: give it a tokenKind constant (never reuse a number) and a kindInfo in
 // tokenKinds, and write a struct with its typed fields that implements tokenFields, as
-// cursorToken and resumeToken do, with an encode method and a decode function. encodeToken signs
-// with the current key (settings.keys[0]); decodeToken checks a token against every accepted key
+// cursorToken and resumeToken do, with an encode method and a decode function. encodeToken seals
+// with the current key (settings.keys[0]); decodeToken opens a token with every accepted key
 // (Config.CursorKey, then Config.PreviousCursorKeys) and returns invalidParams naming the kind's
 // parameter. The decode function then checks what only its kind knows (a valid filter), and the
 // route checks that the token belongs to the request (account, route, agent, filters).
 
 const (
 	// tokenVersion is the first byte of every token: the format above.
-	tokenVersion = 2
+	tokenVersion = 3
 
-	// maxTokenLen is the length of the longest token string that decodeToken accepts. Every
-	// token of a valid request fits (TestTokenFitsMaxLen), and a longer string is refused before
-	// it is decoded.
-	maxTokenLen = 1024
-
-	tokenMACLen = sha256.Size
+	tokenNonceLen = 12
+	tokenTagLen   = 16
 )
 
 // tokenKind is the second byte of a token: what it is for.
@@ -56,16 +63,30 @@ const (
 	kindResume tokenKind = 2 // a stream's resume token (Last-Event-ID): resumeToken
 )
 
-// kindInfo is what a refusal says of a kind: the parameter it names and the noun of its messages.
+// kindInfo is what a refusal says of a kind: the parameter it names and the noun of its
+// messages; and the length of the longest token string of the kind that decodeToken accepts.
+// Every token of a valid request fits (TestTokenFitsMaxLen), and a longer string is refused
+// before it is decoded.
 type kindInfo struct {
-	param string // "cursor"
-	noun  string // "cursor", as in "not a cursor from this API"
+	param  string // "cursor"
+	noun   string // "cursor", as in "not a cursor from this API"
+	maxLen int
 }
 
 var tokenKinds = map[tokenKind]kindInfo{
-	kindCursor: {param: paramNames[paramCursor], noun: "cursor"},
-	kindResume: {param: "Last-Event-ID", noun: "stream position"},
+	kindCursor: {param: paramNames[paramCursor], noun: "cursor", maxLen: maxCursorLen},
+	kindResume: {param: "Last-Event-ID", noun: "stream position", maxLen: maxResumeLen},
 }
+
+const (
+	// maxCursorLen bounds a cursor, a query parameter: it fits in any URL.
+	maxCursorLen = 1024
+	// maxResumeLen bounds a resume token, a header (Last-Event-ID) that carries the store's
+	// position: PostgreSQL's holds the transactions in flight when the stream began, up to the
+	// server's max_connections of them. 8 KiB is the header line that common proxies accept by
+	// default (nginx's large_client_header_buffers).
+	maxResumeLen = 8 << 10
+)
 
 // tokenFields is the typed content of one kind of token.
 type tokenFields interface {
@@ -79,20 +100,83 @@ type tokenFields interface {
 
 var tokenEncoding = base64.RawURLEncoding.Strict()
 
-// encodeToken returns the token of t, signed with key. It is safe for concurrent use.
+// encodeToken returns the token of t, sealed with key. It is safe for concurrent use.
 func encodeToken(t tokenFields, key []byte) string {
-	payload := t.appendFields([]byte{tokenVersion, byte(t.kind())})
-	return tokenEncoding.EncodeToString(append(payload, sign(key, payload)...))
+	return sealToken(t.appendFields([]byte{tokenVersion, byte(t.kind())}), key)
+}
+
+// sealToken returns the token of payload (version, kind, fields) under key.
+func sealToken(payload, key []byte) string {
+	return tokenEncoding.EncodeToString(newTokenSealer(key).appendSealed(nil, payload))
+}
+
+// tokenSealer seals and opens the tokens of one key, with the keys that it derives once: the
+// cipher, and one HMAC state for the nonces (an HMAC made for each token hashes the key's two
+// blocks again, and allocates). It is not safe for concurrent use.
+type tokenSealer struct {
+	aead cipher.AEAD
+	mac  hash.Hash
+	sum  []byte
+}
+
+// newTokenSealer returns the sealer of key, whose AES-256 key and nonce key it derives by
+// HKDF-SHA256.
+func newTokenSealer(key []byte) *tokenSealer {
+	derive := func(info string) []byte {
+		k, err := hkdf.Key(sha256.New, key, nil, "masker-dev/sessions httpapi token: "+info, 32)
+		if err != nil {
+			panic(err) // only for a length above 255 hashes
+		}
+		return k
+	}
+	block, err := aes.NewCipher(derive("aes-256-gcm"))
+	if err != nil {
+		panic(err) // only for a key of another length
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return &tokenSealer{aead: aead, mac: hmac.New(sha256.New, derive("nonce"))}
+}
+
+// nonce returns the synthetic nonce of payload: its HMAC-SHA256 under the nonce key, cut. It is
+// valid until the next call.
+func (ts *tokenSealer) nonce(payload []byte) []byte {
+	ts.mac.Reset()
+	ts.mac.Write(payload)
+	ts.sum = ts.mac.Sum(ts.sum[:0])
+	return ts.sum[:tokenNonceLen]
+}
+
+// appendSealed appends to dst the raw bytes of the token of payload (version, kind, fields), and
+// returns dst.
+func (ts *tokenSealer) appendSealed(dst, payload []byte) []byte {
+	header := payload[:2]
+	nonce := ts.nonce(payload)
+	dst = append(append(dst, header...), nonce...)
+	return ts.aead.Seal(dst, nonce, payload[2:], header)
+}
+
+// open returns the payload (version, kind, fields) of raw, the raw bytes of a token of at least
+// a header, a nonce and a tag, when it was sealed with this sealer's key; and false otherwise.
+func (ts *tokenSealer) open(raw []byte) ([]byte, bool) {
+	header, nonce, sealed := raw[:2], raw[2:2+tokenNonceLen], raw[2+tokenNonceLen:]
+	fields, err := ts.aead.Open(nil, nonce, sealed, header)
+	if err != nil {
+		return nil, false
+	}
+	return append(slices.Clip(header), fields...), true
 }
 
 // decodeToken sets t to the token that s encodes, when encodeToken made s for t's kind with one
 // of keys. It returns invalidParams naming the kind's parameter when s is too long, not a token,
-// altered, truncated, signed with another key, of another kind, or made by another version. It
+// altered, truncated, sealed with another key, of another kind, or made by another version. It
 // is safe for concurrent use.
 func decodeToken(s string, keys [][]byte, t tokenFields) error {
 	info := tokenKinds[t.kind()]
 	bad := func(msg string) error { return invalidParams{{Param: info.param, Message: msg}} }
-	if len(s) > maxTokenLen {
+	if len(s) > info.maxLen {
 		return bad("too long to be a " + info.noun + " from this API")
 	}
 	// The decoder skips line breaks: refuse them, so that one token has one spelling.
@@ -100,39 +184,38 @@ func decodeToken(s string, keys [][]byte, t tokenFields) error {
 		return bad("not a " + info.noun + " from this API")
 	}
 	raw, err := tokenEncoding.DecodeString(s)
-	if err != nil || len(raw) < tokenMACLen+1 {
+	if err != nil || len(raw) < 2 {
 		return bad("not a " + info.noun + " from this API")
 	}
-	payload, mac := raw[:len(raw)-tokenMACLen], raw[len(raw)-tokenMACLen:]
-	signed := false
+	if raw[0] != tokenVersion {
+		return bad("made by an incompatible version of this API")
+	}
+	if len(raw) < 2+tokenNonceLen+tokenTagLen {
+		return bad("not a " + info.noun + " from this API")
+	}
+	var payload []byte
+	var sealer *tokenSealer
 	for _, key := range keys {
-		if hmac.Equal(mac, sign(key, payload)) {
-			signed = true
+		sealer = newTokenSealer(key)
+		if p, ok := sealer.open(raw); ok {
+			payload = p
 			break
 		}
 	}
-	if !signed {
+	if payload == nil {
 		return bad("altered, truncated, or signed with another key")
 	}
-	if payload[0] != tokenVersion {
-		return bad("made by an incompatible version of this API")
-	}
-	if len(payload) < 2 || tokenKind(payload[1]) != t.kind() {
+	if tokenKind(payload[1]) != t.kind() {
 		return bad("not a " + info.noun + " from this API")
 	}
 	r := tokenReader{b: payload[2:]}
 	t.readFields(&r)
-	// A signed token that does not parse back to itself was made by another version.
-	if r.err != nil || len(r.b) != 0 || !bytes.Equal(t.appendFields(payload[:2:2]), payload) {
+	// A sealed token that does not parse back to itself was made by another version.
+	if r.err != nil || len(r.b) != 0 || !bytes.Equal(t.appendFields(payload[:2:2]), payload) ||
+		!hmac.Equal(raw[2:2+tokenNonceLen], sealer.nonce(payload)) {
 		return bad("made by an incompatible version of this API")
 	}
 	return nil
-}
-
-func sign(key, payload []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(payload)
-	return m.Sum(nil)
 }
 
 // The field encodings of tokenFields.appendFields: appendTokenString, appendTokenVarint and

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"math"
 	"strings"
 	"testing"
@@ -30,10 +32,26 @@ func sampleCursor() cursorToken {
 // allowCursorToken lets cmp compare the unexported fields of cursorToken.
 var allowCursorToken = cmp.AllowUnexported(cursorToken{})
 
-// signedToken returns a token of these raw bytes (version, kind, fields), signed with key: a
+// sealedToken returns a token of these raw bytes (version, kind, fields), sealed with key: a
 // token that only a holder of the key, or another version of this code, could make.
-func signedToken(payload []byte, key []byte) string {
-	return tokenEncoding.EncodeToString(append(payload, sign(key, payload)...))
+func sealedToken(payload []byte, key []byte) string {
+	return sealToken(payload, key)
+}
+
+// version2Token returns a token of payload in the format of version 2: signed with
+// HMAC-SHA256(key), not encrypted.
+func version2Token(payload []byte, key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(payload)
+	return tokenEncoding.EncodeToString(m.Sum(payload))
+}
+
+// otherNonceToken returns a token of payload sealed with key under a nonce that is not its own:
+// a spelling of the same fields that encodeToken never makes.
+func otherNonceToken(payload []byte, key []byte) string {
+	nonce := make([]byte, tokenNonceLen)
+	raw := append(append([]byte{}, payload[:2]...), nonce...)
+	return tokenEncoding.EncodeToString(newTokenSealer(key).aead.Seal(raw, nonce, payload[2:], payload[:2]))
 }
 
 // truncated returns token s without its last n bytes, still valid base64.
@@ -121,16 +139,19 @@ func TestDecodeCursorRejects(t *testing.T) {
 		{"truncated to half", truncated(good, len(good)*3/8), altered},
 		{"extended", good + "AA", ""},
 		{"extended by 3 bytes", good + "AAAA", altered},
-		{"altered start", flip(good, 0), altered},
+		{"altered version", flip(good, 0), incompatible},
+		{"altered kind", flip(good, 2), altered},
 		{"altered middle", flip(good, len(good)/2), altered},
 		{"altered end", flip(good, len(good)-2), altered},
-		{"oversized", strings.Repeat("A", maxTokenLen+1), "too long to be a cursor from this API"},
+		{"oversized", strings.Repeat("A", maxCursorLen+1), "too long to be a cursor from this API"},
 		{"other key", sampleCursor().encode(testKey('o')), altered},
-		{"version 1", signedToken(append([]byte{1, byte(kindCursor)}, fields...), key), incompatible},
-		{"another kind", signedToken(append([]byte{tokenVersion, byte(kindResume)}, fields...), key), notCursor},
-		{"no kind", signedToken([]byte{tokenVersion}, key), notCursor},
-		{"trailing bytes", signedToken(append(append([]byte{tokenVersion, byte(kindCursor)}, fields...), 0), key), incompatible},
-		{"cut fields", signedToken(append([]byte{tokenVersion, byte(kindCursor)}, fields[:len(fields)-3]...), key), incompatible},
+		{"version 1", sealedToken(append([]byte{1, byte(kindCursor)}, fields...), key), incompatible},
+		{"version 2 (signed, not sealed)", version2Token(append([]byte{2, byte(kindCursor)}, fields...), key), incompatible},
+		{"not its own nonce", otherNonceToken(append([]byte{tokenVersion, byte(kindCursor)}, fields...), key), incompatible},
+		{"another kind", sealedToken(append([]byte{tokenVersion, byte(kindResume)}, fields...), key), notCursor},
+		{"no kind", tokenEncoding.EncodeToString([]byte{tokenVersion}), notCursor},
+		{"trailing bytes", sealedToken(append(append([]byte{tokenVersion, byte(kindCursor)}, fields...), 0), key), incompatible},
+		{"cut fields", sealedToken(append([]byte{tokenVersion, byte(kindCursor)}, fields[:len(fields)-3]...), key), incompatible},
 		{"not normalized", unnormalized.encode(key), incompatible},
 		{"invalid query", invalid.encode(key), incompatible},
 		{"negative pin", negative.encode(key), incompatible},
@@ -145,7 +166,7 @@ func TestDecodeCursorRejects(t *testing.T) {
 	}
 }
 
-// TestTokenFitsMaxLen checks that the longest cursor of a valid request fits maxTokenLen: every
+// TestTokenFitsMaxLen checks that the longest cursor of a valid request fits maxCursorLen: every
 // field at its longest, and times and durations beyond any that a request resolves to.
 func TestTokenFitsMaxLen(t *testing.T) {
 	tok := sampleCursor()
@@ -158,8 +179,8 @@ func TestTokenFitsMaxLen(t *testing.T) {
 	tok.until = time.UnixMilli(math.MaxInt64 / 2)
 	tok.position.StartedAt = tok.until
 	s := encodeToken(&tok, testKey('k'))
-	if len(s) > maxTokenLen {
-		t.Fatalf("token of %d characters, over maxTokenLen", len(s))
+	if len(s) > maxCursorLen {
+		t.Fatalf("token of %d characters, over maxCursorLen", len(s))
 	}
 }
 
@@ -204,7 +225,7 @@ func FuzzTokenRoundTrip(f *testing.F) {
 		tok := newCursorToken(&endpoint{name: endpointName}, bound{ago: time.Duration(sinceAgo)}, bound{ago: time.Duration(untilAgo)}, q)
 		s := tok.encode(key)
 		got, err := decodeCursor(s, [][]byte{key})
-		if len(s) > maxTokenLen {
+		if len(s) > maxCursorLen {
 			// Only an endpoint name of hundreds of bytes makes such a token: refused, as documented.
 			if err == nil {
 				t.Fatalf("decodeCursor accepted a token of %d characters", len(s))

@@ -74,7 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.postgres, "postgres", "", "PostgreSQL connection URL; when set, -db is not used")
 	retention := fs.String("retention", "90d", "purge sessions older than this (units s, m, h, d, w)")
 	// The secrets' defaults are read after Parse, so that -h does not print them.
-	fs.StringVar(&o.cursorKey, "cursor-key", "", "HMAC key for cursor tokens, at least 32 bytes (default $SESSIONS_CURSOR_KEY)")
+	fs.StringVar(&o.cursorKey, "cursor-key", "", "key of cursor and resume tokens, at least 32 bytes (default $SESSIONS_CURSOR_KEY)")
 	fs.StringVar(&o.token, "token", "", "bearer token that may read the demo account's sessions (scope sessions:read); default $SESSIONS_TOKEN, or a random one printed at start")
 	fs.IntVar(&o.demo, "demo-sessions", 10_000, "sessions to create on first start with an empty database")
 	fs.DurationVar(&o.record, "record-every", 3*time.Second, "record a new demo call at this interval, for the live tail; 0: never")
