@@ -49,6 +49,13 @@ const (
 	exportFlushEvery = time.Second
 )
 
+// exportWriteWait is how long one write of an export (up to exportFlushSize bytes) may take
+// before the export ends: a client that reads nothing for that long is gone or too slow, and
+// would otherwise hold one of its account's store slots (Config.MaxAccountCalls) for as long as
+// it keeps the connection open. Each write moves the connection's write deadline, so that an
+// export outlives http.Server.WriteTimeout. A variable for the tests.
+var exportWriteWait = 30 * time.Second
+
 // AgentExport returns the handler of GET /api/v1/agents/{agent_id}/sessions/export alone, to
 // mount in a router of another shape; it takes the agent ID from Config.AgentID and ignores the
 // path otherwise.
@@ -87,6 +94,9 @@ func serveExport(h *Handler, w http.ResponseWriter, r *http.Request, id string, 
 	}
 	x := exporter{w: w, rc: http.NewResponseController(w), format: win.q.format, e: getPageEncoder()}
 	defer putPageEncoder(x.e)
+	// Lift the deadlines of the writes, so that a later response on the same connection does
+	// not inherit them (net/http sets none itself without a WriteTimeout).
+	defer func() { _ = x.rc.SetWriteDeadline(time.Time{}) }()
 	started := false
 	defer func() {
 		// A panic of the store's scan, which runs in this goroutine, after the status line
@@ -275,6 +285,7 @@ func (x *exporter) flush() error {
 	if len(x.e.buf) == 0 {
 		return nil
 	}
+	_ = x.rc.SetWriteDeadline(time.Now().Add(exportWriteWait)) // a writer without deadlines keeps the server's
 	_, err := x.w.Write(x.e.buf)
 	x.e.buf = x.e.buf[:0]
 	if err != nil {

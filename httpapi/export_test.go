@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -563,5 +564,38 @@ func TestOpenAPISummaryAndExportParameters(t *testing.T) {
 				t.Errorf("%s?%s=%s: got %d %s", tmpl, name, value, res.status, res.body)
 			}
 		}
+	}
+}
+
+// TestExportSlowClient checks that an export to a client that stops reading ends after
+// exportWriteWait, and frees the account's store slot: with MaxAccountCalls 1, the account's
+// next request is served, not refused with 429.
+func TestExportSlowClient(t *testing.T) {
+	defer func(d time.Duration) { exportWriteWait = d }(exportWriteWait)
+	exportWriteWait = 300 * time.Millisecond
+	e := newEnv(t, func(cfg *Config) { cfg.MaxAccountCalls = 1 })
+	e.putMany(t, 100_000) // about 15 MB of CSV: more than the sockets' buffers hold
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /api/v1/sessions/export?since=30d HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n\r\n", e.cookieA)
+	// The client reads nothing. Once the export has the account's one slot, the account's lists
+	// get 429 until the export gives up.
+	want, deadline := http.StatusTooManyRequests, time.Now().Add(20*time.Second)
+	for want != 0 {
+		res := e.do(t, http.MethodGet, "/api/v1/sessions", e.cookieA)
+		switch {
+		case res.status == want && want == http.StatusTooManyRequests:
+			want = http.StatusOK
+		case res.status == want:
+			want = 0
+		case time.Now().After(deadline):
+			t.Fatalf("the account's list: status %d, waiting for %d (429 while the export stalls, then 200)", res.status, want)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
