@@ -104,6 +104,16 @@ func parseTimestamp(s string) (time.Time, bool) {
 	if len(s) < len("2006-01-02") || len(s) > len("2006-01-02T15:04:05.999999999+07:00") || strings.ContainsAny(s, " \t") {
 		return time.Time{}, false
 	}
+	// RFC 3339 allows a lower-case t and z (section 5.6); Go's layouts do not.
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case 't':
+			return 'T'
+		case 'z':
+			return 'Z'
+		}
+		return r
+	}, s)
 	for _, layout := range timestampLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), true
