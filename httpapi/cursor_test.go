@@ -253,6 +253,31 @@ func TestRelativeSinceIsPinned(t *testing.T) {
 	}
 }
 
+// TestRelativeUntilIsPinned checks that a relative until is resolved once too: a walk that
+// repeats until=1h goes on, page after page, while the clock moves, and returns the sessions of
+// the first page's window, none that the moving window takes in.
+func TestRelativeUntilIsPinned(t *testing.T) {
+	e := newEnv(t)
+	s1 := session(accountA, e.agentA1, 70*time.Minute)
+	s2 := session(accountA, e.agentA1, 80*time.Minute)
+	s3 := session(accountA, e.agentA1, 90*time.Minute)
+	later := session(accountA, e.agentA1, 50*time.Minute) // enters a fresh window after 10 minutes
+	e.put(t, s1, s2, s3, later)
+	for _, path := range []string{"/api/v1/agents/" + e.agentA1 + "/sessions", "/api/v1/sessions"} {
+		e.clock.t = now
+		p := e.do(t, "GET", path+"?limit=1&until=1h", e.cookieA).page(t)
+		got := p.ids()
+		for p.NextCursor != "" {
+			e.clock.Add(20 * time.Minute)
+			p = e.do(t, "GET", path+"?limit=1&until=1h&cursor="+p.NextCursor, e.cookieA).page(t)
+			got = append(got, p.ids()...)
+		}
+		if diff := cmp.Diff([]string{s1.ID, s2.ID, s3.ID}, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", path, diff)
+		}
+	}
+}
+
 // TestTenantIsolation checks that an account sees only its own sessions and agents, on both
 // endpoints, and cannot use another account's cursors.
 func TestTenantIsolation(t *testing.T) {
