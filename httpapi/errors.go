@@ -25,6 +25,7 @@ const (
 	codeInternalError    = "internal_error"
 	codeTooManyStreams   = "too_many_streams"
 	codeNotImplemented   = "not_implemented"
+	codeHTTPVersion      = "http_version_not_supported"
 )
 
 // retryAfterSeconds is the Retry-After of a 503 or 429 response.
@@ -116,6 +117,8 @@ func classify(err error) response {
 		return response{http.StatusServiceUnavailable, codeUnavailable, "The session store is unavailable; retry later.", nil}
 	case errors.Is(err, errTooManyStreams):
 		return response{http.StatusTooManyRequests, codeTooManyStreams, "Your account has too many open streams; close one or retry later.", nil}
+	case errors.Is(err, errExportHTTP10):
+		return response{http.StatusHTTPVersionNotSupported, codeHTTPVersion, "An export needs HTTP/1.1 or later, so that a broken transfer shows as broken.", nil}
 	case errors.Is(err, errTailUnsupported):
 		return response{http.StatusNotImplemented, codeNotImplemented, "This server's session store has no live tail.", nil}
 	case errors.As(err, &verr) && paramOf(verr.Field) != "":

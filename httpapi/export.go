@@ -76,11 +76,15 @@ func (h *Handler) Export() http.Handler { return h.accountExport }
 // the export, which may take minutes for millions of sessions. Errors up to the first session
 // get the envelope. After that the status line has gone, so a failure aborts the response
 // (http.ErrAbortHandler): the client sees a broken transfer, never a short file that looks
-// complete. HEAD gets the headers of GET once the first session has been read.
+// complete. That holds over HTTP/1.1 (chunked) and HTTP/2, not HTTP/1.0, which gets 505. HEAD
+// gets the headers of GET once the first session has been read.
 func serveExport(h *Handler, w http.ResponseWriter, r *http.Request, id string, ep *endpoint) error {
 	win, err := h.checkWindow(r, ep)
 	if err != nil {
 		return err
+	}
+	if !r.ProtoAtLeast(1, 1) {
+		return errExportHTTP10
 	}
 	// An export holds one of its account's slots (Config.MaxAccountCalls) from start to end, so
 	// that it is refused before its first byte rather than aborted between two pages.
@@ -138,6 +142,11 @@ func serveExport(h *Handler, w http.ResponseWriter, r *http.Request, id string, 
 	}
 	return nil
 }
+
+// errExportHTTP10 refuses an export over HTTP/1.0, whose response ends when the connection
+// closes: an export aborted midway (abortExport) would look like a whole file there, where
+// HTTP/1.1's chunked encoding and HTTP/2's frames show the abort.
+var errExportHTTP10 = errors.New("httpapi: an export over HTTP/1.0")
 
 // abortExport ends an export that failed after its first byte: it logs err and aborts the
 // response, so that the client sees a broken transfer.

@@ -599,3 +599,42 @@ func TestExportSlowClient(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestExportHTTP10 checks that an export over HTTP/1.0, where an aborted transfer would look like
+// a whole file, gets 505 with the envelope, over the wire and in process; and that the check
+// comes after authentication.
+func TestExportHTTP10(t *testing.T) {
+	e := newEnv(t)
+	e.putMany(t, 10)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	for _, tc := range []struct {
+		cookie string
+		status int
+	}{{e.cookieA, http.StatusHTTPVersionNotSupported}, {"", http.StatusUnauthorized}} {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET /api/v1/sessions/export HTTP/1.0\r\nCookie: %s\r\n\r\n", tc.cookie)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		conn.Close()
+		if res.StatusCode != tc.status || res.Header.Get("Content-Disposition") != "" {
+			t.Errorf("cookie %q: status %d, Content-Disposition %q: %s", tc.cookie, res.StatusCode, res.Header.Get("Content-Disposition"), body)
+		}
+		if tc.status == http.StatusHTTPVersionNotSupported && !bytes.Contains(body, []byte(`"code":"http_version_not_supported"`)) {
+			t.Errorf("body %s", body)
+		}
+	}
+	req := httptestRequest("GET", "/api/v1/agents/"+e.agentA1+"/sessions/export", e.cookieA)
+	req.Proto, req.ProtoMajor, req.ProtoMinor = "HTTP/1.0", 1, 0
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusHTTPVersionNotSupported {
+		t.Errorf("agent export over HTTP/1.0 in process: status %d", rec.Code)
+	}
+}

@@ -20,22 +20,25 @@ import (
 
 // Defines values for ErrorErrorCode.
 const (
-	ErrorErrorCodeAgentNotFound    ErrorErrorCode = "agent_not_found"
-	ErrorErrorCodeInternalError    ErrorErrorCode = "internal_error"
-	ErrorErrorCodeMethodNotAllowed ErrorErrorCode = "method_not_allowed"
-	ErrorErrorCodeNotImplemented   ErrorErrorCode = "not_implemented"
-	ErrorErrorCodeSessionNotFound  ErrorErrorCode = "session_not_found"
-	ErrorErrorCodeTooManyRequests  ErrorErrorCode = "too_many_requests"
-	ErrorErrorCodeTooManyStreams   ErrorErrorCode = "too_many_streams"
-	ErrorErrorCodeUnauthenticated  ErrorErrorCode = "unauthenticated"
-	ErrorErrorCodeUnavailable      ErrorErrorCode = "unavailable"
-	ErrorErrorCodeValidationFailed ErrorErrorCode = "validation_failed"
+	ErrorErrorCodeAgentNotFound           ErrorErrorCode = "agent_not_found"
+	ErrorErrorCodeHttpVersionNotSupported ErrorErrorCode = "http_version_not_supported"
+	ErrorErrorCodeInternalError           ErrorErrorCode = "internal_error"
+	ErrorErrorCodeMethodNotAllowed        ErrorErrorCode = "method_not_allowed"
+	ErrorErrorCodeNotImplemented          ErrorErrorCode = "not_implemented"
+	ErrorErrorCodeSessionNotFound         ErrorErrorCode = "session_not_found"
+	ErrorErrorCodeTooManyRequests         ErrorErrorCode = "too_many_requests"
+	ErrorErrorCodeTooManyStreams          ErrorErrorCode = "too_many_streams"
+	ErrorErrorCodeUnauthenticated         ErrorErrorCode = "unauthenticated"
+	ErrorErrorCodeUnavailable             ErrorErrorCode = "unavailable"
+	ErrorErrorCodeValidationFailed        ErrorErrorCode = "validation_failed"
 )
 
 // Valid indicates whether the value is a known member of the ErrorErrorCode enum.
 func (e ErrorErrorCode) Valid() bool {
 	switch e {
 	case ErrorErrorCodeAgentNotFound:
+		return true
+	case ErrorErrorCodeHttpVersionNotSupported:
 		return true
 	case ErrorErrorCodeInternalError:
 		return true
@@ -457,6 +460,9 @@ type Until = string
 // AgentNotFound defines model for agent_not_found.
 type AgentNotFound = Error
 
+// HttpVersionNotSupported defines model for http_version_not_supported.
+type HttpVersionNotSupported = Error
+
 // InternalError defines model for internal_error.
 type InternalError = Error
 
@@ -741,7 +747,7 @@ type ClientInterface interface {
 
 	// ExportAgentSessions Export the sessions of one agent over a window, as CSV or NDJSON
 	//
-	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete. Only over HTTP/1.1 or later, whose chunked or framed transfers can show an abort: an HTTP/1.0 request gets 505.
 	//
 	// Corresponds with GET /api/v1/agents/{agent_id}/sessions/export (the `ExportAgentSessions` operationId).
 	ExportAgentSessions(ctx context.Context, agentId AgentIdPath, params *ExportAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -776,7 +782,7 @@ type ClientInterface interface {
 
 	// ExportSessions Export the sessions of every agent of the account over a window, as CSV or NDJSON
 	//
-	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete. Only over HTTP/1.1 or later, whose chunked or framed transfers can show an abort: an HTTP/1.0 request gets 505.
 	//
 	// Corresponds with GET /api/v1/sessions/export (the `ExportSessions` operationId).
 	ExportSessions(ctx context.Context, params *ExportSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -822,7 +828,7 @@ func (c *Client) ListAgentSessions(ctx context.Context, agentId AgentIdPath, par
 
 // ExportAgentSessions Export the sessions of one agent over a window, as CSV or NDJSON
 //
-// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete. Only over HTTP/1.1 or later, whose chunked or framed transfers can show an abort: an HTTP/1.0 request gets 505.
 //
 // Corresponds with GET /api/v1/agents/{agent_id}/sessions/export (the `ExportAgentSessions` operationId).
 func (c *Client) ExportAgentSessions(ctx context.Context, agentId AgentIdPath, params *ExportAgentSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -907,7 +913,7 @@ func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, r
 
 // ExportSessions Export the sessions of every agent of the account over a window, as CSV or NDJSON
 //
-// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete. Only over HTTP/1.1 or later, whose chunked or framed transfers can show an abort: an HTTP/1.0 request gets 505.
 //
 // Corresponds with GET /api/v1/sessions/export (the `ExportSessions` operationId).
 func (c *Client) ExportSessions(ctx context.Context, params *ExportSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1939,7 +1945,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExportAgentSessionsWithResponse Export the sessions of one agent over a window, as CSV or NDJSON
 	//
-	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete. Only over HTTP/1.1 or later, whose chunked or framed transfers can show an abort: an HTTP/1.0 request gets 505.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1984,7 +1990,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExportSessionsWithResponse Export the sessions of every agent of the account over a window, as CSV or NDJSON
 	//
-	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+	// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete. Only over HTTP/1.1 or later, whose chunked or framed transfers can show an abort: an HTTP/1.0 request gets 505.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2178,6 +2184,8 @@ type ExportAgentSessionsResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON505 the response for an HTTP 505 `application/json` response
+	JSON505 *HttpVersionNotSupported
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ExportAgentSessionsResponse200Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
@@ -2221,6 +2229,11 @@ func (r ExportAgentSessionsResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ExportAgentSessionsResponse) GetJSON503() *Unavailable {
 	return r.JSON503
+}
+
+// GetJSON505 returns the response for an HTTP 505 `application/json` response
+func (r ExportAgentSessionsResponse) GetJSON505() *HttpVersionNotSupported {
+	return r.JSON505
 }
 
 // GetBody returns the raw response body bytes
@@ -2704,6 +2717,8 @@ type ExportSessionsResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON505 the response for an HTTP 505 `application/json` response
+	JSON505 *HttpVersionNotSupported
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ExportSessionsResponse200Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
@@ -2747,6 +2762,11 @@ func (r ExportSessionsResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ExportSessionsResponse) GetJSON503() *Unavailable {
 	return r.JSON503
+}
+
+// GetJSON505 returns the response for an HTTP 505 `application/json` response
+func (r ExportSessionsResponse) GetJSON505() *HttpVersionNotSupported {
+	return r.JSON505
 }
 
 // GetBody returns the raw response body bytes
@@ -3152,7 +3172,7 @@ func (c *ClientWithResponses) ListAgentSessionsWithResponse(ctx context.Context,
 
 // ExportAgentSessionsWithResponse Export the sessions of one agent over a window, as CSV or NDJSON
 //
-// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete. Only over HTTP/1.1 or later, whose chunked or framed transfers can show an abort: an HTTP/1.0 request gets 505.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3227,7 +3247,7 @@ func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, para
 
 // ExportSessionsWithResponse Export the sessions of every agent of the account over a window, as CSV or NDJSON
 //
-// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete.
+// Every session that the list's filters select (limit and cursor are not accepted), newest first, streamed as one file: every session that matched when the export began, and still matches with the same start time, appears exactly once. CSV has the header row id,agent_id,agent_name,started_at,ended_at,duration_ms,status,redaction_count,redactions_by_kind,upstream_model and CRLF line ends (RFC 4180); its values are those of a /api/v1/sessions item, with redactions_by_kind as compact JSON with sorted keys and an empty cell for no upstream model; a text cell that starts with =, +, -, @, tab or carriage return is prefixed with ' so that spreadsheets do not run it. NDJSON has one /api/v1/sessions item per line. Errors found before the first byte use the error envelope; a failure after it aborts the transfer, so that a file that arrives whole is complete. Only over HTTP/1.1 or later, whose chunked or framed transfers can show an abort: an HTTP/1.0 request gets 505.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3479,6 +3499,13 @@ func ParseExportAgentSessionsResponse(rsp *http.Response) (*ExportAgentSessionsR
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 505:
+		var dest HttpVersionNotSupported
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON505 = &dest
 
 	}
 
@@ -4032,6 +4059,13 @@ func ParseExportSessionsResponse(rsp *http.Response) (*ExportSessionsResponse, e
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 505:
+		var dest HttpVersionNotSupported
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON505 = &dest
 
 	}
 
