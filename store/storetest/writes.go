@@ -377,6 +377,20 @@ func testUpsert(t *testing.T, h *harness) {
 		checkOnce(t, v)
 	})
 
+	t.Run("an ID of SessionIDFor, recorded twice", func(t *testing.T) {
+		// A platform that records a call by its own call ID (a Twilio CallSid) twice, say once
+		// when it starts and once when it ends, gets one session, its last version.
+		call := newSession(a2, base.Add(-5*time.Minute), map[string]int{"NAME": 1})
+		call.ID = sessions.SessionIDFor("acme", "CA5f3f1b2c8e")
+		call.Status = sessions.StatusPartial
+		h.with(t).put(call)
+		call.EndedAt = call.StartedAt.Add(4 * time.Minute)
+		call.Status = sessions.StatusOK
+		call.RedactionsByKind = map[string]int{"NAME": 2, "PHONE": 1}
+		h.with(t).put(call)
+		checkOnce(t, call)
+	})
+
 	// A walk goes on from its position when the session at the cursor, and sessions on either
 	// side of it, move.
 	t.Run("cursor is a position", func(t *testing.T) {
