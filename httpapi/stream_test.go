@@ -581,3 +581,19 @@ func TestStreamSharedEvents(t *testing.T) {
 		t.Errorf("events of a burst (-written +sent):\n%s", diff)
 	}
 }
+
+// TestStreamHead checks that HEAD on both stream routes gets the headers of the stream, without
+// a body and without opening a tail, and is counted as no open stream.
+func TestStreamHead(t *testing.T) {
+	e := newEnv(t, func(cfg *Config) { cfg.MaxStreamsPerAccount = 1 })
+	for _, path := range []string{"/api/v1/sessions/stream", "/api/v1/agents/" + e.agentA1 + "/sessions/stream"} {
+		for range 2 { // a HEAD does not hold the account's one stream
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, httptestRequest(http.MethodHead, path, e.cookieA))
+			if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/event-stream" ||
+				rec.Header().Get("Cache-Control") != "no-store" || rec.Header().Get("X-Request-Id") == "" || rec.Body.Len() != 0 {
+				t.Errorf("HEAD %s: status %d, headers %v, %d bytes of body", path, rec.Code, rec.Header(), rec.Body.Len())
+			}
+		}
+	}
+}
