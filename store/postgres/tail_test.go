@@ -250,6 +250,29 @@ func TestTailNotify(t *testing.T) {
 	}
 }
 
+// TestTailPollsWithoutNotifications checks the fallback of a lost notification: with the
+// store's listener stopped, so that no notification wakes a tail, a write through another store
+// still reaches the tail by its poll.
+func TestTailPollsWithoutNotifications(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, s := twoStores(t)
+	s.tailPoll = 100 * time.Millisecond
+	s.listener().stop() // tails of s wait on a listener that never wakes them
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
+	if err := w.PutAgent(ctx, agent); err != nil {
+		t.Fatal(err)
+	}
+	start, err := s.TailPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tailOne(ctx, t, s, start)
+	for i := range 3 {
+		writeAndWait(t, w, agent, got, fmt.Sprintf("write %d without notifications", i+1))
+	}
+}
+
 // TestTailReadPool checks that with WithReadPool, tails read and listen on the primary: the
 // read pool here cannot connect at all, and the tail polls once an hour.
 func TestTailReadPool(t *testing.T) {
