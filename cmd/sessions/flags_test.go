@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/masker-dev/sessions"
 )
 
 // recorder is a server that records what each request carries, answers an empty list, and holds
@@ -117,5 +122,116 @@ func TestInterrupted(t *testing.T) {
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || stderr.String() != "sessions: interrupted\n" {
 		t.Errorf("exit %d, stderr %q; want %d and one line", code, stderr.String(), exitInterrupted)
+	}
+}
+
+// TestFilterFlags checks that each command sends its filter flags as the route's parameters:
+// --agent as agent_id of the account's list (whose items carry the agent's name) and as the
+// agent's route of the summary and the export; since, until, status and min_redactions.
+func TestFilterFlags(t *testing.T) {
+	rec, url := newRecorder(t)
+	agent := sessions.NewAgentID()
+	filters := []string{"--agent", agent, "--since", "7d", "--until", "1h", "--status", "error", "--min-redactions", "3"}
+	query := "min_redactions=3&since=7d&status=error&until=1h"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"list"}, "/api/v1/sessions?agent_id=" + agent + "&limit=100&" + query},
+		{[]string{"summary"}, "/api/v1/agents/" + agent + "/sessions/summary?" + query},
+		{[]string{"export", "--format", "ndjson", "--output", t.TempDir() + "/x.ndjson"}, "/api/v1/agents/" + agent + "/sessions/export?format=ndjson&" + query},
+	} {
+		runCLI(t, []string{"SESSIONS_URL=" + url, "SESSIONS_TOKEN=t"}, append(tc.args, filters...)...) // the recorder's answers do not decode: only the request counts
+		got := rec.take()
+		if len(got) == 0 {
+			t.Errorf("%v: no request", tc.args)
+			continue
+		}
+		if q := strings.Fields(got[0])[0]; sortedQuery(q) != tc.want {
+			t.Errorf("%v: request %s, want %s", tc.args, sortedQuery(q), tc.want)
+		}
+	}
+}
+
+// sortedQuery returns target with its query parameters sorted by name.
+func sortedQuery(target string) string {
+	path, query, _ := strings.Cut(target, "?")
+	params := strings.Split(query, "&")
+	slices.Sort(params)
+	return path + "?" + strings.Join(params, "&")
+}
+
+// TestTail checks that tail prints the sessions written after it starts that match its filters,
+// one JSON line each with its event ID, and none of the others.
+func TestTail(t *testing.T) {
+	s := newTestServer(t, 3)
+	cmd := exec.Command(binary, "tail", "--format", "json", "--status", "ok", "--min-redactions", "2")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, s.env()...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	// Write until the tail has connected and printed a matching session: the sessions written
+	// before it connects are not in its stream.
+	start := now.Add(time.Minute)
+	matching := map[string]bool{}
+	check := func(line string) {
+		t.Helper()
+		var ev struct {
+			EventID string `json:"event_id"`
+			ID      string `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.EventID == "" {
+			t.Fatalf("line %q: %v, event_id %q", line, err, ev.EventID)
+		}
+		if !matching[ev.ID] {
+			t.Fatalf("printed %s, which does not match the filters", ev.ID)
+		}
+	}
+	for printed := false; !printed; {
+		if len(matching) == 300 {
+			t.Fatalf("nothing printed; stderr %q", stderr.String())
+		}
+		at := start.Add(time.Duration(len(matching)) * time.Second)
+		few := sessions.Session{ID: sessions.NewSessionID(at), AccountID: account, AgentID: s.agent.ID, StartedAt: at, EndedAt: at,
+			Status: sessions.StatusOK, RedactionsByKind: map[string]int{"NAME": 1}} // under --min-redactions
+		errored := few
+		errored.ID, errored.Status, errored.RedactionsByKind = sessions.NewSessionID(at), sessions.StatusError, map[string]int{"NAME": 5}
+		match := few
+		match.ID, match.RedactionsByKind = sessions.NewSessionID(at), map[string]int{"NAME": 1, "PHONE": 1}
+		matching[match.ID] = true
+		if err := s.store.PutSessions(context.Background(), few, errored, match); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case line := <-lines:
+			check(line)
+			printed = true
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for line := range lines {
+		check(line)
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, stderr %q; want %d", code, stderr.String(), exitInterrupted)
 	}
 }
