@@ -13,6 +13,8 @@ import (
 	"hash"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -107,7 +109,37 @@ func encodeToken(t tokenFields, key []byte) string {
 
 // sealToken returns the token of payload (version, kind, fields) under key.
 func sealToken(payload, key []byte) string {
-	return tokenEncoding.EncodeToString(newTokenSealer(key).appendSealed(nil, payload))
+	ts, done := sealerOf(key)
+	defer done()
+	return tokenEncoding.EncodeToString(ts.appendSealed(nil, payload))
+}
+
+// sealerPools holds a pool of tokenSealers for each key, so that a token does not derive its
+// key's keys again (HKDF and the AES key schedule were two thirds of a cursor's round trip). A
+// process uses a few keys (a Handler's key and previous keys); past maxSealerPools, the pools
+// are dropped and made again as needed.
+var (
+	sealerPools     sync.Map // string(key) -> *sync.Pool of *tokenSealer
+	sealerPoolCount atomic.Int64
+)
+
+const maxSealerPools = 64
+
+// sealerOf returns a tokenSealer of key, and the function that gives it back when the caller is
+// done with it.
+func sealerOf(key []byte) (*tokenSealer, func()) {
+	p, ok := sealerPools.Load(string(key))
+	if !ok {
+		if sealerPoolCount.Add(1) > maxSealerPools {
+			sealerPools.Clear()
+			sealerPoolCount.Store(1)
+		}
+		key := bytes.Clone(key)
+		p, _ = sealerPools.LoadOrStore(string(key), &sync.Pool{New: func() any { return newTokenSealer(key) }})
+	}
+	pool := p.(*sync.Pool)
+	ts := pool.Get().(*tokenSealer)
+	return ts, func() { pool.Put(ts) }
 }
 
 // tokenSealer seals and opens the tokens of one key, with the keys that it derives once: the
@@ -196,9 +228,10 @@ func decodeToken(s string, keys [][]byte, t tokenFields) error {
 	var payload []byte
 	var sealer *tokenSealer
 	for _, key := range keys {
-		sealer = newTokenSealer(key)
-		if p, ok := sealer.open(raw); ok {
-			payload = p
+		ts, done := sealerOf(key)
+		defer done()
+		if p, ok := ts.open(raw); ok {
+			payload, sealer = p, ts
 			break
 		}
 	}
