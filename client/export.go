@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"slices"
 
 	"github.com/masker-dev/sessions"
 )
@@ -19,13 +21,18 @@ const (
 	NDJSON Format = "ndjson" // application/x-ndjson: one /api/v1/sessions item per line
 )
 
+// exportContentTypes are the media types of the formats' responses.
+var exportContentTypes = map[Format]string{CSV: "text/csv", NDJSON: "application/x-ndjson"}
+
 // errMalformed is the cause of an error for a 200 response whose body is not what the API sends.
 var errMalformed = errors.New("the response is not the sessions API's")
 
 // Export writes every session that q selects, newest first, to w in the format f, as the server
 // streams it, and returns how many bytes it wrote. The export is complete only when err is nil:
 // a server that fails midway aborts the transfer, which gives an error here, and what w received
-// is then a truncated file to discard. Retries happen only before the first byte. With q.AgentID
+// is then a truncated file to discard. A response whose end could not show a cut (HTTP/1.0, or
+// HTTP/1.1 without a length or chunks) or that is not of the format's media type is an error
+// before any byte is written. Retries happen only before the first byte. With q.AgentID
 // set it reads the agent's route, /api/v1/agents/{agent_id}/sessions/export, and
 // /api/v1/sessions/export otherwise; they send the same file. When ctx ends midway, the error is
 // ctx's, in the terms of sessions.FromContextError.
@@ -35,11 +42,20 @@ func (c *Client) Export(ctx context.Context, q Query, f Format, w io.Writer) (wr
 	}
 	path, v := q.route("/export", true)
 	v.Set("format", string(f))
-	resp, err := c.get(ctx, path, v, http.Header{})
+	resp, err := c.get(ctx, path, v, http.Header{"Accept": {exportContentTypes[f]}})
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != exportContentTypes[f] {
+		// Not a retry: a proxy's page or another API answers there, and would again.
+		return 0, fmt.Errorf("client: %w: the export's Content-Type is %q, not %s", errMalformed, resp.Header.Get("Content-Type"), exportContentTypes[f])
+	}
+	if resp.ProtoMajor == 1 && resp.ContentLength < 0 && !slices.Contains(resp.TransferEncoding, "chunked") {
+		// The body ends when the connection closes, as it would if the server failed midway:
+		// a whole file and a cut one would look the same.
+		return 0, fmt.Errorf("client: %w: an export of %s without a length or chunks, whose end cannot tell a whole file from a cut one", errMalformed, resp.Proto)
+	}
 	n, err := io.Copy(callerWriter{w}, resp.Body)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -132,5 +133,42 @@ func TestExportWriterError(t *testing.T) {
 	_, err := s.client(t).Export(t.Context(), client.Query{}, client.CSV, failingWriter{})
 	if err == nil || err.Error() != "disk full" {
 		t.Errorf("Export to a failing writer: %v, want its error as it is", err)
+	}
+}
+
+// TestExportUnframed checks that an export whose response could not show a cut (no length, no
+// chunks: the end of the connection ends it) or that is not of the format's media type is an
+// error, before anything is written.
+func TestExportUnframed(t *testing.T) {
+	for _, tc := range []struct{ name, response string }{
+		{"no length and no chunks, cut midway", "HTTP/1.1 200 OK\r\nContent-Type: text/csv; charset=utf-8\r\nConnection: close\r\n\r\nid,agent_id\r\nsess_2,ag"},
+		{"HTTP/1.0", "HTTP/1.0 200 OK\r\nContent-Type: text/csv\r\n\r\nid,agent_id\r\n"},
+		{"a web page", "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 15\r\n\r\n<!doctype html>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				bufio.NewReader(conn).ReadString('\n') // the request line; the rest does not matter
+				conn.Write([]byte(tc.response))
+			}()
+			c, err := client.New("http://"+ln.Addr().String(), client.WithBearerToken("t"), client.WithRetries(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			n, err := c.Export(t.Context(), client.Query{}, client.CSV, &buf)
+			if err == nil || n != 0 || buf.Len() != 0 {
+				t.Errorf("Export = %d bytes, %v; wrote %q; want an error and nothing written", n, err, buf.String())
+			}
+		})
 	}
 }
