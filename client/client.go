@@ -55,7 +55,8 @@ type Client struct {
 type Option func(*Client)
 
 // WithHTTPClient makes the client send its requests through hc, with hc's transport, timeouts
-// and cookies. By default, or when hc is nil, it uses http.DefaultClient. Give the tail a client
+// and cookies, following redirects only within the base URL's origin (scheme, host and port),
+// so that the credential never goes to another server, and then as hc's CheckRedirect says. By default, or when hc is nil, it uses http.DefaultClient. Give the tail a client
 // without a Timeout: http.Client.Timeout ends a stream that lasts longer than it.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
@@ -132,7 +133,30 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	c.http = sameOrigin(c.http)
 	return c, nil
+}
+
+// sameOrigin returns a copy of hc that follows redirects only within the origin (scheme, host
+// and port) of the request that it sends, and then as hc would. net/http sends the credential
+// on to another port or scheme of the same host (an https URL redirected to http), where anyone
+// on the network could read it.
+func sameOrigin(hc *http.Client) *http.Client {
+	next := hc.CheckRedirect
+	same := *hc
+	same.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if from := via[0].URL; req.URL.Scheme != from.Scheme || !strings.EqualFold(req.URL.Host, from.Host) {
+			return fmt.Errorf("a redirect to %s://%s, another origin than %s://%s: not followed, so that the credential goes to no other server", req.URL.Scheme, req.URL.Host, from.Scheme, from.Host)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 { // net/http's own limit
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &same
 }
 
 // url returns the URL of path under the base with the query q. The path is escaped already

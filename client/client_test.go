@@ -322,3 +322,46 @@ func TestNew(t *testing.T) {
 		t.Errorf("under a prefix: %d sessions, want 1", n)
 	}
 }
+
+// TestRedirectKeepsTheCredential checks that the client follows a redirect within its origin,
+// and not one to another origin: an https server that redirects to http on the same host would
+// otherwise receive the credential in clear on the other port.
+func TestRedirectKeepsTheCredential(t *testing.T) {
+	var leaked []string
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked = append(leaked, r.Header.Get("Authorization")+r.Header.Get("Cookie"))
+		http.Error(w, "nothing here", http.StatusNotFound)
+	}))
+	defer plain.Close()
+	s := newServer(t, 3)
+	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/old/api/v1/sessions/summary": // within the origin: followed
+			http.Redirect(w, r, "/api/v1/sessions/summary", http.StatusMovedPermanently)
+		case "/api/v1/sessions/summary":
+			s.srv.Config.Handler.ServeHTTP(w, r)
+		default: // to http on another port of the same host
+			http.Redirect(w, r, plain.URL+r.URL.Path, http.StatusFound)
+		}
+	}))
+	defer secure.Close()
+	for _, opt := range []client.Option{client.WithBearerToken(token), client.WithCookie("masker_session", "COOKIESECRET")} {
+		c, err := client.New(secure.URL+"/moved", client.WithHTTPClient(secure.Client()), opt, client.WithRetries(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Summary(t.Context(), client.Query{}); err == nil {
+			t.Error("a redirect to another origin was followed")
+		}
+	}
+	if len(leaked) != 0 {
+		t.Errorf("the plain server received %q", leaked)
+	}
+	c, err := client.New(secure.URL+"/old", client.WithHTTPClient(secure.Client()), client.WithBearerToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Summary(t.Context(), client.Query{}); err != nil {
+		t.Errorf("a redirect within the origin: %v", err)
+	}
+}
