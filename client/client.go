@@ -115,8 +115,11 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua
 // under a prefix). It returns an error for a URL that is not absolute http or https.
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("client: base URL %q: want an absolute http or https URL", baseURL)
+	if err != nil {
+		return nil, errors.New("client: the base URL does not parse: want an absolute http or https URL") // the URL may hold a password
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("client: base URL %q: want an absolute http or https URL", u.Redacted())
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawQuery, u.Fragment = "", ""

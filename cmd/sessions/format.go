@@ -132,7 +132,7 @@ func redactions[N int | int64](byKind map[string]N) string {
 	})
 	parts := make([]string, len(kinds))
 	for i, x := range kinds {
-		parts[i] = strconv.FormatInt(int64(x.n), 10) + " " + x.kind
+		parts[i] = strconv.FormatInt(int64(x.n), 10) + " " + printable(x.kind)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -212,8 +212,8 @@ func writeDetail(w io.Writer, s sessions.Session) error {
 		model = "-"
 	}
 	_, err := fmt.Fprintf(w, "ID          %s\nAgent       %s (%s)\nStarted     %s\nEnded       %s\nDuration    %s\nStatus      %s\nRedactions  %s\nModel       %s\n",
-		s.ID, cut(s.AgentName, 60), s.AgentID, formatTime(s.StartedAt), formatTime(s.EndedAt),
-		formatDuration(s.Duration()), s.Status, redactions(s.RedactionsByKind), cut(model, 128))
+		printable(s.ID), cut(s.AgentName, 60), printable(s.AgentID), formatTime(s.StartedAt), formatTime(s.EndedAt),
+		formatDuration(s.Duration()), printable(string(s.Status)), redactions(s.RedactionsByKind), cut(model, 128))
 	return err
 }
 

@@ -144,9 +144,10 @@ func message(err error) string {
 	return b.String()
 }
 
-// oneLine replaces line breaks, so that an error is one line.
+// oneLine replaces line breaks and every other unprintable character (a server's escape
+// sequences) with spaces, so that an error is one line that does not drive the terminal.
 func oneLine(s string) string {
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	return printable(strings.ReplaceAll(s, "\r\n", " "))
 }
 
 // errHelp asks for the usage text.

@@ -286,3 +286,31 @@ func TestFormatting(t *testing.T) {
 		t.Errorf("padding = %q", got)
 	}
 }
+
+// TestUnprintableFromServer checks that what a server sends reaches the terminal without its
+// control characters (escape sequences that clear the screen or set the title, line breaks that
+// forge lines), in a session's fields and in an error, and that a password in --url is not
+// echoed.
+func TestUnprintableFromServer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/sess_gone") {
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":{"code":"session_not_found","message":"gone \u001b]0;pwned\u0007\u001b[2J","request_id":"req_\u001b[31mX"}}`))
+			return
+		}
+		w.Write([]byte(`{"session":{"id":"sess_1\u001b[2J","agent_id":"agt_1\r\nInjected: yes","agent_name":"a","started_at":"2026-05-03T21:14:32Z","ended_at":"2026-05-03T21:15:32Z","status":"ok\u001b[0m","redaction_count":1,"redactions_by_kind":{"X\u001b]0;t\u0007":1},"upstream_model":""}}`))
+	}))
+	defer srv.Close()
+	env := []string{"SESSIONS_URL=" + srv.URL, "SESSIONS_TOKEN=t"}
+	for _, args := range [][]string{{"show", "sess_1"}, {"show", "sess_gone"}} {
+		r := runCLI(t, env, args...)
+		if out := r.stdout + r.stderr; strings.ContainsAny(out, "\x1b\a") || strings.Contains(out, "\r") || strings.Contains(out, "\nInjected") {
+			t.Errorf("%v printed control characters: %q", args, out)
+		}
+	}
+	r := runCLI(t, nil, "--url", "htps://admin:hunter2@example.com", "--token", "t", "list")
+	if r.code == 0 || strings.Contains(r.stderr, "hunter2") {
+		t.Errorf("a bad URL with a password: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
