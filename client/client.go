@@ -19,8 +19,8 @@ import (
 	"github.com/masker-dev/sessions"
 )
 
-// DefaultRetries is how many times a request is retried after a 503 or 429 response, unless
-// WithRetries says otherwise.
+// DefaultRetries is how many times a request is retried after a 502, 503, 504 or 429 response,
+// unless WithRetries says otherwise.
 const DefaultRetries = 3
 
 // DefaultTailReconnects is how many reconnections in a row a tail attempts, while each fails,
@@ -83,15 +83,15 @@ func WithCookie(name, value string) Option {
 	}
 }
 
-// WithRetries sets how many times a request of Sessions, AgentSessions, Session, Summary or
-// Export is retried after a 503 or 429 response (after the wait that its Retry-After asks for)
+// WithRetries sets how many times a request of Sessions, AgentSessions, Session, Summary or Export
+// is retried after a 502, 503, 504 or 429 response (after the wait that its Retry-After asks for)
 // or after a network error (a refused or reset connection, a timeout): 0 never retries. The
 // default is DefaultRetries. The tail does not use it: see WithTailReconnects.
 func WithRetries(n int) Option { return func(c *Client) { c.retries = max(n, 0) } }
 
 // WithTailReconnects sets how many reconnections in a row Tail attempts while each one fails (a
-// refused connection, a 503 or 429, a stream that ends before it delivered anything) before it
-// ends with the last error: 0 never reconnects. The count starts again once a stream has
+// refused connection, a 502, 503, 504 or 429, a stream that ends before it delivered anything)
+// before it ends with the last error: 0 never reconnects. The count starts again once a stream has
 // delivered a session or stayed open for a while. The default is DefaultTailReconnects.
 func WithTailReconnects(n int) Option { return func(c *Client) { c.tailReconnects = max(n, 0) } }
 
@@ -224,13 +224,13 @@ func (c *Client) getOnce(ctx context.Context, path string, q url.Values, header 
 	return nil, readError(resp)
 }
 
-// retryAfter says whether err may be retried, and after how long: a 503 or 429 after its
-// Retry-After (or the backoff when it has none), a failed connection after the backoff.
+// retryAfter says whether err may be retried, and after how long: a 502, 503, 504 or 429 after
+// its Retry-After (or the backoff when it has none), a failed connection after the backoff.
 func (c *Client) retryAfter(err error, attempt int) (time.Duration, bool) {
 	var e *Error
 	var ce *connError
 	switch {
-	case errors.As(err, &e) && (e.StatusCode == http.StatusServiceUnavailable || e.StatusCode == http.StatusTooManyRequests):
+	case errors.As(err, &e) && (unavailableStatus(e.StatusCode) || e.StatusCode == http.StatusTooManyRequests):
 		if e.RetryAfter > 0 {
 			return e.RetryAfter, true
 		}
@@ -333,8 +333,8 @@ func drain(body io.ReadCloser) {
 	body.Close()
 }
 
-// jittered returns d spread at random over [d/2, 3d/2), so that clients that a server restart
-// dropped together do not come back together.
-func jittered(d time.Duration) time.Duration {
-	return d/2 + time.Duration(rand.Float64()*float64(d))
+// jitteredUp returns d spread at random over [d, 3d/2), so that clients that a server restart
+// dropped together do not come back together, and none comes back before the server asked.
+func jitteredUp(d time.Duration) time.Duration {
+	return d + time.Duration(rand.Float64()*float64(d/2))
 }

@@ -10,11 +10,11 @@
 // agent's routes, and the list the account's route with agent_id.
 //
 // It authenticates with the product's session cookie ([WithCookie]) or a bearer token
-// ([WithBearerToken]), over the caller's *http.Client ([WithHTTPClient]). A 503 or 429 response
-// is retried after its Retry-After, a bounded number of times ([WithRetries]), and so is a
-// network error; a Retry-After that would pass ctx's deadline gives the error at once. The tail
-// reconnects a bounded number of times in a row ([WithTailReconnects]) and drops a connection
-// that stays silent ([WithTailIdleTimeout]).
+// ([WithBearerToken]), over the caller's *http.Client ([WithHTTPClient]). A 502, 503, 504 or 429
+// response is retried after its Retry-After, a bounded number of times ([WithRetries]), and so is
+// a network error; a Retry-After that would pass ctx's deadline gives the error at once. The tail
+// reconnects a bounded number of times in a row ([WithTailReconnects]) and drops a connection that
+// stays silent ([WithTailIdleTimeout]).
 //
 // Errors from the server are an [*Error], which keeps the envelope (status, code, message,
 // request ID, details) and matches the errors of package sessions: errors.Is(err,

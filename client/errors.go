@@ -27,7 +27,7 @@ var (
 // Error is an error response of the API: the product's error envelope, with the HTTP status.
 // Find it with errors.As. It matches, with errors.Is, sessions.ErrAgentNotFound (code
 // agent_not_found), sessions.ErrSessionNotFound (session_not_found), sessions.ErrUnavailable
-// (unavailable, or any 503), ErrUnauthenticated (401) and ErrRateLimited (429); and, with
+// (unavailable, or any 502, 503 or 504: a proxy's answer while the server restarts), ErrUnauthenticated (401) and ErrRateLimited (429); and, with
 // errors.As, a *sessions.ValidationError for a 422, made from its first detail.
 type Error struct {
 	StatusCode int           // the HTTP status
@@ -35,7 +35,7 @@ type Error struct {
 	Message    string        // the envelope's message, for people
 	RequestID  string        // the envelope's request ID (or the X-Request-Id header), to quote to the server's operator
 	Details    []Detail      // the bad parameters of a 422, each with its message
-	RetryAfter time.Duration // the Retry-After of a 503 or 429; 0 when absent
+	RetryAfter time.Duration // the Retry-After of a 502, 503, 504 or 429; 0 when absent
 }
 
 // Detail is one bad parameter of a 422 response.
@@ -73,7 +73,7 @@ func (e *Error) Is(target error) bool {
 	case sessions.ErrSessionNotFound:
 		return e.Code == "session_not_found"
 	case sessions.ErrUnavailable:
-		return e.Code == "unavailable" || e.StatusCode == http.StatusServiceUnavailable
+		return e.Code == "unavailable" || unavailableStatus(e.StatusCode)
 	case ErrUnauthenticated:
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrRateLimited:
@@ -125,4 +125,10 @@ func readError(resp *http.Response) error {
 		e.Message = http.StatusText(resp.StatusCode)
 	}
 	return e
+}
+
+// unavailableStatus says whether an HTTP status says that the server is down for now: 503 from
+// the server, or 502 and 504 from a proxy in front of it while it restarts.
+func unavailableStatus(code int) bool {
+	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
 }

@@ -40,10 +40,11 @@ type Event struct {
 // are the same (an event ID resumes only the route that gave it).
 //
 // A dropped connection, a server restart, a connection silent for longer than the idle timeout
-// (WithTailIdleTimeout), or a 503 or 429 response does not end the tail: it reconnects and
-// resumes with Last-Event-ID, so that nothing is lost or repeated. It waits before each
-// reconnection for the larger of the server's retry time (jittered) and the response's
-// Retry-After, and, while reconnections fail, for a jittered backoff that doubles up to 30 s.
+// (WithTailIdleTimeout), or a 502, 503, 504 or 429 response does not end the tail: it reconnects
+// and resumes with Last-Event-ID, so that nothing is lost or repeated. It waits before each
+// reconnection for the larger of the server's retry time (kept from the connection that last sent
+// one, at most a minute, and jittered upward) and the response's Retry-After, and, while
+// reconnections fail, for a jittered backoff that doubles up to 30 s.
 //
 // It ends by yielding (Event{}, err) once: ctx's error when ctx ends (in the terms of
 // sessions.ContextError); an error the server gives that a retry cannot mend (401, 404 for an
@@ -85,12 +86,13 @@ func (c *Client) Tail(ctx context.Context, q Query, lastEventID string) iter.Seq
 }
 
 // reconnectWait says whether a tail may reconnect after err, the failure number failures (from
-// 0) in a row, and after how long: the larger of the server's retry time, jittered, and what
-// retryAfter says (the response's Retry-After, or the backoff).
+// 0) in a row, and after how long: the larger of the server's retry time (capped at
+// maxRetryAfter, and jittered upward, never below it) and what retryAfter says (the response's
+// Retry-After, or the backoff).
 func (c *Client) reconnectWait(err error, failures int, serverRetry time.Duration) (time.Duration, bool) {
 	wait, retry := c.retryAfter(err, failures)
 	if retry && serverRetry > 0 {
-		wait = max(wait, jittered(serverRetry))
+		wait = max(wait, jitteredUp(min(serverRetry, maxRetryAfter)))
 	}
 	return wait, retry
 }
@@ -140,7 +142,7 @@ func (t *tail) stream(ctx context.Context, yield func(Event, error) bool) (healt
 	}
 	watchdog.Reset(t.c.tailIdle)
 	r := newSSEReader(watchedReader{resp.Body, watchdog, t.c.tailIdle})
-	r.lastEventID = t.lastID
+	r.lastEventID, r.retry = t.lastID, t.retry // a connection that sends no retry field keeps the last one
 	delivered := false
 	for {
 		ev, err := r.next()

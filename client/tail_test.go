@@ -318,3 +318,41 @@ func TestTailIdleTimeout(t *testing.T) {
 		t.Errorf("Last-Event-ID of each request %q, want %q", cs.ids, want)
 	}
 }
+
+// TestTailKeepsTheServersRetry checks that the server's retry field holds for the reconnections
+// after the connection that sent it, also after connections that send none, and that no
+// reconnection comes earlier than it.
+func TestTailKeepsTheServersRetry(t *testing.T) {
+	var mu sync.Mutex
+	var at []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		at = append(at, time.Now())
+		first := len(at) == 1
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		if first {
+			w.Write([]byte("retry: 300\nid: 0\n\n"))
+		} // then the connection ends, without an event
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL, client.WithBearerToken("t"), client.WithTailReconnects(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range c.Tail(t.Context(), client.Query{}, "") {
+		if err == nil {
+			t.Fatal("an event from a stream of none")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(at) != 4 {
+		t.Fatalf("%d connections; want 4", len(at))
+	}
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < 300*time.Millisecond {
+			t.Errorf("connection %d came %v after the one before; want at least the server's retry of 300ms", i+1, gap)
+		}
+	}
+}
