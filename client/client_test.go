@@ -228,12 +228,20 @@ func TestErrors(t *testing.T) {
 		{503, "unavailable", sessions.ErrUnavailable},
 		{429, "too_many_requests", client.ErrRateLimited},
 		{429, "too_many_streams", client.ErrRateLimited},
+		{502, "bad_gateway", sessions.ErrUnavailable}, // a proxy's page while the server restarts
+		{504, "gateway_timeout", sessions.ErrUnavailable},
 		{500, "internal_error", nil},
 		{405, "method_not_allowed", nil},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("X-Request-Id", "req_x")
+			if tc.status == http.StatusBadGateway || tc.status == http.StatusGatewayTimeout {
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, "<html>Bad Gateway</html>")
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(tc.status)
 			fmt.Fprintf(w, `{"error":{"code":%q,"message":"m","request_id":"req_x"}}`, tc.code)
 		}))
