@@ -373,3 +373,72 @@ func TestRedirectKeepsTheCredential(t *testing.T) {
 		t.Errorf("a redirect within the origin: %v", err)
 	}
 }
+
+// TestWalkRefusesBadPages checks that a walk ends with an error, after one request, on pages
+// that are not the API's and that following would loop for ever or pass for an empty list.
+func TestWalkRefusesBadPages(t *testing.T) {
+	item := `{"id":"sess_1","agent_id":"agt_1","agent_name":"a","started_at":"2026-05-03T21:14:32Z","ended_at":"2026-05-03T21:14:32Z","status":"ok","redaction_count":0,"redactions_by_kind":{},"upstream_model":null}`
+	for _, tc := range []struct {
+		name  string
+		pages []string // the body of each request in turn
+		want  int      // sessions yielded before the error
+	}{
+		{"an empty page with a next cursor", []string{`{"data":[],"next_cursor":"c1"}`}, 0},
+		{"a page whose next cursor is its own", []string{`{"data":[` + item + `],"next_cursor":"c1"}`, `{"data":[` + item + `],"next_cursor":"c1"}`}, 1},
+		{"not a list", []string{`{"status":"ok"}`}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			requests := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(tc.pages[min(requests, len(tc.pages)-1)]))
+				requests++
+			}))
+			defer srv.Close()
+			c, _ := client.New(srv.URL)
+			n := 0
+			var err error
+			for _, e := range c.Sessions(t.Context(), client.Query{}) {
+				if err = e; e == nil {
+					n++
+				}
+			}
+			if err == nil || n != tc.want || requests != len(tc.pages) {
+				t.Errorf("%d sessions, %d requests, error %v; want %d, %d and an error", n, requests, err, tc.want, len(tc.pages))
+			}
+		})
+	}
+}
+
+// TestWalkRereadsACutPage checks that a page whose body is cut midway is read again: nothing of
+// it was yielded, so the walk goes on without a loss or a repeat.
+func TestWalkRereadsACutPage(t *testing.T) {
+	s := newServer(t, 7)
+	requests := 0
+	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
+		if requests == 2 { // the second page: a length, and then less than it
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", "1000")
+			w.Write([]byte(`{"data":[{"id":"sess_`))
+			return
+		}
+		s.srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer cut.Close()
+	c, _ := client.New(cut.URL, client.WithBearerToken(token))
+	var got []string
+	for sess, err := range c.Sessions(t.Context(), client.Query{PageSize: 3}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, sess.ID)
+	}
+	var want []string
+	for _, sess := range walk(t, s.store, sessions.Filter{AccountID: account, Since: now.Add(-24 * time.Hour)}) {
+		want = append(want, sess.ID)
+	}
+	if diff := cmp.Diff(want, got); diff != "" || requests != 4 {
+		t.Errorf("%d requests; sessions (-want +got):\n%s", requests, diff)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"iter"
 	"net/http"
 	"net/url"
@@ -124,14 +125,20 @@ func (c *Client) AgentSessions(ctx context.Context, agentID string, q Query) ite
 func (c *Client) walk(ctx context.Context, path string, v url.Values, yield func(sessions.Session, error) bool) {
 	for {
 		var page struct {
-			Data       []item  `json:"data"`
+			Data       *[]item `json:"data"`
 			NextCursor *string `json:"next_cursor"`
 		}
 		if err := c.getJSON(ctx, path, v, &page); err != nil {
 			yield(sessions.Session{}, err)
 			return
 		}
-		for _, it := range page.Data {
+		// A page without data, or whose next page is itself or follows no session, is not the
+		// API's (a page with a next cursor is never empty): following it could loop for ever.
+		if page.Data == nil || page.NextCursor != nil && (len(*page.Data) == 0 || *page.NextCursor == v.Get("cursor")) {
+			yield(sessions.Session{}, &connError{fmt.Errorf("%w: a page of %s with no data, or an empty or repeated next_cursor", errMalformed, path)})
+			return
+		}
+		for _, it := range *page.Data {
 			if !yield(it.session(), nil) {
 				return
 			}
@@ -159,22 +166,41 @@ func (c *Client) Session(ctx context.Context, id string) (sessions.Session, erro
 	return body.Session.session(), nil
 }
 
-// getJSON GETs path with v and decodes the JSON body of the 200 response into dst.
+// getJSON GETs path with v and decodes the JSON body of the 200 response into dst. A body cut
+// midway (a dropped connection) is read again, within the retries of WithRetries, since nothing
+// of it was used.
 func (c *Client) getJSON(ctx context.Context, path string, v url.Values, dst any) error {
 	h := http.Header{"Accept": {"application/json"}}
-	resp, err := c.get(ctx, path, v, h)
-	if err != nil {
-		return err
-	}
-	defer drain(resp.Body)
-	if err := json.NewDecoder(resp.Body).Decode(dst); err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return sessions.FromContextError(ctxErr)
+	for attempt := 0; ; attempt++ {
+		resp, err := c.get(ctx, path, v, h)
+		if err != nil {
+			return err
 		}
-		return &connError{fmt.Errorf("reading the response of %s: %w", path, err)}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody))
+		drain(resp.Body)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return sessions.FromContextError(ctxErr)
+			}
+			err = &connError{fmt.Errorf("reading the response of %s: %w", path, err)}
+			if wait := c.backoff.delay(attempt); attempt < c.retries && fits(ctx, wait) {
+				if err := sleep(ctx, wait); err != nil {
+					return err
+				}
+				continue
+			}
+			return err
+		}
+		if err := json.Unmarshal(body, dst); err != nil {
+			return &connError{fmt.Errorf("%w: the response of %s: %v", errMalformed, path, err)}
+		}
+		return nil
 	}
-	return nil
 }
+
+// maxJSONBody bounds the JSON body that getJSON reads: a page of MaxLimit sessions is a few
+// hundred KB at most.
+const maxJSONBody = 16 << 20
 
 // item is a session as the API sends it: an item of /api/v1/sessions.
 type item struct {
