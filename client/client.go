@@ -34,9 +34,13 @@ const DefaultTailReconnects = 20
 // of 15 s, so that one late heartbeat is not a dead connection.
 const DefaultTailIdleTimeout = 45 * time.Second
 
-// maxRetryAfter caps the wait that a Retry-After header asks for, so that a bad header cannot
-// hang a caller.
+// maxRetryAfter is the longest wait that the client retries after: a Retry-After longer than it
+// gives the error at once (with its RetryAfter, for the caller to decide), rather than hang the
+// caller, and a server's retry time longer than it is cut to it.
 const maxRetryAfter = time.Minute
+
+// maxRetryAfterHeader is the most seconds that parseRetryAfter returns.
+const maxRetryAfterHeader = 365 * 24 * 3600
 
 // Client speaks the sessions HTTP API of one server. Make it with New. It is safe for concurrent
 // use by multiple goroutines.
@@ -231,6 +235,9 @@ func (c *Client) retryAfter(err error, attempt int) (time.Duration, bool) {
 	var ce *connError
 	switch {
 	case errors.As(err, &e) && (unavailableStatus(e.StatusCode) || e.StatusCode == http.StatusTooManyRequests):
+		if e.RetryAfter > maxRetryAfter {
+			return 0, false // the server asks for longer than a caller should hang
+		}
 		if e.RetryAfter > 0 {
 			return e.RetryAfter, true
 		}
@@ -313,16 +320,16 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // parseRetryAfter reads a Retry-After header: seconds, or an HTTP date. It returns 0 when the
-// header is absent or unreadable.
+// header is absent or unreadable, and at most a year (a time.Duration holds 292 years).
 func parseRetryAfter(h string, now time.Time) time.Duration {
 	if h == "" {
 		return 0
 	}
 	if n, err := strconv.Atoi(h); err == nil && n >= 0 {
-		return min(time.Duration(n)*time.Second, maxRetryAfter)
+		return time.Duration(min(n, maxRetryAfterHeader)) * time.Second
 	}
 	if t, err := http.ParseTime(h); err == nil {
-		return min(max(t.Sub(now), 0), maxRetryAfter)
+		return min(max(t.Sub(now), 0), maxRetryAfterHeader*time.Second)
 	}
 	return 0
 }

@@ -12,9 +12,10 @@
 // It authenticates with the product's session cookie ([WithCookie]) or a bearer token
 // ([WithBearerToken]), over the caller's *http.Client ([WithHTTPClient]). A 502, 503, 504 or 429
 // response is retried after its Retry-After, a bounded number of times ([WithRetries]), and so is
-// a network error; a Retry-After that would pass ctx's deadline gives the error at once. The tail
-// reconnects a bounded number of times in a row ([WithTailReconnects]) and drops a connection that
-// stays silent ([WithTailIdleTimeout]).
+// a network error; a Retry-After that would pass ctx's deadline, or of more than a minute, gives
+// the error at once (its RetryAfter says how long the server asked for). The tail reconnects a
+// bounded number of times in a row ([WithTailReconnects]) and drops a connection that stays silent
+// ([WithTailIdleTimeout]).
 //
 // Errors from the server are an [*Error], which keeps the envelope (status, code, message,
 // request ID, details) and matches the errors of package sessions: errors.Is(err,

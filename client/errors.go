@@ -35,7 +35,7 @@ type Error struct {
 	Message    string        // the envelope's message, for people
 	RequestID  string        // the envelope's request ID (or the X-Request-Id header), to quote to the server's operator
 	Details    []Detail      // the bad parameters of a 422, each with its message
-	RetryAfter time.Duration // the Retry-After of a 502, 503, 504 or 429; 0 when absent
+	RetryAfter time.Duration // the Retry-After of a 502, 503, 504 or 429 (not retried above a minute); 0 when absent
 }
 
 // Detail is one bad parameter of a 422 response.

@@ -34,6 +34,7 @@ func TestReconnectWait(t *testing.T) {
 		{"502 from a proxy", &Error{StatusCode: http.StatusBadGateway}, 0, 2 * time.Second, 2 * time.Second, 3 * time.Second, true},
 		{"504 from a proxy", &Error{StatusCode: http.StatusGatewayTimeout, RetryAfter: 4 * time.Second}, 0, 0, 4 * time.Second, 4 * time.Second, true},
 		{"a 500 is not retried", &Error{StatusCode: http.StatusInternalServerError}, 0, time.Second, 0, 0, false},
+		{"a Retry-After of an hour is not waited for", unavailable(time.Hour), 0, 0, 0, 0, false},
 		{"429 without Retry-After: the backoff", &Error{StatusCode: http.StatusTooManyRequests}, 3, 0, 50 * time.Millisecond, 800 * time.Millisecond, true},
 		{"a dropped connection: the retry time", dropped, 0, 2 * time.Second, 2 * time.Second, 3 * time.Second, true},
 		{"a dropped connection, failing long: the backoff's cap", dropped, 40, time.Millisecond, 50 * time.Millisecond, 30 * time.Second, true},

@@ -148,7 +148,8 @@ func TestParseRetryAfter(t *testing.T) {
 		"5":                             5 * time.Second,
 		"-1":                            0,
 		"soon":                          0,
-		"100000":                        maxRetryAfter,
+		"100000":                        100000 * time.Second,
+		"99999999999999999":             365 * 24 * time.Hour,
 		"Sun, 03 May 2026 21:14:42 GMT": 10 * time.Second,
 		"Sun, 03 May 2026 21:14:00 GMT": 0,
 	} {
