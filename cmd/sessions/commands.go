@@ -26,14 +26,29 @@ type command struct {
 // globals are the connection flags given before the command (sessions --url X list), over the
 // environment's; a subcommand's own --url, --token and --cookie override them.
 type globals struct {
-	url, token, cookie string
+	url, token, cookie  string
+	tokenSet, cookieSet bool // given as a flag, before or after the command, not by the environment
 }
 
-// connectionFlags adds --url, --token and --cookie to fs, into g, with g's values as defaults.
+// connectionFlags adds --url, --token and --cookie to fs, into g, with g's values as defaults. A
+// credential given as a flag replaces the other kind's from the environment: only two flags, or
+// two variables, are a conflict.
 func connectionFlags(fs *flag.FlagSet, g *globals) {
 	fs.StringVar(&g.url, "url", g.url, "the server")
-	fs.StringVar(&g.token, "token", g.token, "a bearer token")
-	fs.StringVar(&g.cookie, "cookie", g.cookie, "the session cookie")
+	fs.Func("token", "a bearer token", func(v string) error {
+		g.token, g.tokenSet = v, true
+		if !g.cookieSet {
+			g.cookie = ""
+		}
+		return nil
+	})
+	fs.Func("cookie", "the session cookie", func(v string) error {
+		g.cookie, g.cookieSet = v, true
+		if !g.tokenSet {
+			g.token = ""
+		}
+		return nil
+	})
 }
 
 // parseGlobals parses the flags before the command, over the environment, and returns them with

@@ -80,6 +80,8 @@ func TestConnectionFlags(t *testing.T) {
 		{"a bare cookie with padding", []string{"SESSIONS_URL=" + url}, []string{"--cookie", "c2Vzc2lvbg==", "list"}, "/api/v1/sessions?limit=100 cookie=c2Vzc2lvbg== auth="},
 		{"a named cookie with padding", []string{"SESSIONS_URL=" + url, "SESSIONS_COOKIE=masker_session=YWI="}, []string{"list"}, "/api/v1/sessions?limit=100 cookie=YWI= auth="},
 		{"another name is part of the value", []string{"SESSIONS_URL=" + url}, []string{"list", "--cookie", "sid=x"}, "/api/v1/sessions?limit=100 cookie=sid=x auth="},
+		{"a cookie flag over a token in the environment", []string{"SESSIONS_URL=" + url, "SESSIONS_TOKEN=envtok"}, []string{"list", "--cookie", "abc"}, "/api/v1/sessions?limit=100 cookie=abc auth="},
+		{"a token flag over a cookie in the environment", []string{"SESSIONS_URL=" + url, "SESSIONS_COOKIE=abc"}, []string{"--token", "t3", "list"}, "/api/v1/sessions?limit=100 cookie= auth=Bearer t3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t, tc.env, tc.args...)
@@ -90,6 +92,14 @@ func TestConnectionFlags(t *testing.T) {
 				t.Errorf("requests (-want +got):\n%s", diff)
 			}
 		})
+	}
+	for _, args := range [][]string{{"--token", "t", "list", "--cookie", "c"}, {"--cookie", "c", "--token", "t", "list"}} {
+		if r := runCLI(t, []string{"SESSIONS_URL=" + url}, args...); r.code != exitUsage || !strings.Contains(r.stderr, "not both") {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, r.code, r.stderr)
+		}
+	}
+	if r := runCLI(t, []string{"SESSIONS_URL=" + url, "SESSIONS_TOKEN=t", "SESSIONS_COOKIE=c"}, "list"); r.code != exitUsage {
+		t.Errorf("a token and a cookie in the environment: exit %d, stderr %q; want a usage error", r.code, r.stderr)
 	}
 	r := runCLI(t, nil, "--sinse", "1h", "list")
 	if r.code != exitUsage || r.stderr != "sessions: flag provided but not defined: -sinse (run 'sessions help' for usage)\n" {
