@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/benchdata"
 	"github.com/masker-dev/sessions/internal/pgtest"
@@ -500,5 +501,70 @@ func TestRolesRecipe(t *testing.T) {
 	}
 	if n, err := s.PurgeSessions(ctx, t0.Add(time.Minute)); err != nil || n != 60 {
 		t.Errorf("PurgeSessions = %d, %v; want 60, nil", n, err)
+	}
+}
+
+// TestPurgeRacesCorrection checks that a purge keeps a session that a concurrent PutSessions
+// moves past the cutoff while the purge's DELETE waits for its lock, on the plain table (by
+// address) and on the partitioned one (by ID): the DELETE checks the cutoff again on the row's
+// new version. A statement trigger makes the correcting store's transaction sleep a second before
+// it commits, with its row locked.
+func TestPurgeRacesCorrection(t *testing.T) {
+	for _, partitioned := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "partitioned"}[partitioned], func(t *testing.T) {
+			ctx := context.Background()
+			s := newTestStore(t)
+			if partitioned {
+				partition(t, s, recipeNow)
+			}
+			for _, q := range []string{
+				`CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN IF current_setting('test.slow', true) = 'on' THEN PERFORM pg_sleep(1); END IF; RETURN NULL; END $$`,
+				`CREATE TRIGGER test_slow_commit AFTER INSERT OR UPDATE ON sessions FOR EACH STATEMENT EXECUTE FUNCTION test_slow_commit()`,
+			} {
+				if _, err := s.pool.Exec(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := s.pool.Config().Copy()
+			cfg.ConnConfig.RuntimeParams["test.slow"] = "on"
+			slowPool, err := pgxpool.NewWithConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer slowPool.Close()
+			slow, err := New(ctx, slowPool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer slow.Close()
+
+			agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme", Name: "n"}
+			if err := s.PutAgent(ctx, agent); err != nil {
+				t.Fatal(err)
+			}
+			old := recipeNow.Add(-200 * 24 * time.Hour)
+			x := sessions.Session{ID: sessions.NewSessionID(recipeNow), AccountID: "acme", AgentID: agent.ID,
+				StartedAt: old, EndedAt: old.Add(time.Minute), Status: sessions.StatusOK}
+			if err := s.PutSessions(ctx, x); err != nil {
+				t.Fatal(err)
+			}
+			corrected := x
+			corrected.StartedAt, corrected.EndedAt = recipeNow, recipeNow.Add(time.Minute)
+			done := make(chan error, 1)
+			go func() { done <- slow.PutSessions(ctx, corrected) }()
+			time.Sleep(300 * time.Millisecond) // the correction holds the row's lock, and sleeps
+			n, err := s.PurgeSessions(ctx, recipeNow.Add(-90*24*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.GetSession(ctx, "acme", x.ID)
+			if err != nil || n != 0 || !got.StartedAt.Equal(recipeNow) {
+				t.Errorf("PurgeSessions deleted %d; then GetSession = %v, %v; want 0 deleted and the corrected session", n, got.StartedAt, err)
+			}
+		})
 	}
 }

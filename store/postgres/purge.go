@@ -19,11 +19,15 @@ const defaultPurgeBatch = 5000
 // A physical address is unique within one table only: on a sessions table partitioned by an
 // operator (docs/postgres.md), every partition would delete its rows at the addresses found in
 // any partition. There, purgePartitionedSQL deletes the same sessions by ID.
-var purgeBatchSQL = `DELETE FROM sessions WHERE ctid = ANY (ARRAY(` + purgeSelect("ctid") + `))`
+//
+// Both check the cutoff again on the rows they delete: a session that a concurrent PutSessions
+// moves past the cutoff (a late correction of its start) while the DELETE waits for its lock is
+// checked again in its new version, which the ID or the address alone would still match.
+var purgeBatchSQL = `DELETE FROM sessions WHERE ctid = ANY (ARRAY(` + purgeSelect("ctid") + `)) AND started_at < $1`
 
 // purgePartitionedSQL is purgeBatchSQL for a partitioned sessions table: it deletes by primary
 // key, which also prunes each ID to its partition.
-var purgePartitionedSQL = `DELETE FROM sessions WHERE id = ANY (ARRAY(` + purgeSelect("id") + `))`
+var purgePartitionedSQL = `DELETE FROM sessions WHERE id = ANY (ARRAY(` + purgeSelect("id") + `)) AND started_at < $1`
 
 // purgeSelect returns the query of the column col of the sessions that a purge batch deletes.
 func purgeSelect(col string) string {
