@@ -134,14 +134,15 @@ func bounds(q *strings.Builder, f sessions.Filter, args []any) []any {
 // sessions of a seek from f's position (groupQuery), which, once a page is full, must also
 // come before its worst position. It reads at most the groups' seeks plus (groups) x
 // (limit+1) index entries: the number of distinct (status, redaction_count) values of the
-// agent or account, which does not grow with its sessions nor with the window.
-func (s *Store) groupIDs(ctx context.Context, f sessions.Filter) ([]sessions.Cursor, error) {
+// agent or account, which does not grow with its sessions nor with the window. Its statements
+// run in tx.
+func (s *Store) groupIDs(ctx context.Context, tx *sql.Tx, f sessions.Filter) ([]sessions.Cursor, error) {
 	statuses := []sessions.Status{sessions.StatusOK, sessions.StatusError, sessions.StatusPartial}
 	if f.Status != "" {
 		statuses = []sessions.Status{f.Status}
 	}
 	nextSQL, nextArgs := groupNextQuery(f)
-	next, err := s.prepared(ctx, nextSQL)
+	next, err := s.preparedIn(ctx, tx, nextSQL)
 	if err != nil {
 		return nil, mapError(ctx, err)
 	}
@@ -162,7 +163,7 @@ func (s *Store) groupIDs(ctx context.Context, f sessions.Filter) ([]sessions.Cur
 				worst := page[len(page)-1]
 				args = append(args, worst.StartedAt.UnixMilli(), worst.ID)
 			}
-			group, err := s.readPositions(ctx, query, append(args, f.Limit+1)...)
+			group, err := s.readPositions(ctx, tx, query, append(args, f.Limit+1)...)
 			if err != nil {
 				return nil, err
 			}
@@ -172,9 +173,10 @@ func (s *Store) groupIDs(ctx context.Context, f sessions.Filter) ([]sessions.Cur
 	return page, nil
 }
 
-// readPositions runs query, a query of (id, started_at), and returns its positions in order.
-func (s *Store) readPositions(ctx context.Context, query string, args ...any) ([]sessions.Cursor, error) {
-	stmt, err := s.prepared(ctx, query)
+// readPositions runs query, a query of (id, started_at), in tx, and returns its positions in
+// order.
+func (s *Store) readPositions(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]sessions.Cursor, error) {
+	stmt, err := s.preparedIn(ctx, tx, query)
 	if err != nil {
 		return nil, mapError(ctx, err)
 	}

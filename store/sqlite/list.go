@@ -111,16 +111,24 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 func (s *Store) readPage(ctx context.Context, f sessions.Filter) ([]sessions.Session, int64, error) {
 	if f.Status == "" && f.MinRedactions == 0 {
 		query, args := listQuery(f)
-		return s.readSessions(ctx, f, query, args...)
+		return s.readSessions(ctx, nil, f, query, args...)
 	}
 	query, args := prefilterQuery(f)
-	ss, version, err := s.readSessions(ctx, f, query, args...)
+	ss, version, err := s.readSessions(ctx, nil, f, query, args...)
 	if err != nil || len(ss) > f.Limit {
 		return ss, version, err
 	}
 	// Less than a page in the budget: a rare filter (or the end of the list, which the groups
-	// find again at the cost of their seeks).
-	ps, err := s.groupIDs(ctx, f)
+	// find again at the cost of their seeks). The groups' seeks and the read of their rows share
+	// one read transaction, and so one snapshot of the database: in statements of their own, a
+	// session upserted between two of them could be read with a status that the filter does not
+	// select, or found in two groups.
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, mapError(ctx, err)
+	}
+	defer tx.Rollback()
+	ps, err := s.groupIDs(ctx, tx, f)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -135,7 +143,7 @@ func (s *Store) readPage(ctx context.Context, f sessions.Filter) ([]sessions.Ses
 	if err != nil {
 		return nil, 0, err
 	}
-	if ss, version, err = s.readSessions(ctx, f, byIDsSQL, f.AccountID, idsJSON); err != nil {
+	if ss, version, err = s.readSessions(ctx, tx, f, byIDsSQL, f.AccountID, idsJSON); err != nil {
 		return nil, 0, err
 	}
 	slices.SortFunc(ss, func(a, b sessions.Session) int { return comparePositions(a.Cursor(), b.Cursor()) })
@@ -143,10 +151,10 @@ func (s *Store) readPage(ctx context.Context, f sessions.Filter) ([]sessions.Ses
 }
 
 // readSessions runs query, a query of the list's columns (listQuery, prefilterQuery, byIDsSQL),
-// and returns its sessions of f's account, without their agents' names, and the version of the
-// account's names that it read (0 for NULL).
-func (s *Store) readSessions(ctx context.Context, f sessions.Filter, query string, args ...any) ([]sessions.Session, int64, error) {
-	stmt, err := s.prepared(ctx, query)
+// in tx when it is not nil, and returns its sessions of f's account, without their agents'
+// names, and the version of the account's names that it read (0 for NULL).
+func (s *Store) readSessions(ctx context.Context, tx *sql.Tx, f sessions.Filter, query string, args ...any) ([]sessions.Session, int64, error) {
+	stmt, err := s.preparedIn(ctx, tx, query)
 	if err != nil {
 		return nil, 0, mapError(ctx, err)
 	}

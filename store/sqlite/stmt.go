@@ -23,6 +23,16 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	return s.stmts.prepare(ctx, s.read, query)
 }
 
+// preparedIn returns the prepared statement of query on the read pool, as prepared does, for tx
+// when tx is not nil (a statement of the transaction, closed with it).
+func (s *Store) preparedIn(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil || tx == nil {
+		return stmt, err
+	}
+	return tx.StmtContext(ctx, stmt), nil
+}
+
 // preparedWrite returns the prepared statement of query on the write pool, preparing it on first
 // use.
 func (s *Store) preparedWrite(ctx context.Context, query string) (*sql.Stmt, error) {

@@ -69,6 +69,8 @@
 // "RareFilters" writes thousands of sessions and walks filters that match one of them, none, or
 // a few scattered ones, over the account and each agent, in a window, and from positions inside
 // it: the filters that a store may answer by another path than a walk of its list.
+// "RareFilterDuringUpserts" reads such pages while a writer moves sessions in and out of them:
+// each page holds only sessions that match, each once.
 //
 // Beyond the model, every page must have the form that all stores share, so that what one store
 // returns compares equal (go-cmp) to what another returns for the same writes: times in UTC whole

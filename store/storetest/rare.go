@@ -104,3 +104,73 @@ func testRareFilters(t *testing.T, h *harness) {
 		}
 	}
 }
+
+// testRareFilterDuringUpserts checks that a filtered page holds only sessions that match its
+// filter, each once, while a writer keeps moving a few sessions in and out of it (a status that
+// flips between error and ok, a redaction count that changes, a start that moves by minutes).
+// The filters are rare ones, which the SQLite and PostgreSQL stores answer by seeking each
+// group of status and redaction count, and then reading the sessions they found.
+func testRareFilterDuringUpserts(t *testing.T, h *harness) {
+	agent := h.newAgent("acme", "Busy")
+	var ss []sessions.Session
+	for i := range 2000 { // more than the 1,000 index entries that the stores read before they seek the groups
+		ss = append(ss, newSession(agent, base.Add(time.Duration(1000+i)*time.Minute), nil))
+	}
+	var flip []sessions.Session
+	for i := range 6 {
+		s := newSession(agent, base.Add(time.Duration(i*10)*time.Minute), map[string]int{"NAME": 1})
+		s.Status = sessions.StatusError
+		flip = append(flip, s)
+	}
+	h.put(append(ss, flip...)...)
+
+	writes := testscale.Pick(1_500, 6_000)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n := range writes {
+			x := flip[n%len(flip)]
+			if (n/len(flip))%2 == 0 {
+				x.Status = sessions.StatusOK
+			}
+			x.StartedAt = x.StartedAt.Add(time.Duration(n%3) * time.Minute)
+			x.EndedAt = x.StartedAt
+			x.RedactionsByKind = map[string]int{"NAME": 1 + n%3}
+			if err := h.store.PutSessions(h.ctx, x); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	filters := []sessions.Filter{
+		{AccountID: "acme", Status: sessions.StatusError, Limit: 10},
+		{AccountID: "acme", MinRedactions: 2, Limit: 10},
+		{AccountID: "acme", AgentID: agent.ID, Status: sessions.StatusError, MinRedactions: 3, Limit: 2},
+	}
+	pages, bad := 0, 0
+	for reading := true; reading; pages++ {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		f := filters[pages%len(filters)]
+		p, err := h.store.ListSessions(h.ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, x := range p.Sessions {
+			if !f.Match(x) || seen[x.ID] {
+				if bad++; bad <= 5 {
+					t.Errorf("a page of %s holds %s, status %s, %d redactions (a second time: %t)",
+						formatFilter(f), x.ID, x.Status, x.RedactionCount(), seen[x.ID])
+				}
+			}
+			seen[x.ID] = true
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d sessions in %d pages do not belong there", bad, pages)
+	}
+}

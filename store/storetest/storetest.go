@@ -74,6 +74,7 @@ func run(t *testing.T, open func(t *testing.T) sessions.Store, keep func(name st
 		{"GetSession", testGetSession},
 		{"All", testAll},
 		{"RareFilters", testRareFilters},
+		{"RareFilterDuringUpserts", testRareFilterDuringUpserts},
 	}
 	// The optional capabilities, each with the rules of its methods.
 	capabilities := []struct {
