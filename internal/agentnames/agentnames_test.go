@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/masker-dev/sessions"
 )
@@ -125,79 +124,4 @@ func TestName(t *testing.T) {
 	if err := k.Name(context.Background(), "acme", 6, nil, nil); err != nil {
 		t.Errorf("Name of an empty page: %v", err)
 	}
-}
-
-// TestScan checks that a scan names every session, reads each agent's name once, when a batch
-// first meets the agent (and an unknown agent's empty name once too), and returns a read's
-// error.
-func TestScan(t *testing.T) {
-	a, b, c := sessions.NewAgentID(), sessions.NewAgentID(), sessions.NewAgentID()
-	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	batches := [][]string{ // the agents of each batch's sessions
-		append(slices.Repeat([]string{a, b}, sessions.ScanBatch/2), a), // a full batch, and one more
-		append(slices.Repeat([]string{a, c}, sessions.ScanBatch/2), b),
-		{c, b},
-	}
-	calls := 0
-	batch := func(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
-		if calls == len(batches) {
-			t.Fatal("scan read past its last batch")
-		}
-		var ss []sessions.Session
-		for i, agent := range batches[calls] {
-			started := start.Add(-time.Duration(calls*10_000+i) * time.Second)
-			ss = append(ss, sessions.Session{ID: sessions.NewSessionID(started), AgentID: agent, StartedAt: started})
-		}
-		calls++
-		return ss, nil
-	}
-	var reads [][]string
-	read := func(ctx context.Context, account string, ids []string, names map[string]string) (int64, error) {
-		if account != "acme" {
-			t.Errorf("names read for account %q", account)
-		}
-		reads = append(reads, slices.Clone(ids))
-		for _, id := range ids {
-			if id != c { // c was deleted: no name
-				names[id] = map[string]string{a: "front desk", b: "billing"}[id]
-			}
-		}
-		return 1, nil
-	}
-	want := map[string]string{a: "front desk", b: "billing", c: ""}
-	n := 0
-	err := Scan(context.Background(), sessions.Filter{AccountID: "acme"}, batch, read, func(s sessions.Session) error {
-		n++
-		if s.AgentName != want[s.AgentID] {
-			t.Fatalf("session of %s named %q, want %q", s.AgentID, s.AgentName, want[s.AgentID])
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 2*sessions.ScanBatch+2 {
-		t.Errorf("%d sessions scanned, want %d", n, 2*sessions.ScanBatch+2)
-	}
-	if wantReads := [][]string{{a, b}, {c}}; !slices.EqualFunc(reads, wantReads, slices.Equal) {
-		t.Errorf("names read %d times, for %v agents; want twice, for [2 1]", len(reads), lengths(reads))
-	}
-
-	calls, reads = 1, nil
-	failed := errors.New("connection lost")
-	err = Scan(context.Background(), sessions.Filter{AccountID: "acme"}, batch,
-		func(context.Context, string, []string, map[string]string) (int64, error) { return 0, failed },
-		func(sessions.Session) error { t.Fatal("fn called with a batch whose names were not read"); return nil })
-	if !errors.Is(err, failed) {
-		t.Errorf("Scan returned %v, want the read's error", err)
-	}
-}
-
-// lengths returns the length of each of ids.
-func lengths(ids [][]string) []int {
-	var ns []int
-	for _, x := range ids {
-		ns = append(ns, len(x))
-	}
-	return ns
 }

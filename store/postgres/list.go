@@ -238,14 +238,14 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 		var err error
 		var version int64
 		query, args := listQuery(f)
-		if ss, version, err = s.readPage(ctx, f, query, args); err != nil {
+		if ss, version, err = s.readPage(ctx, f, query, args, f.AgentID != ""); err != nil {
 			return err
 		}
 		if len(ss) <= f.Limit && (f.Status != "" || f.MinRedactions > 0) {
 			// Fewer matches than a page in the prefilter's budget: a rare filter here (or the
 			// end of the list, which the groups find again at the cost of their seeks).
 			query, args := groupsQuery(f)
-			if ss, version, err = s.readPage(ctx, f, query, args); err != nil {
+			if ss, version, err = s.readPage(ctx, f, query, args, f.AgentID != ""); err != nil {
 				return err
 			}
 		}
@@ -257,10 +257,10 @@ func (s *Store) list(ctx context.Context, f sessions.Filter) ([]sessions.Session
 	return ss, err
 }
 
-// readPage runs the page query of listQuery or groupsQuery and scans its rows. The last column
-// is the agent's name on an agent's page, and on an account-wide page the version of the
-// account's names, which it returns (0 for NULL), for agentnames.Kept.Name.
-func (s *Store) readPage(ctx context.Context, f sessions.Filter, query string, args []any) ([]sessions.Session, int64, error) {
+// readPage runs a page query (of listQuery or groupsQuery, or a scan's batch) and scans its
+// rows. The last column is the agent's name when withName (an agent's page), and otherwise the
+// version of the account's names, which it returns (0 for NULL), for agentnames.Kept.Name.
+func (s *Store) readPage(ctx context.Context, f sessions.Filter, query string, args []any, withName bool) ([]sessions.Session, int64, error) {
 	ss := make([]sessions.Session, 0, f.Limit+1)
 	rows, err := s.read.Query(ctx, query, append([]any{s.listMode}, args...)...)
 	if err != nil {
@@ -271,9 +271,9 @@ func (s *Store) readPage(ctx context.Context, f sessions.Filter, query string, a
 	for rows.Next() {
 		var x sessions.Session
 		var status string
-		var last any = &x.AgentName
-		if f.AgentID == "" {
-			last = &version
+		var last any = &version
+		if withName {
+			last = &x.AgentName
 		}
 		if err := rows.Scan(&x.ID, &x.AccountID, &x.AgentID, &x.StartedAt, &x.EndedAt, &status,
 			(*kindsColumn)(&x.RedactionsByKind), &x.UpstreamModel, last); err != nil {

@@ -5,14 +5,13 @@ import (
 	"fmt"
 
 	"github.com/masker-dev/sessions"
-	"github.com/masker-dev/sessions/internal/agentnames"
 )
 
 var _ sessions.Scanner = (*Store)(nil)
 
 // scanQuery returns the query of one batch of a scan of f, which must be valid and normalized,
 // and its arguments: up to f.Limit+1 sessions after f's position, in list order, without their
-// agents' names (agentNames). Like listQuery, it is put together only from fixed fragments with
+// agents' names (scanBatch wraps it in listAccountNames). Like listQuery, it is put together only from fixed fragments with
 // numbered placeholders.
 //
 // Without a status or min_redactions filter, a batch is an index scan of the list index from a
@@ -65,51 +64,28 @@ ORDER BY page.started_at DESC, page.id DESC`
 // each one statement on a connection of the read pool (of WithReadPool, when there is one) that
 // goes back to the pool with the batch: no transaction, and no snapshot that holds back vacuum,
 // lasts as long as the scan, and a slow reader of the scan holds no connection while fn runs. A
-// batch of 1,000 shares one round trip and one planning among its rows. The scan looks each
-// agent's name up once, when it first meets the agent ([agentnames.Scan]), rather than with the
-// list's subquery for every row: on the benchmark data set that subquery was a third to a half
-// of the server's time for a batch. It is safe for concurrent use.
+// batch of 1,000 shares one round trip and one planning among its rows. Each batch reads the
+// version of its account's agents' names, and takes the names that the store keeps at that
+// version (agentnames.Kept, as account-wide pages do), or reads those of its distinct agents:
+// rather than the list's subquery for every row, which on the benchmark data set was a third to
+// a half of the server's time for a batch. It is safe for concurrent use.
 func (s *Store) ScanSessions(ctx context.Context, f sessions.Filter, fn func(sessions.Session) error) error {
-	read := func(ctx context.Context, account string, ids []string, names map[string]string) (version int64, err error) {
-		err = s.retry(ctx, s.read, func() error {
-			version, err = s.agentNames(ctx, account, ids, names)
-			return err
-		})
-		return version, err
-	}
-	return agentnames.Scan(ctx, f, s.scanBatch, read, fn)
+	return sessions.ScanBatches(ctx, f, sessions.ScanBatch, s.scanBatch, fn)
 }
 
 // scanBatch reads the sessions of one batch of a scan of f, which is valid and normalized: up to
-// f.Limit+1, without their agents' names. It decodes the rows as list does.
+// f.Limit+1, with their agents' names.
 func (s *Store) scanBatch(ctx context.Context, f sessions.Filter) ([]sessions.Session, error) {
 	query, args := scanQuery(f)
+	query = fmt.Sprintf(listAccountNames, query)
 	var ss []sessions.Session
 	err := s.retry(ctx, s.read, func() error {
-		ss = make([]sessions.Session, 0, f.Limit+1)
-		rows, err := s.read.Query(ctx, query, append([]any{s.listMode}, args...)...)
-		if err != nil {
+		var err error
+		var version int64
+		if ss, version, err = s.readPage(ctx, f, query, args, false); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var x sessions.Session
-			var status string
-			if err := rows.Scan(&x.ID, &x.AccountID, &x.AgentID, &x.StartedAt, &x.EndedAt, &status,
-				(*kindsColumn)(&x.RedactionsByKind), &x.UpstreamModel); err != nil {
-				return err
-			}
-			x.Status = sessions.Status(status)
-			x.StartedAt, x.EndedAt = x.StartedAt.UTC(), x.EndedAt.UTC()
-			if x.RedactionsByKind == nil {
-				x.RedactionsByKind = map[string]int{}
-			}
-			ss = append(ss, x)
-		}
-		return rows.Err()
+		return s.names.Name(ctx, f.AccountID, version, ss, s.agentNames)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return ss, nil
+	return ss, err
 }

@@ -27,6 +27,39 @@ func testScan(t *testing.T, h *harness) {
 	t.Run("stops", func(t *testing.T) { testScanStops(t, start(t, h.open)) })
 	t.Run("context", func(t *testing.T) { testScanContext(t, start(t, h.open)) })
 	t.Run("during writes", func(t *testing.T) { testScanDuringWrites(t, start(t, h.open)) })
+	t.Run("renamed during the scan", func(t *testing.T) { testScanRename(t, start(t, h.open)) })
+}
+
+// testScanRename checks that a session's AgentName is its agent's name when its batch was read:
+// an agent renamed while fn passes on the first session has its new name in the sessions of the
+// batches read after the rename returned (with the batch read ahead, from the third batch on).
+func testScanRename(t *testing.T, h *harness) {
+	agent := h.newAgent("acme", "Front desk")
+	n := 2*sessions.ScanBatch + 500
+	var ss []sessions.Session
+	for i := range n {
+		ss = append(ss, newSession(agent, base.Add(-time.Duration(i)*time.Second), nil))
+	}
+	h.put(ss...)
+	renamed := agent
+	renamed.Name = "Reception"
+	i := 0
+	err := h.scanner().ScanSessions(h.ctx, sessions.Filter{AccountID: "acme"}, func(s sessions.Session) error {
+		if i == 0 {
+			h.putAgent(renamed)
+		}
+		i++
+		switch {
+		case i == 1 && s.AgentName != agent.Name:
+			return fmt.Errorf("the first session, read before the rename, named %q", s.AgentName)
+		case i > 2*sessions.ScanBatch && s.AgentName != renamed.Name:
+			return fmt.Errorf("session %d, of a batch read after the rename returned, named %q; want %q", i, s.AgentName, renamed.Name)
+		}
+		return nil
+	})
+	if err != nil || i != n {
+		t.Errorf("ScanSessions passed %d sessions of %d, then: %v", i, n, err)
+	}
 }
 
 // scanner returns the store as a sessions.Scanner. Only the rules of scanRules call it, which
