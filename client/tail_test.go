@@ -279,10 +279,10 @@ func TestTailIdleTimeout(t *testing.T) {
 		fmt.Fprintf(w, "retry: 1\nid: %d\n\n", n*10)
 		w.(http.Flusher).Flush()
 		if n == 1 {
-			// Heartbeats for five idle timeouts, then an event, then silence.
-			for range 25 {
+			// Heartbeats for four idle timeouts, then an event, then silence.
+			for range 40 {
 				select {
-				case <-time.After(20 * time.Millisecond):
+				case <-time.After(25 * time.Millisecond):
 				case <-r.Context().Done():
 					return
 				}
@@ -299,7 +299,9 @@ func TestTailIdleTimeout(t *testing.T) {
 	}}
 	srv := httptest.NewServer(cs)
 	defer srv.Close()
-	c, _ := client.New(srv.URL, client.WithTailIdleTimeout(100*time.Millisecond))
+	// An idle timeout of ten heartbeats: a machine busy with other tests may hold a heartbeat
+	// back by a few of them.
+	c, _ := client.New(srv.URL, client.WithTailIdleTimeout(250*time.Millisecond))
 	var ids []string
 	for ev, err := range c.Tail(t.Context(), client.Query{}, "") {
 		if err != nil {
