@@ -173,6 +173,20 @@ func (s *Store) groupIDs(ctx context.Context, tx *sql.Tx, f sessions.Filter) ([]
 	return page, nil
 }
 
+// prepareGroups prepares the statements of groupIDs for f and byIDsSQL on the read pool, where
+// they are cached, before the transaction that runs them takes its connection (preparedIn).
+func (s *Store) prepareGroups(ctx context.Context, f sessions.Filter) error {
+	next, _ := groupNextQuery(f)
+	first, _ := groupQuery(f, false)
+	after, _ := groupQuery(f, true)
+	for _, query := range []string{next, first, after, byIDsSQL} {
+		if _, err := s.prepared(ctx, query); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // readPositions runs query, a query of (id, started_at), in tx, and returns its positions in
 // order.
 func (s *Store) readPositions(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]sessions.Cursor, error) {

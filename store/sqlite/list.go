@@ -123,6 +123,9 @@ func (s *Store) readPage(ctx context.Context, f sessions.Filter) ([]sessions.Ses
 	// one read transaction, and so one snapshot of the database: in statements of their own, a
 	// session upserted between two of them could be read with a status that the filter does not
 	// select, or found in two groups.
+	if err := s.prepareGroups(ctx, f); err != nil {
+		return nil, 0, mapError(ctx, err)
+	}
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, 0, mapError(ctx, err)

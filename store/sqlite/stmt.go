@@ -23,20 +23,33 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	return s.stmts.prepare(ctx, s.read, query)
 }
 
-// preparedIn returns the prepared statement of query on the read pool, as prepared does, for tx
-// when tx is not nil (a statement of the transaction, closed with it).
+// preparedIn returns the prepared statement of query on the read pool, as prepared does, or for
+// tx when tx is not nil: the cached statement bound to the transaction, or one prepared on the
+// transaction's own connection (both closed with it). A transaction never prepares through the
+// pool, which would need a second connection while it holds one: with the pool's other
+// connections busy, it would wait for its own.
 func (s *Store) preparedIn(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	stmt, err := s.prepared(ctx, query)
-	if err != nil || tx == nil {
-		return stmt, err
+	if tx == nil {
+		return s.prepared(ctx, query)
 	}
-	return tx.StmtContext(ctx, stmt), nil
+	if stmt, ok := s.stmts.cached(query); ok {
+		return tx.StmtContext(ctx, stmt), nil
+	}
+	return tx.PrepareContext(ctx, query)
 }
 
 // preparedWrite returns the prepared statement of query on the write pool, preparing it on first
 // use.
 func (s *Store) preparedWrite(ctx context.Context, query string) (*sql.Stmt, error) {
 	return s.writeStmts.prepare(ctx, s.write, query)
+}
+
+// cached returns the statement of query, if it is prepared.
+func (c *stmtCache) cached(query string) (*sql.Stmt, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stmt, ok := c.stmts[query]
+	return stmt, ok
 }
 
 // prepare returns the prepared statement of query on db, the pool of c, preparing it on first

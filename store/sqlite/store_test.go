@@ -135,3 +135,43 @@ func TestPurgeBatches(t *testing.T) {
 		t.Errorf("%d sessions left (%v), want 38", left, err)
 	}
 }
+
+// TestRareFilterWithOneFreeConnection checks that a page of a rare filter, whose statements
+// share one read transaction, needs one connection of the read pool only: with every other
+// connection taken, it is answered, where a statement prepared through the pool inside the
+// transaction would wait for a second connection for ever.
+func TestRareFilterWithOneFreeConnection(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme", Name: "a"}
+	if err := s.PutAgent(ctx, agent); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var ss []sessions.Session
+	for i := range 1500 { // more than the prefilter's budget, none of them an error
+		at := start.Add(time.Duration(i) * time.Second)
+		ss = append(ss, sessions.Session{ID: sessions.NewSessionID(at), AccountID: "acme", AgentID: agent.ID,
+			StartedAt: at, EndedAt: at, Status: sessions.StatusOK})
+	}
+	if err := s.PutSessions(ctx, ss...); err != nil {
+		t.Fatal(err)
+	}
+	for range s.read.Stats().MaxOpenConnections - 1 {
+		c, err := s.read.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, f := range []sessions.Filter{
+		{AccountID: "acme", Status: sessions.StatusError, Limit: 10},
+		{AccountID: "acme", AgentID: agent.ID, MinRedactions: 1, Limit: 10},
+	} {
+		if p, err := s.ListSessions(ctx, f); err != nil || len(p.Sessions) != 0 {
+			t.Errorf("ListSessions(%+v) with one free connection = %d sessions, %v", f, len(p.Sessions), err)
+		}
+	}
+}
