@@ -52,7 +52,7 @@ const (
 // exportWriteWait is how long one write of an export (up to exportFlushSize bytes) may take
 // before the export ends: a client that reads nothing for that long is gone or too slow, and
 // would otherwise hold one of its account's store slots (Config.MaxAccountCalls) for as long as
-// it keeps the connection open. Each write moves the connection's write deadline, so that an
+// it keeps the connection open. Each write has a deadline of its own (writeFlush), so that an
 // export outlives http.Server.WriteTimeout. A variable for the tests.
 var exportWriteWait = 30 * time.Second
 
@@ -98,9 +98,6 @@ func serveExport(h *Handler, w http.ResponseWriter, r *http.Request, id string, 
 	}
 	x := exporter{w: w, rc: http.NewResponseController(w), format: win.q.format, e: getPageEncoder()}
 	defer putPageEncoder(x.e)
-	// Lift the deadlines of the writes, so that a later response on the same connection does
-	// not inherit them (net/http sets none itself without a WriteTimeout).
-	defer func() { _ = x.rc.SetWriteDeadline(time.Time{}) }()
 	started := false
 	defer func() {
 		// A panic of the store's scan, which runs in this goroutine, after the status line
@@ -294,14 +291,10 @@ func (x *exporter) flush() error {
 	if len(x.e.buf) == 0 {
 		return nil
 	}
-	_ = x.rc.SetWriteDeadline(time.Now().Add(exportWriteWait)) // a writer without deadlines keeps the server's
-	_, err := x.w.Write(x.e.buf)
+	err := writeFlush(x.w, x.rc, x.e.buf, exportWriteWait)
 	x.e.buf = x.e.buf[:0]
-	if err != nil {
-		return err
+	if errors.Is(err, http.ErrNotSupported) {
+		return nil // written, not flushed: the server sends it when its buffer fills
 	}
-	if err := x.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
-	}
-	return nil
+	return err
 }

@@ -233,3 +233,38 @@ func (w *slowWriter) Write(b []byte) (int, error) {
 	time.Sleep(w.delay)
 	return w.ResponseRecorder.Write(b)
 }
+
+// TestExportHTTP2SlowStore checks that an export over HTTP/2 whose store pauses for longer than
+// exportWriteWait between two batches completes: the write deadline of each write is lifted
+// after it, since on HTTP/2 a deadline left to pass resets the stream even between writes.
+func TestExportHTTP2SlowStore(t *testing.T) {
+	defer func(d time.Duration) { exportWriteWait = d }(exportWriteWait)
+	exportWriteWait = 100 * time.Millisecond
+	fs := &faultyScanner{}
+	fs.scan = func(ctx context.Context, f sessions.Filter, fn func(sessions.Session) error) error {
+		n := 0
+		return fs.Store.(sessions.Scanner).ScanSessions(ctx, f, func(s sessions.Session) error {
+			if n++; n%500 == 0 {
+				time.Sleep(300 * time.Millisecond) // a slow batch, while the client reads
+			}
+			return fn(s)
+		})
+	}
+	e := newEnv(t, withScanner(fs))
+	e.putMany(t, 1500)
+	srv := httptest.NewUnstartedServer(e.h)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/sessions/export?since=30d&format=ndjson", nil)
+	req.Header.Set("Cookie", e.cookieA)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if res.ProtoMajor != 2 || err != nil || bytes.Count(body, []byte("\n")) != 1500 {
+		t.Errorf("over %s: %d lines, then %v; want 1500 over HTTP/2", res.Proto, bytes.Count(body, []byte("\n")), err)
+	}
+}

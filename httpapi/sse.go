@@ -10,25 +10,19 @@ import (
 // response. The events that a stream has at hand are written together: addEvent appends each
 // to a batch, and flush writes the batch at once and flushes it, so that a stream that has
 // fallen behind catches up with one write and one flush for many events rather than one each.
-// It moves the connection's write deadline forward before each write, so that a stream outlives
+// Each write has a deadline of its own (writeFlush), so that a stream outlives
 // http.Server.WriteTimeout while a client that stops reading is dropped after streamWriteWait.
 // It is not safe for concurrent use: one goroutine writes a stream.
 type sseWriter struct {
-	w        http.ResponseWriter
-	rc       *http.ResponseController
-	buf      []byte    // the batch not yet written
-	deadline time.Time // the write deadline set last; zero: none
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	buf []byte // the batch not yet written
 }
 
 // streamWriteWait is how long one write of a stream (a batch of events, a heartbeat) may take
 // before the stream ends: a client that reads nothing for that long is gone or too slow to
-// follow. The deadline moves forward at most every streamDeadlineStep (each move resets a
-// timer of the runtime, a cost per write that a stream of one event per write paid per event),
-// so a write has between streamWriteWait-streamDeadlineStep and streamWriteWait.
-const (
-	streamWriteWait    = 10 * time.Second
-	streamDeadlineStep = time.Second
-)
+// follow. A variable for the tests.
+var streamWriteWait = 10 * time.Second
 
 // streamRetry is the reconnection delay that a stream asks of its client (the retry field).
 const streamRetry = 2 * time.Second
@@ -72,8 +66,7 @@ func (s *sseWriter) heartbeat() error {
 	return s.flush()
 }
 
-// flush writes the batch, if any, and flushes it. A ResponseWriter that cannot move its deadline
-// (one that does not unwrap to net/http's) keeps the server's; one that cannot flush fails the
+// flush writes the batch, if any, and flushes it. A ResponseWriter that cannot flush fails the
 // stream.
 func (s *sseWriter) flush() error {
 	if len(s.buf) == 0 {
@@ -81,18 +74,5 @@ func (s *sseWriter) flush() error {
 	}
 	b := s.buf
 	s.buf = s.buf[:0]
-	if now := time.Now(); now.After(s.deadline.Add(streamDeadlineStep - streamWriteWait)) {
-		s.deadline = now.Add(streamWriteWait)
-		_ = s.rc.SetWriteDeadline(s.deadline)
-	}
-	if _, err := s.w.Write(b); err != nil {
-		return err
-	}
-	return s.rc.Flush()
-}
-
-// close lifts the write deadline that the stream set, so that a later response on the same
-// connection does not inherit it (net/http sets none itself without a WriteTimeout).
-func (s *sseWriter) close() {
-	_ = s.rc.SetWriteDeadline(time.Time{})
+	return writeFlush(s.w, s.rc, b, streamWriteWait)
 }

@@ -356,7 +356,6 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, id string,
 	sse := newSSEWriter(w)
 	defer func() {
 		cancel()
-		sse.close()
 		<-tailDone // the tail has stopped before the handler returns
 	}()
 

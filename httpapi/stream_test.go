@@ -597,3 +597,26 @@ func TestStreamHead(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamHTTP2Idle checks that a stream over HTTP/2 outlives quiet spells longer than
+// streamWriteWait: the write deadline of each write is lifted after it, since on HTTP/2 a
+// deadline left to pass resets the stream even when no write is under way.
+func TestStreamHTTP2Idle(t *testing.T) {
+	defer func(d time.Duration) { streamWriteWait = d }(streamWriteWait)
+	streamWriteWait = 100 * time.Millisecond
+	e := newEnv(t, func(cfg *Config) { cfg.StreamHeartbeat = 300 * time.Millisecond })
+	srv := httptest.NewUnstartedServer(e.h)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	s := openStream(t, srv, "/api/v1/sessions/stream", e.cookieA, "")
+	defer s.close() // before srv.Close, which waits for the stream
+	if s.res.ProtoMajor != 2 {
+		t.Fatalf("the stream came over %s, not HTTP/2", s.res.Proto)
+	}
+	for comments := 0; comments < 3; { // three heartbeats: 900 ms, nine times the write deadline
+		if item := s.next(t); item.Comment != "" {
+			comments++
+		}
+	}
+}
