@@ -33,8 +33,9 @@ import (
 //
 // Servers: http.Server.Shutdown waits for every handler to return, and a stream never returns by
 // itself, so register CloseStreams with http.Server.RegisterOnShutdown. http.Server.WriteTimeout
-// bounds a whole response from the end of the request's headers; a stream moves its write
-// deadline forward before each write with http.ResponseController, so it outlives WriteTimeout.
+// bounds a whole response from the end of the request's headers; each write of a stream sets its
+// own write deadline with http.ResponseController and lifts it after, so it outlives
+// WriteTimeout.
 // Under a ResponseWriter that does not unwrap to net/http's the deadline stays where the server
 // put it: WriteTimeout then ends each stream, and the client resumes.
 
