@@ -144,6 +144,16 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// origin returns the origin of u: its scheme, host name and port, the scheme's default port when
+// u gives none.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
 // sameOrigin returns a copy of hc that follows redirects only within the origin (scheme, host
 // and port) of the request that it sends, and then as hc would. net/http sends the credential
 // on to another port or scheme of the same host (an https URL redirected to http), where anyone
@@ -152,7 +162,7 @@ func sameOrigin(hc *http.Client) *http.Client {
 	next := hc.CheckRedirect
 	same := *hc
 	same.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if from := via[0].URL; req.URL.Scheme != from.Scheme || !strings.EqualFold(req.URL.Host, from.Host) {
+		if from := via[0].URL; origin(req.URL) != origin(from) {
 			return fmt.Errorf("a redirect to %s://%s, another origin than %s://%s: not followed, so that the credential goes to no other server", req.URL.Scheme, req.URL.Host, from.Scheme, from.Host)
 		}
 		if next != nil {

@@ -51,9 +51,10 @@ func (c *Client) Export(ctx context.Context, q Query, f Format, w io.Writer) (wr
 		// Not a retry: a proxy's page or another API answers there, and would again.
 		return 0, fmt.Errorf("client: %w: the export's Content-Type is %q, not %s", errMalformed, resp.Header.Get("Content-Type"), exportContentTypes[f])
 	}
-	if resp.ProtoMajor == 1 && resp.ContentLength < 0 && !slices.Contains(resp.TransferEncoding, "chunked") {
+	if resp.ProtoMajor == 1 && resp.ContentLength < 0 && !slices.Contains(resp.TransferEncoding, "chunked") && !resp.Uncompressed {
 		// The body ends when the connection closes, as it would if the server failed midway:
-		// a whole file and a cut one would look the same.
+		// a whole file and a cut one would look the same. (A body that net/http decompressed
+		// ends with gzip's own trailer, whose absence is an error.)
 		return 0, fmt.Errorf("client: %w: an export of %s without a length or chunks, whose end cannot tell a whole file from a cut one", errMalformed, resp.Proto)
 	}
 	n, err := io.Copy(callerWriter{w}, resp.Body)

@@ -3,6 +3,7 @@ package client_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,12 +140,14 @@ func TestExportWriterError(t *testing.T) {
 
 // TestExportUnframed checks that an export whose response could not show a cut (no length, no
 // chunks: the end of the connection ends it) or that is not of the format's media type is an
-// error, before anything is written.
+// error, and that one compressed by a proxy, whose gzip trailer shows a cut, is an error when
+// it is cut; and TestExportGzip that it is taken when whole.
 func TestExportUnframed(t *testing.T) {
 	for _, tc := range []struct{ name, response string }{
 		{"no length and no chunks, cut midway", "HTTP/1.1 200 OK\r\nContent-Type: text/csv; charset=utf-8\r\nConnection: close\r\n\r\nid,agent_id\r\nsess_2,ag"},
 		{"HTTP/1.0", "HTTP/1.0 200 OK\r\nContent-Type: text/csv\r\n\r\nid,agent_id\r\n"},
 		{"a web page", "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 15\r\n\r\n<!doctype html>"},
+		{"gzip cut midway", "HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n" + gzipped("id,agent_id\r\nsess_1,agt_1\r\n")[:20]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -165,10 +169,47 @@ func TestExportUnframed(t *testing.T) {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
-			n, err := c.Export(t.Context(), client.Query{}, client.CSV, &buf)
-			if err == nil || n != 0 || buf.Len() != 0 {
-				t.Errorf("Export = %d bytes, %v; wrote %q; want an error and nothing written", n, err, buf.String())
+			_, err = c.Export(t.Context(), client.Query{}, client.CSV, &buf)
+			if err == nil || (!strings.HasPrefix(tc.name, "gzip") && buf.Len() != 0) {
+				t.Errorf("Export wrote %q, then %v; want an error, and nothing written before a response that cannot show a cut", buf.String(), err)
 			}
 		})
+	}
+}
+
+// gzipped returns s compressed with gzip.
+func gzipped(s string) string {
+	var b bytes.Buffer
+	z := gzip.NewWriter(&b)
+	z.Write([]byte(s))
+	z.Close()
+	return b.String()
+}
+
+// TestExportGzip checks that an export that a proxy compressed, with a length or without one,
+// is taken whole: its gzip trailer would show a cut.
+func TestExportGzip(t *testing.T) {
+	const csvFile = "id,agent_id\r\nsess_1,agt_1\r\n"
+	body := gzipped(csvFile)
+	for _, header := range []string{fmt.Sprintf("Content-Length: %d\r\n", len(body)), "Connection: close\r\n"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			bufio.NewReader(conn).ReadString('\n')
+			conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Encoding: gzip\r\n" + header + "\r\n" + body))
+		}()
+		c, _ := client.New("http://"+ln.Addr().String(), client.WithBearerToken("t"), client.WithRetries(0))
+		var buf bytes.Buffer
+		if _, err := c.Export(t.Context(), client.Query{}, client.CSV, &buf); err != nil || buf.String() != csvFile {
+			t.Errorf("%q: Export wrote %q, %v; want the whole file", header, buf.String(), err)
+		}
+		ln.Close()
 	}
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 )
@@ -49,5 +50,32 @@ func TestReconnectWait(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOrigin checks the origins that redirects are followed within: a default port written out
+// or not, and a host name in any case, are one origin; another scheme or port is another.
+func TestOrigin(t *testing.T) {
+	same := [][2]string{
+		{"https://api.example.test/a", "https://api.example.test:443/b"},
+		{"http://API.example.test/", "http://api.example.test:80/"},
+		{"http://[::1]:8080/", "http://[::1]:8080/x"},
+	}
+	other := [][2]string{
+		{"https://api.example.test/", "http://api.example.test/"},
+		{"https://api.example.test/", "https://api.example.test:8443/"},
+		{"https://api.example.test/", "https://example.test/"},
+	}
+	for _, pairs := range []struct {
+		want  bool
+		pairs [][2]string
+	}{{true, same}, {false, other}} {
+		for _, p := range pairs.pairs {
+			a, _ := url.Parse(p[0])
+			b, _ := url.Parse(p[1])
+			if got := origin(a) == origin(b); got != pairs.want {
+				t.Errorf("%s and %s: same origin %v, want %v", p[0], p[1], got, pairs.want)
+			}
+		}
 	}
 }
