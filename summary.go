@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"math"
 	"time"
 )
 
@@ -22,7 +23,7 @@ type Summary struct {
 	ByStatus         map[Status]int64 // all three statuses, always present, 0 when none
 	RedactionCount   int64            // the sum of RedactionCount()
 	RedactionsByKind map[string]int64 // the sum per kind; never nil; no zero entries
-	Duration         time.Duration    // the sum of Duration()
+	Duration         time.Duration    // the sum of Duration(), at most the longest time.Duration (292 years)
 }
 
 // NewSummary returns the summary of no session: every status present with 0, and empty kinds.
@@ -44,7 +45,11 @@ func (m *Summary) Add(s Session) {
 			m.RedactionCount += int64(n)
 		}
 	}
-	m.Duration += s.Duration()
+	if d := s.Duration(); m.Duration > math.MaxInt64-d {
+		m.Duration = math.MaxInt64 // the longest time.Duration: sessions of 292 years and more
+	} else {
+		m.Duration += d
+	}
 }
 
 // SummaryFilter returns f as SummarizeSessions reads it: validated with Limit and After

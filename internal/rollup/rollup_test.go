@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -44,36 +45,61 @@ func TestPlanFor(t *testing.T) {
 	}
 }
 
-// TestSums checks that Sums adds sessions as sessions.Summary.Add does, and takes them out again
-// with sign -1: a summary of a and b less the sums of a is the summary of b, kinds that fall to
-// zero included (Add makes no zero entries).
-func TestSums(t *testing.T) {
+// TestTotal checks that a Total of Sums makes the summary that sessions.Summary.Add makes of the
+// same sessions, and takes them out again with sign -1: a summary of a and b less the sums of a
+// is the summary of b, kinds that fall to zero included (Add makes no zero entries). A session
+// of more than 292 years stops the duration at the longest time.Duration, as Add does, and
+// taken out again leaves the exact sum of the others.
+func TestTotal(t *testing.T) {
 	h := time.Date(2026, 5, 3, 21, 0, 0, 0, time.UTC)
 	a := sessions.Session{Status: sessions.StatusError, StartedAt: h, EndedAt: h.Add(time.Minute),
 		RedactionsByKind: map[string]int{"NAME": 2, "DOB": 1, "SSN": 0}}
 	b := sessions.Session{Status: sessions.StatusOK, StartedAt: h, EndedAt: h.Add(time.Second),
 		RedactionsByKind: map[string]int{"NAME": 3}}
+	long := sessions.Session{Status: sessions.StatusPartial, StartedAt: h, EndedAt: h.AddDate(400, 0, 0),
+		RedactionsByKind: map[string]int{"PHONE": 1}}
 	sumsOf := func(ss ...sessions.Session) *Sums {
 		var x Sums
 		for _, s := range ss {
-			if err := x.AddSession(s.Status, s.Duration(), int64(s.RedactionCount()), kindsjson.Append(nil, s.RedactionsByKind)); err != nil {
+			if err := x.AddSession(s.Status, s.EndedAt.UnixMilli()-s.StartedAt.UnixMilli(), int64(s.RedactionCount()), kindsjson.Append(nil, s.RedactionsByKind)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		return &x
 	}
-	both, want := sessions.NewSummary(), sessions.NewSummary()
-	both.Add(a)
-	both.Add(b)
-	want.Add(b)
-	got := sessions.NewSummary()
-	sumsOf(a, b).AddTo(&got, 1)
-	if diff := cmp.Diff(both, got); diff != "" {
-		t.Errorf("AddTo of the sums of a and b (-Add(a), Add(b) +got):\n%s", diff)
+	fold := func(ss ...sessions.Session) sessions.Summary {
+		m := sessions.NewSummary()
+		for _, s := range ss {
+			m.Add(s)
+		}
+		return m
 	}
-	sumsOf(a).AddTo(&both, -1)
-	if diff := cmp.Diff(want, both); diff != "" {
-		t.Errorf("Add(a), Add(b), AddTo of the sums of a with sign -1 (-Add(b) +got):\n%s", diff)
+	total := func(parts ...func(*Total)) sessions.Summary {
+		var x Total
+		for _, p := range parts {
+			p(&x)
+		}
+		return x.Summary()
+	}
+	plus := func(ss ...sessions.Session) func(*Total) { return func(x *Total) { x.Add(sumsOf(ss...), 1) } }
+	minus := func(ss ...sessions.Session) func(*Total) { return func(x *Total) { x.Add(sumsOf(ss...), -1) } }
+	for _, c := range []struct {
+		name string
+		want sessions.Summary
+		got  sessions.Summary
+	}{
+		{"a and b", fold(a, b), total(plus(a, b))},
+		{"a and b, less a", fold(b), total(plus(a, b), minus(a))},
+		{"nothing", fold(), total()},
+		{"a session of 400 years", fold(a, long, b), total(plus(a, long), plus(b))},
+		{"less the session of 400 years", fold(a, b), total(plus(a, long, b), minus(long))},
+	} {
+		if diff := cmp.Diff(c.want, c.got); diff != "" {
+			t.Errorf("%s (-fold +Total):\n%s", c.name, diff)
+		}
+	}
+	if got := fold(long, long).Duration; got != math.MaxInt64 {
+		t.Errorf("Summary.Add of two sessions of 400 years: duration %v, want the longest time.Duration", got)
 	}
 	var x Sums
 	if err := x.AddSession("lost", 0, 0, []byte("{}")); err == nil {

@@ -2,6 +2,7 @@ package rollup
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/masker-dev/sessions"
@@ -15,48 +16,85 @@ var Statuses = [...]sessions.Status{sessions.StatusOK, sessions.StatusError, ses
 // the summary: what sessions.Summary.Add makes of the sessions that the rows stand for. The zero
 // value is ready to use.
 type Sums struct {
-	ByStatus   [len(Statuses)]int64 // the sessions, by Statuses
-	Redactions int64                // the sum of their redaction counts (each the sum of the kinds)
-	Duration   time.Duration        // the sum of their durations
-	Kinds      kindsjson.Sums       // the sums of their kinds
+	ByStatus       [len(Statuses)]int64 // the sessions, by Statuses
+	Redactions     int64                // the sum of their redaction counts (each the sum of the kinds)
+	DurationMillis int64                // the sum of their durations, in milliseconds, as stored
+	Kinds          kindsjson.Sums       // the sums of their kinds
 }
 
-// AddRollup adds a rollup row: n sessions of status, with their sums of redactions, duration and
-// kinds (the text of a JSON object).
-func (x *Sums) AddRollup(status sessions.Status, n, redactions int64, duration time.Duration, kinds []byte) error {
+// AddRollup adds a rollup row: n sessions of status, with their sums of redactions, duration (in
+// milliseconds) and kinds (the text of a JSON object).
+func (x *Sums) AddRollup(status sessions.Status, n, redactions, durationMillis int64, kinds []byte) error {
 	i, err := statusIndex(status)
 	if err != nil {
 		return err
 	}
 	x.ByStatus[i] += n
 	x.Redactions += redactions
-	x.Duration += duration
+	x.DurationMillis += durationMillis
 	return x.Kinds.Add(kinds)
 }
 
-// AddSession adds a session, as a store reads it: its status, duration, redaction count and
-// kinds (the text of a JSON object).
-func (x *Sums) AddSession(status sessions.Status, duration time.Duration, redactions int64, kinds []byte) error {
-	return x.AddRollup(status, 1, redactions, duration, kinds)
+// AddSession adds a session, as a store reads it: its status, duration in milliseconds, redaction
+// count and kinds (the text of a JSON object).
+func (x *Sums) AddSession(status sessions.Status, durationMillis, redactions int64, kinds []byte) error {
+	return x.AddRollup(status, 1, redactions, durationMillis, kinds)
 }
 
-// AddTo adds x to m with sign 1, as sessions.Summary.Add would add the sessions that x sums, or
-// takes it out of m with sign -1 (the sessions of Plan.Minus, which m holds through the rollups).
-// A kind whose sum falls to zero is deleted, since Add makes no zero entries.
-func (x *Sums) AddTo(m *sessions.Summary, sign int64) {
-	for i, status := range Statuses {
-		m.Sessions += sign * x.ByStatus[i]
-		m.ByStatus[status] += sign * x.ByStatus[i]
+// Total is the exact sum of the parts of a summary, each part's Sums added with sign 1 or taken
+// out with sign -1 (the sessions of Plan.Minus, which the rollups of its hours hold), before it
+// becomes the summary. The duration stays in milliseconds until then: a part may exceed what the
+// summary keeps, and the longest time.Duration (292 years) is where the summary stops, as
+// sessions.Summary.Add does. The zero value is ready to use.
+type Total struct {
+	byStatus       [len(Statuses)]int64
+	redactions     int64
+	durationMillis int64
+	kinds          map[string]int64
+}
+
+// Add adds x to t with sign 1, or takes it out of t with sign -1.
+func (t *Total) Add(x *Sums, sign int64) {
+	for i := range Statuses {
+		t.byStatus[i] += sign * x.ByStatus[i]
 	}
-	m.RedactionCount += sign * x.Redactions
-	m.Duration += time.Duration(sign) * x.Duration
+	t.redactions += sign * x.Redactions
+	t.durationMillis += sign * x.DurationMillis
 	kinds := map[string]int64{}
 	x.Kinds.AddTo(kinds)
+	if t.kinds == nil {
+		t.kinds = map[string]int64{}
+	}
 	for kind, n := range kinds {
-		if m.RedactionsByKind[kind] += sign * n; m.RedactionsByKind[kind] == 0 {
-			delete(m.RedactionsByKind, kind)
+		t.kinds[kind] += sign * n
+	}
+}
+
+// Summary returns the summary that t sums, as sessions.Summary.Add would make it from the
+// sessions: no kind of a zero sum, and a duration that stops at the longest time.Duration.
+func (t *Total) Summary() sessions.Summary {
+	m := sessions.NewSummary()
+	for i, status := range Statuses {
+		m.Sessions += t.byStatus[i]
+		m.ByStatus[status] = t.byStatus[i]
+	}
+	m.RedactionCount = t.redactions
+	m.Duration = Duration(t.durationMillis)
+	for kind, n := range t.kinds {
+		if n != 0 {
+			m.RedactionsByKind[kind] = n
 		}
 	}
+	return m
+}
+
+// Duration returns ms milliseconds as a time.Duration, or the longest time.Duration when they do
+// not fit in one (292 years and more), as sessions.Summary.Add sums durations.
+func Duration(ms int64) time.Duration {
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // statusIndex returns the index of status in Statuses.

@@ -2,9 +2,9 @@ package memory
 
 import (
 	"context"
-	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/rollup"
 )
 
 // SummarizeSessions folds the sessions that f selects into one sessions.Summary, as
@@ -64,6 +64,6 @@ fold:
 	for kind, n := range byKind {
 		sum.RedactionsByKind[s.names[kind]] = n
 	}
-	sum.Duration = time.Duration(millis) * time.Millisecond
+	sum.Duration = rollup.Duration(millis)
 	return sum, nil
 }

@@ -59,24 +59,25 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 	plan := rollup.PlanFor(f)
 	var m sessions.Summary
 	err = s.retry(ctx, s.read, func() error {
-		m = sessions.NewSummary()
+		var t rollup.Total
 		opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 		return pgx.BeginTxFunc(ctx, s.read, opts, func(tx pgx.Tx) error {
 			if plan.Hours.Since.Before(plan.Hours.Until) {
-				if err := addRollups(ctx, tx, f, plan.Hours, &m); err != nil {
+				if err := addRollups(ctx, tx, f, plan.Hours, &t); err != nil {
 					return err
 				}
 			}
 			for _, r := range plan.Raw {
-				if err := addRaw(ctx, tx, f, r, &m, 1); err != nil {
+				if err := addRaw(ctx, tx, f, r, &t, 1); err != nil {
 					return err
 				}
 			}
 			for _, r := range plan.Minus {
-				if err := addRaw(ctx, tx, f, r, &m, -1); err != nil {
+				if err := addRaw(ctx, tx, f, r, &t, -1); err != nil {
 					return err
 				}
 			}
+			m = t.Summary()
 			return nil
 		})
 	})
@@ -86,8 +87,8 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 	return m, nil
 }
 
-// addRollups adds the rollups of the hours r to m.
-func addRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
+// addRollups adds the rollups of the hours r to t.
+func addRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, t *rollup.Total) error {
 	rows, err := tx.Query(ctx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since, r.Until, string(f.Status))
 	if err != nil {
 		return err
@@ -97,18 +98,18 @@ func addRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Rang
 	var n, redactions, durationMillis int64
 	var kinds rawKinds
 	_, err = pgx.ForEachRow(rows, []any{&status, &n, &redactions, &durationMillis, &kinds}, func() error {
-		return summaryError(x.AddRollup(status, n, redactions, time.Duration(durationMillis)*time.Millisecond, kinds))
+		return summaryError(x.AddRollup(status, n, redactions, durationMillis, kinds))
 	})
 	if err != nil {
 		return err
 	}
-	x.AddTo(m, 1)
+	t.Add(&x, 1)
 	return nil
 }
 
-// addRaw adds the sessions of f that started in r to m (sign 1), or takes them out of it (sign
+// addRaw adds the sessions of f that started in r to t (sign 1), or takes them out of it (sign
 // -1, for a range of rollup.Plan.Minus).
-func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary, sign int64) error {
+func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, t *rollup.Total, sign int64) error {
 	query := rawAccountSQL
 	if f.AgentID != "" {
 		query = rawAgentSQL
@@ -123,12 +124,12 @@ func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, m
 	var redactions int64
 	var kinds rawKinds
 	_, err = pgx.ForEachRow(rows, []any{&status, &started, &ended, &redactions, &kinds}, func() error {
-		return summaryError(x.AddSession(status, ended.Sub(started), redactions, kinds))
+		return summaryError(x.AddSession(status, ended.UnixMilli()-started.UnixMilli(), redactions, kinds))
 	})
 	if err != nil {
 		return err
 	}
-	x.AddTo(m, sign)
+	t.Add(&x, sign)
 	return nil
 }
 

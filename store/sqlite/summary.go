@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/rollup"
@@ -67,47 +66,45 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 		return sessions.Summary{}, mapError(ctx, err)
 	}
 	defer tx.Rollback()
-	m := sessions.NewSummary()
+	var t rollup.Total
 	if plan.Hours.Since.Before(plan.Hours.Until) {
-		if err := addRollups(ctx, tx, f, plan.Hours, &m); err != nil {
+		if err := addRollups(ctx, tx, f, plan.Hours, &t); err != nil {
 			return sessions.Summary{}, err
 		}
 	}
 	for _, r := range plan.Raw {
-		if err := addRaw(ctx, tx, f, r, &m, 1); err != nil {
+		if err := addRaw(ctx, tx, f, r, &t, 1); err != nil {
 			return sessions.Summary{}, err
 		}
 	}
 	for _, r := range plan.Minus {
-		if err := addRaw(ctx, tx, f, r, &m, -1); err != nil {
+		if err := addRaw(ctx, tx, f, r, &t, -1); err != nil {
 			return sessions.Summary{}, err
 		}
 	}
-	return m, nil
+	return t.Summary(), nil
 }
 
-// addRollups adds the rollups of the hours r to m.
-func addRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary) error {
+// addRollups adds the rollups of the hours r to t.
+func addRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, t *rollup.Total) error {
 	var x rollup.Sums
-	var durationMillis int64
 	var kinds []byte
 	err := tx.QueryRowContext(ctx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
 		string(f.Status), string(f.Status)).Scan(&x.ByStatus[0], &x.ByStatus[1], &x.ByStatus[2], &x.Redactions,
-		&durationMillis, &kinds)
+		&x.DurationMillis, &kinds)
 	if err != nil {
 		return mapError(ctx, err)
 	}
-	x.Duration = time.Duration(durationMillis) * time.Millisecond
 	if err := x.Kinds.AddObjects(kinds); err != nil {
 		return fmt.Errorf("sqlite: summary: %w", err)
 	}
-	x.AddTo(m, 1)
+	t.Add(&x, 1)
 	return nil
 }
 
-// addRaw adds the sessions of f that started in r to m (sign 1), or takes them out of it (sign
+// addRaw adds the sessions of f that started in r to t (sign 1), or takes them out of it (sign
 // -1, for a range of rollup.Plan.Minus).
-func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, m *sessions.Summary, sign int64) error {
+func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, t *rollup.Total, sign int64) error {
 	query := rawAccountSQL
 	if f.AgentID != "" {
 		query = rawAgentSQL
@@ -126,13 +123,13 @@ func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, 
 		if err := rows.Scan(&status, &started, &ended, &redactions, &kinds); err != nil {
 			return mapError(ctx, err)
 		}
-		if err := x.AddSession(status, time.Duration(ended-started)*time.Millisecond, redactions, kinds); err != nil {
+		if err := x.AddSession(status, ended-started, redactions, kinds); err != nil {
 			return fmt.Errorf("sqlite: summary: %w", err)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return mapError(ctx, err)
 	}
-	x.AddTo(m, sign)
+	t.Add(&x, sign)
 	return nil
 }

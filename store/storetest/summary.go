@@ -25,6 +25,7 @@ func testSummary(t *testing.T, h *harness) {
 	t.Run("empty", func(t *testing.T) { testSummaryEmpty(t, start(t, h.open)) })
 	t.Run("differential", func(t *testing.T) { testSummaryDifferential(t, start(t, h.open)) })
 	t.Run("consistent", func(t *testing.T) { testSummaryConsistent(t, start(t, h.open)) })
+	t.Run("durations past time.Duration", func(t *testing.T) { testSummaryLongDurations(t, start(t, h.open)) })
 }
 
 // summarize calls SummarizeSessions, which must succeed.
@@ -335,4 +336,35 @@ func testSummaryConsistent(t *testing.T, h *harness) {
 		}
 	}
 	t.Logf("%d summaries of the first state, %d of the second", seen[0], seen[1])
+}
+
+// testSummaryLongDurations checks summaries of sessions whose durations add up to more than a
+// time.Duration holds (292 years): the duration stops at the longest one, as sessions.Summary.Add
+// does, and a window that leaves such a session out, at the edges of an hour too, has the exact
+// sum of the others.
+func testSummaryLongDurations(t *testing.T, h *harness) {
+	a := h.newAgent("acme", "Front desk")
+	hour := base.Truncate(time.Hour)
+	var ss []sessions.Session
+	for i, minute := range []int{5, 10, 20, 40, 50} {
+		s := newSession(a, hour.Add(time.Duration(minute)*time.Minute), map[string]int{"NAME": i})
+		if i%2 == 1 { // two sessions of 400 years, at 10 and 40 minutes past the hour
+			s.EndedAt = s.StartedAt.AddDate(400, 0, 0)
+		}
+		ss = append(ss, s)
+	}
+	h.put(ss...)
+	for _, f := range []sessions.Filter{
+		{AccountID: "acme"},
+		{AccountID: "acme", AgentID: a.ID},
+		{AccountID: "acme", Since: hour, Until: hour.Add(time.Hour)},                              // the hour, from its rollups
+		{AccountID: "acme", Since: hour.Add(15 * time.Minute), Until: hour.Add(time.Hour)},        // less the part before: one long session out
+		{AccountID: "acme", Since: hour.Add(15 * time.Minute), Until: hour.Add(35 * time.Minute)}, // no long session
+		{AccountID: "acme", Since: hour, Until: hour.Add(45 * time.Minute)},                       // both long sessions
+		{AccountID: "acme", MinRedactions: 1},
+	} {
+		if diff := cmp.Diff(h.foldAll(f), h.summarize(f)); diff != "" {
+			t.Errorf("SummarizeSessions(%s) (-fold +got):\n%s", formatFilter(f), diff)
+		}
+	}
 }
