@@ -191,6 +191,21 @@ func tailOne(ctx context.Context, t *testing.T, s *Store, after string) <-chan s
 	return got
 }
 
+// tailFromNow writes an agent of account acme through w, and starts a tail of the account
+// through s from the end of the feed: it returns the agent and what the tail delivers.
+func tailFromNow(ctx context.Context, t *testing.T, w, s *Store) (sessions.Agent, <-chan sessions.Session) {
+	t.Helper()
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
+	if err := w.PutAgent(ctx, agent); err != nil {
+		t.Fatal(err)
+	}
+	start, err := s.TailPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return agent, tailOne(ctx, t, s, start)
+}
+
 // writeAndWait writes a new session through w, and fails unless got delivers it within tailWait.
 func writeAndWait(t *testing.T, w *Store, agent sessions.Agent, got <-chan sessions.Session, what string) {
 	t.Helper()
@@ -218,15 +233,7 @@ func TestTailNotify(t *testing.T) {
 	defer cancel()
 	w, s := twoStores(t)
 	s.tailPoll = time.Hour
-	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
-	if err := w.PutAgent(ctx, agent); err != nil {
-		t.Fatal(err)
-	}
-	start, err := s.TailPosition(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := tailOne(ctx, t, s, start)
+	agent, got := tailFromNow(ctx, t, w, s)
 	writeAndWait(t, w, agent, got, "a write through another store")
 	// The first delivery may come from the tail's short poll while a row is held back, before
 	// the listener has connected: wait for its connection.
@@ -259,15 +266,7 @@ func TestTailPollsWithoutNotifications(t *testing.T) {
 	w, s := twoStores(t)
 	s.tailPoll = 100 * time.Millisecond
 	s.listener().stop() // tails of s wait on a listener that never wakes them
-	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
-	if err := w.PutAgent(ctx, agent); err != nil {
-		t.Fatal(err)
-	}
-	start, err := s.TailPosition(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := tailOne(ctx, t, s, start)
+	agent, got := tailFromNow(ctx, t, w, s)
 	for i := range 3 {
 		writeAndWait(t, w, agent, got, fmt.Sprintf("write %d without notifications", i+1))
 	}
@@ -290,15 +289,7 @@ func TestTailReadPool(t *testing.T) {
 	}
 	defer s.Close()
 	s.tailPoll = time.Hour
-	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
-	if err := s.PutAgent(ctx, agent); err != nil {
-		t.Fatal(err)
-	}
-	start, err := s.TailPosition(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := tailOne(ctx, t, s, start)
+	agent, got := tailFromNow(ctx, t, s, s)
 	writeAndWait(t, s, agent, got, "a write with a read pool")
 }
 
