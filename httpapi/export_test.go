@@ -572,7 +572,7 @@ func TestOpenAPISummaryAndExportParameters(t *testing.T) {
 // next request is served, not refused with 429.
 func TestExportSlowClient(t *testing.T) {
 	defer func(d time.Duration) { exportWriteWait = d }(exportWriteWait)
-	exportWriteWait = 300 * time.Millisecond
+	exportWriteWait = 2 * time.Second // long enough for the 429s to be seen on a busy machine
 	e := newEnv(t, func(cfg *Config) { cfg.MaxAccountCalls = 1 })
 	e.putMany(t, 100_000) // about 15 MB of CSV: more than the sockets' buffers hold
 	srv := httptest.NewServer(e.h)
