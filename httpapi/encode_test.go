@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,21 @@ func BenchmarkStoreList(b *testing.B) {
 		if _, err := e.store.ListSessions(b.Context(), f); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestDurationMillisPastTimeDuration checks that duration_ms is exact for a session longer than a
+// time.Duration holds (292 years), in JSON and in CSV.
+func TestDurationMillisPastTimeDuration(t *testing.T) {
+	s := sessions.Session{ID: sessions.NewSessionID(sessions.MinTime), AgentID: sessions.NewAgentID(),
+		StartedAt: sessions.MinTime, EndedAt: sessions.MaxTime, Status: sessions.StatusOK, RedactionsByKind: map[string]int{}}
+	want := strconv.FormatInt(sessions.MaxTime.UnixMilli()-sessions.MinTime.UnixMilli(), 10)
+	e := getPageEncoder()
+	defer putPageEncoder(e)
+	if b := e.appendSession(nil, accountEndpoint, &s); !strings.Contains(string(b), `"duration_ms":`+want+`,`) {
+		t.Errorf("JSON %s: want duration_ms %s", b, want)
+	}
+	if b := e.appendCSVRow(nil, &s); !strings.Contains(string(b), ","+want+",") {
+		t.Errorf("CSV %q: want duration_ms %s", b, want)
 	}
 }

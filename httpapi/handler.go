@@ -279,7 +279,7 @@ func nextLink(r *http.Request, pairs []string, cursor string) string {
 	writeLinkSafe(&b, path)
 	b.WriteByte('?')
 	for _, pair := range pairs {
-		if name, _, _ := strings.Cut(pair, "="); name == "cursor" {
+		if name, _, _ := strings.Cut(pair, "="); name == "cursor" || unescaped(name) == "cursor" {
 			continue
 		}
 		writeLinkSafe(&b, pair)
@@ -303,4 +303,12 @@ func writeLinkSafe(b *strings.Builder, s string) {
 		}
 		b.WriteByte(c)
 	}
+}
+
+// unescaped returns the query component s unescaped, or s when it does not unescape.
+func unescaped(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
 }

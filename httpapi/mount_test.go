@@ -203,3 +203,20 @@ func TestLinkPath(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkReplacesAnEscapedCursor checks that the Link of a page asked for with the cursor's name
+// percent-encoded (%63ursor) carries the next cursor alone, and can be followed.
+func TestLinkReplacesAnEscapedCursor(t *testing.T) {
+	e := newEnv(t)
+	e.putMany(t, 5)
+	first := e.do(t, "GET", "/api/v1/sessions?since=30d&limit=2", e.cookieA).page(t)
+	res := e.do(t, "GET", "/api/v1/sessions?since=30d&limit=2&%63ursor="+first.NextCursor, e.cookieA)
+	link := res.header.Get("Link")
+	if strings.Count(link, "ursor=") != 1 || strings.Contains(link, "%63ursor") {
+		t.Fatalf("Link %q: want one cursor", link)
+	}
+	next, _, _ := strings.Cut(strings.TrimPrefix(link, "<"), ">")
+	if res := e.do(t, "GET", next, e.cookieA); res.status != http.StatusOK {
+		t.Errorf("following the Link: status %d: %s", res.status, res.body)
+	}
+}

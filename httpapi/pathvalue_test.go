@@ -56,6 +56,13 @@ func TestMissingPathValueIsAConfigurationError(t *testing.T) {
 			log:    []string{"httpapi: configuration error", "Config.AgentID returned an empty agent_id", `chi.URLParam(r, \"agent_id\")`},
 		},
 		{
+			name:    "agent stream route without path value",
+			handler: func(e *env) http.Handler { return e.h.AgentSessionsStream() },
+			target:  "/bots/agt_01HYZ3N5TV0QW3Y0B7VQ6J3RFA/calls/stream", cookie: true,
+			status: 500,
+			log:    []string{"httpapi: configuration error", `has no path value \"agent_id\"`, "Config.AgentID"},
+		},
+		{
 			name:    "session route without path value",
 			handler: func(e *env) http.Handler { return e.h.Session() },
 			target:  "/x", cookie: true,

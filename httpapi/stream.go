@@ -175,7 +175,9 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ep *endpoint, i
 	}
 	pathAgent := ""
 	if ep.agentPath {
-		pathAgent = h.s.agentID(r)
+		if pathAgent, err = pathValue(r, h.s.agentID, h.s.customAgentID, routeAgentStream, "agent_id", "AgentID"); err != nil {
+			return err
+		}
 	}
 	tok, err := q.resume(ep, account, pathAgent, r.Header.Values(lastEventID), h.s.keys)
 	if err != nil {
