@@ -48,6 +48,23 @@ func (p invalidParams) Error() string {
 	return fmt.Sprintf("httpapi: %d invalid parameters, the first %s: %s", len(p), p[0].Param, p[0].Message)
 }
 
+// withTokenProblem returns err, the error of a request's other parameters, with the problem of
+// the request's token (its cursor or Last-Event-ID, "" when it has none) added when err lists
+// bad parameters and decode refuses the token, so that a 422 names every bad parameter at once.
+// Only the token itself is checked then: whether it belongs to the request needs the parameters
+// that err says are bad.
+func withTokenProblem(err error, token string, decode func(string) error) error {
+	var params invalidParams
+	if token == "" || !errors.As(err, &params) {
+		return err
+	}
+	var problems invalidParams
+	if errors.As(decode(token), &problems) {
+		return append(params, problems...)
+	}
+	return err
+}
+
 // errMethodNotAllowed is the error of a request with a method other than GET and HEAD.
 var errMethodNotAllowed = errors.New("httpapi: method not allowed")
 

@@ -174,7 +174,10 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 	}
 	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
 	if err != nil {
-		return err
+		return withTokenProblem(err, q.cursor, func(s string) error {
+			_, err := decodeCursor(s, h.s.keys)
+			return err
+		})
 	}
 	f, tok, err := q.filter(ep, account, pathAgent, h.s.keys)
 	if err != nil {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,8 +12,9 @@ import (
 
 type ctxKey struct{}
 
-// TestPipelineOrder checks the order of the steps: parameters before the cursor, the cursor
-// before the agent, the agent before the list, and the list under the request's context.
+// TestPipelineOrder checks the order of the steps: the parameters, the cursor named with them
+// when it is bad too (a 422 names every bad parameter at once), the cursor before the agent, the
+// agent before the list, and the list under the request's context.
 func TestPipelineOrder(t *testing.T) {
 	var listed, got int
 	var listCtx context.Context
@@ -34,21 +36,26 @@ func TestPipelineOrder(t *testing.T) {
 	for _, tc := range []struct {
 		name, target string
 		status       int
-		param        string
+		params       []string
 	}{
-		{"parameters before the cursor", "/api/v1/agents/" + e.agentA1 + "/sessions?limit=0&cursor=garbage", 422, "limit"},
-		{"parameters before the agent", "/api/v1/agents/" + unknown + "/sessions?limit=0", 422, "limit"},
-		{"parameters before the agent_id", "/api/v1/sessions?agent_id=" + unknown + "&status=x", 422, "status"},
-		{"cursor before the agent", "/api/v1/agents/" + unknown + "/sessions?cursor=" + cursor, 422, "cursor"},
-		{"agent before the list", "/api/v1/agents/" + unknown + "/sessions", 404, ""},
+		{"parameters and the cursor at once", "/api/v1/agents/" + e.agentA1 + "/sessions?limit=0&cursor=garbage", 422, []string{"limit", "cursor"}},
+		{"parameters, and a good cursor", "/api/v1/agents/" + e.agentA1 + "/sessions?limit=0&cursor=" + cursor, 422, []string{"limit"}},
+		{"parameters before the agent", "/api/v1/agents/" + unknown + "/sessions?limit=0", 422, []string{"limit"}},
+		{"parameters before the agent_id", "/api/v1/sessions?agent_id=" + unknown + "&status=x", 422, []string{"status"}},
+		{"cursor before the agent", "/api/v1/agents/" + unknown + "/sessions?cursor=" + cursor, 422, []string{"cursor"}},
+		{"agent before the list", "/api/v1/agents/" + unknown + "/sessions", 404, nil},
 	} {
 		res := e.do(t, "GET", tc.target, e.cookieA)
 		if res.status != tc.status {
 			t.Errorf("%s: status %d, want %d", tc.name, res.status, tc.status)
 		}
-		if tc.param != "" {
-			if d := res.envelope(t).Details; len(d) != 1 || d[0].Param != tc.param {
-				t.Errorf("%s: details %v", tc.name, d)
+		if tc.params != nil {
+			var got []string
+			for _, d := range res.envelope(t).Details {
+				got = append(got, d.Param)
+			}
+			if !slices.Equal(got, tc.params) {
+				t.Errorf("%s: details name %v, want %v", tc.name, got, tc.params)
 			}
 		}
 	}

@@ -171,6 +171,12 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ep *endpoint, i
 	}
 	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
 	if err != nil {
+		if ids := r.Header.Values(lastEventID); len(ids) == 1 {
+			return withTokenProblem(err, ids[0], func(s string) error {
+				_, err := decodeResume(s, h.s.keys)
+				return err
+			})
+		}
 		return err
 	}
 	pathAgent := ""
