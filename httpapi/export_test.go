@@ -583,6 +583,10 @@ func TestExportSlowClient(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "GET /api/v1/sessions/export?since=30d HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n\r\n", e.cookieA)
+	// The export has its slot once its status line comes; the list must not take the slot first.
+	if line, err := bufio.NewReader(conn).ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+		t.Fatalf("the export's status line: %q, %v", line, err)
+	}
 	// The client reads nothing. Once the export has the account's one slot, the account's lists
 	// get 429 until the export gives up.
 	want, deadline := http.StatusTooManyRequests, time.Now().Add(20*time.Second)
