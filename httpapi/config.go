@@ -44,10 +44,10 @@ type Config struct {
 	// "24h" are resolved. Default: time.Now.
 	Now func() time.Time
 
-	// CursorKey is the secret that cursor and resume tokens are sealed with (AES-256-GCM, under
-	// keys derived by HKDF-SHA256), at least MinCursorKeyLen bytes. Replicas that share it
-	// accept each other's tokens. When it is nil, New makes a random key
-	// and logs a warning: cursors then fail after a restart and on other replicas.
+	// CursorKey is the secret that cursor and resume tokens are signed (HMAC-SHA256) and encrypted
+	// (AES-256-CTR) with, under keys derived by HKDF-SHA256, at least MinCursorKeyLen bytes.
+	// Replicas that share it accept each other's tokens. When it is nil, New makes a random key and
+	// logs a warning: cursors then fail after a restart and on other replicas.
 	CursorKey []byte
 
 	// PreviousCursorKeys are keys that no longer seal tokens but whose tokens are still

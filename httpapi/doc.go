@@ -36,10 +36,10 @@
 // an agent ID that is not "agt_" and a ULID gets the 404 of an unknown agent without a store
 // call. min_redactions goes up to 1,000,000,000.
 //
-// Cursor tokens are opaque, sealed (AES-256-GCM) with keys derived from Config.CursorKey. They
-// pin the query of their first page (account, agent, endpoint, resolved since and until,
-// status, min_redactions): a later page may leave those parameters out or repeat them, with an
-// omitted since counting as since=24h; only limit may change.
+// Cursor tokens are opaque, HMAC-SHA256 signed and encrypted with keys derived from
+// Config.CursorKey. They pin the query of their first page (account, agent, endpoint, resolved
+// since and until, status, min_redactions): a later page may leave those parameters out or repeat
+// them, with an omitted since counting as since=24h; only limit may change.
 //
 // Mount the Handler at the root of a server or mux, under a prefix with http.StripPrefix, or
 // mount its endpoints one by one in another router:

@@ -25,17 +25,18 @@ import (
 //
 // A token is the URL-safe base64 (no padding) of
 //
-//	version (1 byte) | kind (1 byte) | nonce (12 bytes) | AES-256-GCM(the kind's fields)
+//	version (1 byte) | kind (1 byte) | IV (16 bytes) | AES-256-CTR(the kind's fields) | HMAC-SHA256(everything before)
 //
-// with the version and kind as the additional data that GCM authenticates, so that a token of one
-// kind is never taken for another. Tokens are encrypted, not only signed, because what they carry
-// is not all the caller's to read: a resume token holds the store's position in its feed, which
-// counts the writes of every account. The AES key and the nonce key are derived from
-// Config.CursorKey by HKDF-SHA256; the nonce is the HMAC-SHA256 of version, kind and fields under
-// the nonce key, cut to 12 bytes (a synthetic nonce: the same fields always make the same token,
-// and distinct fields distinct nonces). The fields use the appendToken encodings below. A token
-// that opens must also parse back to exactly its own fields, and carry their nonce, so that each
-// token has one spelling.
+// Tokens are HMAC-SHA256 signed, as the contract says, so that every replica that shares the key
+// checks them; the signature covers the version and the kind, so that a token of one kind is
+// never taken for another. They are encrypted too, because what they carry is not all the
+// caller's to read: a resume token holds the store's position in its feed, which counts the
+// writes of every account. The AES key, the IV key and the signing key are derived from
+// Config.CursorKey by HKDF-SHA256. The IV is the HMAC-SHA256 of version, kind and fields under
+// the IV key, cut to 16 bytes (a synthetic IV, as in SIV: the same fields always make the same
+// token, and distinct fields distinct IVs). The fields use the appendToken encodings below. A
+// token whose signature verifies must also parse back to exactly its own fields, and carry their
+// IV, so that each token has one spelling.
 //
 // Version 2 was signed with HMAC-SHA256 and not encrypted; version 1 had no kind byte. Version 3
 // refuses their tokens (as made by an incompatible version), so cursors and resume tokens handed
@@ -53,8 +54,8 @@ const (
 	// tokenVersion is the first byte of every token: the format above.
 	tokenVersion = 3
 
-	tokenNonceLen = 12
-	tokenTagLen   = 16
+	tokenIVLen  = aes.BlockSize
+	tokenMACLen = sha256.Size
 )
 
 // tokenKind is the second byte of a token: what it is for.
@@ -143,16 +144,16 @@ func sealerOf(key []byte) (*tokenSealer, func()) {
 }
 
 // tokenSealer seals and opens the tokens of one key, with the keys that it derives once: the
-// cipher, and one HMAC state for the nonces (an HMAC made for each token hashes the key's two
-// blocks again, and allocates). It is not safe for concurrent use.
+// cipher, and one HMAC state each for the IVs and the signatures (an HMAC made for each token
+// hashes the key's two blocks again, and allocates). It is not safe for concurrent use.
 type tokenSealer struct {
-	aead cipher.AEAD
-	mac  hash.Hash
-	sum  []byte
+	block    cipher.Block
+	iv, sign hash.Hash
+	sum      []byte
 }
 
-// newTokenSealer returns the sealer of key, whose AES-256 key and nonce key it derives by
-// HKDF-SHA256.
+// newTokenSealer returns the sealer of key, whose AES-256 key, IV key and signing key it derives
+// by HKDF-SHA256.
 func newTokenSealer(key []byte) *tokenSealer {
 	derive := func(info string) []byte {
 		k, err := hkdf.Key(sha256.New, key, nil, "masker-dev/sessions httpapi token: "+info, 32)
@@ -161,44 +162,54 @@ func newTokenSealer(key []byte) *tokenSealer {
 		}
 		return k
 	}
-	block, err := aes.NewCipher(derive("aes-256-gcm"))
+	block, err := aes.NewCipher(derive("aes-256-ctr"))
 	if err != nil {
 		panic(err) // only for a key of another length
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		panic(err)
-	}
-	return &tokenSealer{aead: aead, mac: hmac.New(sha256.New, derive("nonce"))}
+	return &tokenSealer{block: block, iv: hmac.New(sha256.New, derive("iv")), sign: hmac.New(sha256.New, derive("hmac-sha256"))}
 }
 
-// nonce returns the synthetic nonce of payload: its HMAC-SHA256 under the nonce key, cut. It is
-// valid until the next call.
-func (ts *tokenSealer) nonce(payload []byte) []byte {
-	ts.mac.Reset()
-	ts.mac.Write(payload)
-	ts.sum = ts.mac.Sum(ts.sum[:0])
-	return ts.sum[:tokenNonceLen]
+// mac returns the HMAC of b under h's key, valid until the next call.
+func (ts *tokenSealer) mac(h hash.Hash, b []byte) []byte {
+	h.Reset()
+	h.Write(b)
+	ts.sum = h.Sum(ts.sum[:0])
+	return ts.sum
+}
+
+// syntheticIV returns the IV of payload: its HMAC-SHA256 under the IV key, cut. It is valid until
+// the next call.
+func (ts *tokenSealer) syntheticIV(payload []byte) []byte {
+	return ts.mac(ts.iv, payload)[:tokenIVLen]
 }
 
 // appendSealed appends to dst the raw bytes of the token of payload (version, kind, fields), and
 // returns dst.
 func (ts *tokenSealer) appendSealed(dst, payload []byte) []byte {
-	header := payload[:2]
-	nonce := ts.nonce(payload)
-	dst = append(append(dst, header...), nonce...)
-	return ts.aead.Seal(dst, nonce, payload[2:], header)
+	return ts.appendSealedIV(dst, payload, ts.syntheticIV(payload))
+}
+
+// appendSealedIV is appendSealed with the IV iv.
+func (ts *tokenSealer) appendSealedIV(dst, payload, iv []byte) []byte {
+	start := len(dst)
+	dst = append(append(dst, payload[:2]...), iv...)
+	fields := len(dst)
+	dst = append(dst, payload[2:]...)
+	cipher.NewCTR(ts.block, iv).XORKeyStream(dst[fields:], dst[fields:])
+	return append(dst, ts.mac(ts.sign, dst[start:])...)
 }
 
 // open returns the payload (version, kind, fields) of raw, the raw bytes of a token of at least
-// a header, a nonce and a tag, when it was sealed with this sealer's key; and false otherwise.
+// a header, an IV and a signature, when this sealer's key signed it; and false otherwise.
 func (ts *tokenSealer) open(raw []byte) ([]byte, bool) {
-	header, nonce, sealed := raw[:2], raw[2:2+tokenNonceLen], raw[2+tokenNonceLen:]
-	fields, err := ts.aead.Open(nil, nonce, sealed, header)
-	if err != nil {
+	signed, signature := raw[:len(raw)-tokenMACLen], raw[len(raw)-tokenMACLen:]
+	if !hmac.Equal(signature, ts.mac(ts.sign, signed)) {
 		return nil, false
 	}
-	return append(slices.Clip(header), fields...), true
+	iv := signed[2 : 2+tokenIVLen]
+	payload := append(slices.Clip(signed[:2]), signed[2+tokenIVLen:]...)
+	cipher.NewCTR(ts.block, iv).XORKeyStream(payload[2:], payload[2:])
+	return payload, true
 }
 
 // decodeToken sets t to the token that s encodes, when encodeToken made s for t's kind with one
@@ -222,7 +233,7 @@ func decodeToken(s string, keys [][]byte, t tokenFields) error {
 	if raw[0] != tokenVersion {
 		return bad("made by an incompatible version of this API")
 	}
-	if len(raw) < 2+tokenNonceLen+tokenTagLen {
+	if len(raw) < 2+tokenIVLen+tokenMACLen {
 		return bad("not a " + info.noun + " from this API")
 	}
 	var payload []byte
@@ -245,7 +256,7 @@ func decodeToken(s string, keys [][]byte, t tokenFields) error {
 	t.readFields(&r)
 	// A sealed token that does not parse back to itself was made by another version.
 	if r.err != nil || len(r.b) != 0 || !bytes.Equal(t.appendFields(payload[:2:2]), payload) ||
-		!hmac.Equal(raw[2:2+tokenNonceLen], sealer.nonce(payload)) {
+		!hmac.Equal(raw[2:2+tokenIVLen], sealer.syntheticIV(payload)) {
 		return bad("made by an incompatible version of this API")
 	}
 	return nil

@@ -46,12 +46,10 @@ func version2Token(payload []byte, key []byte) string {
 	return tokenEncoding.EncodeToString(m.Sum(payload))
 }
 
-// otherNonceToken returns a token of payload sealed with key under a nonce that is not its own:
-// a spelling of the same fields that encodeToken never makes.
-func otherNonceToken(payload []byte, key []byte) string {
-	nonce := make([]byte, tokenNonceLen)
-	raw := append(append([]byte{}, payload[:2]...), nonce...)
-	return tokenEncoding.EncodeToString(newTokenSealer(key).aead.Seal(raw, nonce, payload[2:], payload[:2]))
+// otherIVToken returns a token of payload signed with key under an IV that is not its own: a
+// spelling of the same fields that encodeToken never makes.
+func otherIVToken(payload []byte, key []byte) string {
+	return tokenEncoding.EncodeToString(newTokenSealer(key).appendSealedIV(nil, payload, make([]byte, tokenIVLen)))
 }
 
 // truncated returns token s without its last n bytes, still valid base64.
@@ -147,7 +145,7 @@ func TestDecodeCursorRejects(t *testing.T) {
 		{"other key", sampleCursor().encode(testKey('o')), altered},
 		{"version 1", sealedToken(append([]byte{1, byte(kindCursor)}, fields...), key), incompatible},
 		{"version 2 (signed, not sealed)", version2Token(append([]byte{2, byte(kindCursor)}, fields...), key), incompatible},
-		{"not its own nonce", otherNonceToken(append([]byte{tokenVersion, byte(kindCursor)}, fields...), key), incompatible},
+		{"not its own IV", otherIVToken(append([]byte{tokenVersion, byte(kindCursor)}, fields...), key), incompatible},
 		{"another kind", sealedToken(append([]byte{tokenVersion, byte(kindResume)}, fields...), key), notCursor},
 		{"no kind", tokenEncoding.EncodeToString([]byte{tokenVersion}), notCursor},
 		{"trailing bytes", sealedToken(append(append([]byte{tokenVersion, byte(kindCursor)}, fields...), 0), key), incompatible},
