@@ -13,8 +13,9 @@ import (
 	"github.com/masker-dev/sessions"
 )
 
-// MinCursorKeyLen is the shortest CursorKey (and previous key) that New accepts: 32 bytes, the
-// AES-256 key and the HKDF-SHA256 secret it derives the tokens' keys from.
+// MinCursorKeyLen is the shortest CursorKey (and previous key) that New takes without a warning:
+// 32 random bytes, as much as the HMAC-SHA256 and AES-256 keys derived from it. New takes a
+// shorter key, as HMAC does, and logs that it may be guessed; it refuses an empty one.
 const MinCursorKeyLen = 32
 
 // DefaultTimeout is the Timeout of a Config that leaves it at zero.
@@ -45,15 +46,14 @@ type Config struct {
 	Now func() time.Time
 
 	// CursorKey is the secret that cursor and resume tokens are signed (HMAC-SHA256) and encrypted
-	// (AES-256-CTR) with, under keys derived by HKDF-SHA256, at least MinCursorKeyLen bytes.
+	// (AES-256-CTR) with, under keys derived by HKDF-SHA256: MinCursorKeyLen random bytes or more.
 	// Replicas that share it accept each other's tokens. When it is nil, New makes a random key and
 	// logs a warning: cursors then fail after a restart and on other replicas.
 	CursorKey []byte
 
 	// PreviousCursorKeys are keys that no longer seal tokens but whose tokens are still
-	// accepted, so that a key can be rotated without breaking the walks under way. Each is at
-	// least MinCursorKeyLen bytes (New checks them even without a CursorKey). Optional; unused
-	// without a CursorKey.
+	// accepted, so that a key can be rotated without breaking the walks under way. None may be
+	// empty (New checks them even without a CursorKey). Optional; unused without a CursorKey.
 	PreviousCursorKeys [][]byte
 
 	// Logger receives one access-log line per request (see DisableAccessLog), internal errors
@@ -188,8 +188,8 @@ func (cfg Config) check() (settings, error) {
 		return s, errors.New("httpapi: Config.Store is required")
 	case cfg.Authenticate == nil:
 		return s, errors.New("httpapi: Config.Authenticate is required")
-	case cfg.CursorKey != nil && len(cfg.CursorKey) < MinCursorKeyLen:
-		return s, fmt.Errorf("httpapi: Config.CursorKey has %d bytes, want at least %d", len(cfg.CursorKey), MinCursorKeyLen)
+	case cfg.CursorKey != nil && len(cfg.CursorKey) == 0:
+		return s, errors.New("httpapi: Config.CursorKey is empty; want a secret of at least 32 random bytes, or nil for a random key")
 	case cfg.Timeout < 0:
 		return s, fmt.Errorf("httpapi: Config.Timeout is negative (%s)", cfg.Timeout)
 	case cfg.StreamHeartbeat < 0:
@@ -200,8 +200,8 @@ func (cfg Config) check() (settings, error) {
 		return s, fmt.Errorf("httpapi: Config.MaxAccountCalls is negative (%d)", cfg.MaxAccountCalls)
 	}
 	for i, k := range cfg.PreviousCursorKeys {
-		if len(k) < MinCursorKeyLen {
-			return s, fmt.Errorf("httpapi: Config.PreviousCursorKeys[%d] has %d bytes, want at least %d", i, len(k), MinCursorKeyLen)
+		if len(k) == 0 {
+			return s, fmt.Errorf("httpapi: Config.PreviousCursorKeys[%d] is empty", i)
 		}
 	}
 	if s.now == nil {
@@ -234,6 +234,10 @@ func (cfg Config) check() (settings, error) {
 		s.keys = [][]byte{key}
 		s.logger.Warn("httpapi: Config.CursorKey is not set: using a random key, so cursors will not survive a restart or be accepted by other replicas")
 	} else {
+		if len(cfg.CursorKey) < MinCursorKeyLen {
+			s.logger.Warn("httpapi: Config.CursorKey is short: tokens signed with it may be forged by who guesses it; use at least 32 random bytes",
+				slog.Int("bytes", len(cfg.CursorKey)))
+		}
 		s.keys = [][]byte{bytes.Clone(cfg.CursorKey)} // copies: the caller may reuse its slices
 		for _, k := range cfg.PreviousCursorKeys {
 			s.keys = append(s.keys, bytes.Clone(k))

@@ -51,9 +51,9 @@ type Handler struct {
 	streams                      *streams     // stream.go
 }
 
-// New returns a Handler for cfg. It returns an error when cfg has no Store, no Authenticate, a
-// CursorKey or previous key shorter than MinCursorKeyLen bytes, or a negative Timeout,
-// StreamHeartbeat, MaxStreamsPerAccount or MaxAccountCalls. Without a
+// New returns a Handler for cfg. It returns an error when cfg has no Store, no Authenticate, an
+// empty CursorKey or previous key, or a negative Timeout, StreamHeartbeat, MaxStreamsPerAccount
+// or MaxAccountCalls. It logs a warning for a CursorKey shorter than MinCursorKeyLen. Without a
 // CursorKey it uses a random key, and logs a warning that cursors will not survive a restart or
 // be shared across replicas.
 func New(cfg Config) (*Handler, error) {
