@@ -25,7 +25,8 @@ var migrations = sync.OnceValue(func() []schema.Migration {
 // recordSQL returns the statements that end migration version: they create the tracking table
 // sessions_schema when it is not there, and record the version in it. A table renamed from the
 // schema_version of earlier versions of this package has the same columns, without a default
-// for applied_at, which the INSERT therefore gives.
+// for applied_at, which the INSERT therefore gives, in a form that SQLite before 3.42 (whose
+// unixepoch has no 'subsec') computes too: the files run in the sqlite3 shells of older systems.
 func recordSQL(version int, name string) string {
 	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS sessions_schema (
 	version    INTEGER NOT NULL PRIMARY KEY,
@@ -33,7 +34,7 @@ func recordSQL(version int, name string) string {
 	applied_at INTEGER NOT NULL -- Unix milliseconds, UTC
 ) STRICT;
 INSERT INTO sessions_schema (version, name, applied_at)
-	VALUES (%d, '%s', CAST(unixepoch('subsec') * 1000 AS INTEGER));
+	VALUES (%d, '%s', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
 `, version, name)
 }
 
