@@ -13,9 +13,9 @@ import (
 // HandleDSN is what [New] needs in the data source name of a handle: the per-connection
 // settings, as _pragma parameters of modernc.org/sqlite, which runs them on every connection
 // that the pool opens. Append it to the file name: sql.Open("sqlite", "app.db?"+sqlite.HandleDSN).
-// (journal_mode(WAL) is a property of the file, which New sets itself; it is there so that
-// connections opened before New see it too.)
-const HandleDSN = "_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"
+// It has no journal_mode: WAL is a property of the file, which New sets itself once it knows that
+// the file's schema is one it can use, so that a file it refuses is left as it was.
+const HandleDSN = "_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
 
 // New returns a store on db, a database that the application opened with the driver of
 // modernc.org/sqlite (database/sql's "sqlite"), after creating or migrating its schema (unless
@@ -55,6 +55,9 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if err := prepare(ctx, db, !s.noMigrate); err != nil {
+		return nil, err
+	}
+	if err := setWAL(ctx, db); err != nil { // once the schema is known to be ours
 		return nil, err
 	}
 	return s, nil
@@ -99,21 +102,17 @@ func checkSettings(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// connSettings returns what is wrong with the settings of c, after switching its file to WAL
-// when it is not.
+// connSettings returns what is wrong with the settings of c. It changes nothing: a file in
+// another journal mode than WAL is switched to it after the version check (setWAL), and one
+// whose mode cannot be WAL (memory, or off) is refused here.
 func connSettings(ctx context.Context, c *sql.Conn) ([]string, error) {
 	var mode string
 	if err := c.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return nil, mapError(ctx, err)
 	}
 	var problems []string
-	if !strings.EqualFold(mode, "wal") {
-		if err := c.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
-			return nil, mapError(ctx, err)
-		}
-		if !strings.EqualFold(mode, "wal") {
-			problems = append(problems, fmt.Sprintf("journal_mode is %s and cannot be set to WAL (an in-memory database?); the store needs a database file", mode))
-		}
+	if strings.EqualFold(mode, "memory") || strings.EqualFold(mode, "off") {
+		problems = append(problems, fmt.Sprintf("journal_mode is %s and cannot be set to WAL (an in-memory database?); the store needs a database file", mode))
 	}
 	var sync, fk, busy int
 	err := c.QueryRowContext(ctx, "SELECT synchronous, foreign_keys, timeout FROM pragma_synchronous, pragma_foreign_keys, pragma_busy_timeout").

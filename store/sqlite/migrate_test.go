@@ -87,6 +87,54 @@ func TestSchemaTooNew(t *testing.T) {
 	}
 }
 
+// TestSchemaTooNewRollbackJournal checks that a newer file in SQLite's default journal mode (not
+// WAL: a file that another program made) is refused by Open, Open WithoutMigrate and New, and
+// left byte for byte as it was: the store switches a file to WAL only once it knows the schema
+// is one it can use.
+func TestSchemaTooNewRollbackJournal(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	s := mustOpen(t, path)
+	if _, err := s.write.ExecContext(ctx, "INSERT INTO sessions_schema (version, name, applied_at) VALUES (?, 'from_the_future.sql', 0)",
+		schemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode = DELETE").Scan(&mode); err != nil || mode != "delete" {
+		t.Fatalf("PRAGMA journal_mode = DELETE: %q, %v", mode, err)
+	}
+	db.Close()
+	before := fileDigests(t, path)
+	open := map[string]func() error{
+		"Open":                func() error { _, err := Open(ctx, path); return err },
+		"Open WithoutMigrate": func() error { _, err := Open(ctx, path, WithoutMigrate()); return err },
+		"New": func() error {
+			db, err := sql.Open("sqlite", path+"?"+HandleDSN)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			_, err = New(ctx, db)
+			return err
+		},
+	}
+	for name, open := range open {
+		if err := open(); !errors.Is(err, ErrSchemaTooNew) {
+			t.Errorf("%s of a newer file: %v, want ErrSchemaTooNew", name, err)
+		}
+		if diff := cmp.Diff(before, fileDigests(t, path)); diff != "" {
+			t.Errorf("%s changed the file (-before +after):\n%s", name, diff)
+		}
+	}
+}
+
 // fileDigests returns the SHA-256 of the database file and of its -wal and -shm files, "absent"
 // for those that do not exist.
 func fileDigests(tb testing.TB, path string) map[string]string {

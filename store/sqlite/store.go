@@ -62,9 +62,10 @@ const busyTimeoutMillis = 10_000
 
 // writeParams are the settings of the writer connection, chosen on purpose:
 //
-//   - busy_timeout first (the driver runs it first, whatever its place): the journal_mode
-//     pragma below may itself have to wait for another process.
-//   - journal_mode(WAL): readers never block the writer nor the writer the readers, and a
+//   - busy_timeout first (the driver runs it first, whatever its place): the version check and
+//     the journal mode may have to wait for another process.
+//   - WAL, set by setWAL once the version check has passed (so that a file the store refuses
+//     is left as it was): readers never block the writer nor the writer the readers, and a
 //     commit appends to the log instead of rewriting pages. The mode is stored in the file.
 //   - synchronous(FULL): every commit syncs the WAL to disk before it returns, so a
 //     PutSessions that returned nil survives a crash of the process AND a power loss or an OS
@@ -106,7 +107,6 @@ const busyTimeoutMillis = 10_000
 var writeParams = url.Values{
 	"_pragma": {
 		fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis),
-		"journal_mode(WAL)",
 		"synchronous(FULL)",
 		"cache_size(-65536)",
 		"wal_autocheckpoint(10000)",
@@ -114,6 +114,20 @@ var writeParams = url.Values{
 		"foreign_keys(1)",
 	},
 	"_txlock": {"immediate"},
+}
+
+// setWAL switches the file of db to WAL, where it is not already, and checks that it is: the
+// mode of every connection of the file, from then on. It returns ErrSettings for a database that
+// cannot be (in memory), and ErrReadOnly for a file that the process cannot write.
+func setWAL(ctx context.Context, db *sql.DB) error {
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return mapError(ctx, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("%w: journal_mode is %s and cannot be set to WAL (an in-memory database?); the store needs a database file", ErrSettings, mode)
+	}
+	return nil
 }
 
 // walSizeLimit is the size, in bytes, to which the writer truncates the WAL file when it starts
@@ -189,7 +203,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	if err := prepare(ctx, write, !s.noMigrate); err != nil {
+	err = prepare(ctx, write, !s.noMigrate)
+	if err == nil {
+		err = setWAL(ctx, write) // once the schema is known to be ours: a refused file is left as it was
+	}
+	if err != nil {
 		write.Close()
 		if errors.Is(err, ErrReadOnly) {
 			err = fmt.Errorf("%w; give the process write access to %s and to its directory, where SQLite creates %[2]s-wal and %[2]s-shm", err, path)
