@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"slices"
@@ -566,5 +567,63 @@ func TestPurgeRacesCorrection(t *testing.T) {
 				t.Errorf("PurgeSessions deleted %d; then GetSession = %v, %v; want 0 deleted and the corrected session", n, got.StartedAt, err)
 			}
 		})
+	}
+}
+
+// TestPartitionMonthOverDefaultRows checks the maintenance when the default partition already
+// holds sessions of the month that it creates (an ID of sessions.SessionIDFor, whose time part
+// is a hash, falls in any month): sessions_create_month moves them into the new month, the
+// maintenance succeeds, and the store reads the same sessions and summary as before.
+func TestPartitionMonthOverDefaultRows(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme", Name: "Front desk"}
+	if err := s.PutAgent(ctx, agent); err != nil {
+		t.Fatal(err)
+	}
+	partition(t, s, recipeNow) // months up to three after recipeNow's
+	month := time.Date(recipeNow.Year(), recipeNow.Month()+4, 1, 0, 0, 0, 0, time.UTC)
+	lo, hi := sessions.NewSessionID(month)[:15], sessions.NewSessionID(month.AddDate(0, 1, 0))[:15]
+	var ids []string
+	for i := 0; len(ids) < 2; i++ { // calls recorded now, whose IDs' time part is in that month
+		if id := sessions.SessionIDFor("acme", fmt.Sprintf("CA%032d", i)); id >= lo && id < hi {
+			ids = append(ids, id)
+		}
+	}
+	for i, id := range ids {
+		at := recipeNow.Add(time.Duration(i) * time.Minute)
+		if err := s.PutSessions(ctx, sessions.Session{ID: id, AccountID: "acme", AgentID: agent.ID, StartedAt: at,
+			EndedAt: at.Add(time.Minute), Status: sessions.StatusOK, RedactionsByKind: map[string]int{"NAME": i + 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	where := func() string {
+		var part string
+		if err := s.pool.QueryRow(ctx, "SELECT tableoid::regclass::text FROM sessions WHERE id = $1", ids[0]).Scan(&part); err != nil {
+			t.Fatal(err)
+		}
+		return part
+	}
+	f := sessions.Filter{AccountID: "acme", Since: recipeNow.Add(-time.Hour)}
+	before, err := s.SummarizeSessions(ctx, f)
+	if err != nil || where() != "sessions_default" {
+		t.Fatalf("before the maintenance: %v, the session in %s", err, where())
+	}
+	if _, err := s.pool.Exec(ctx, at(month, recipe(t, "maintain"))); err != nil {
+		t.Fatalf("the maintenance of a month later: %v", err)
+	}
+	if want := fmt.Sprintf("sessions_y%04dm%02d", month.Year(), month.Month()); where() != want {
+		t.Errorf("the session is in %s, want %s", where(), want)
+	}
+	after, err := s.SummarizeSessions(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("summary (-before +after):\n%s", diff)
+	}
+	page, err := s.ListSessions(ctx, sessions.Filter{AccountID: "acme", Since: recipeNow.Add(-time.Hour), Limit: 10})
+	if err != nil || len(page.Sessions) != len(ids) {
+		t.Errorf("ListSessions = %d sessions, %v; want %d", len(page.Sessions), err, len(ids))
 	}
 }
