@@ -135,7 +135,13 @@ func parseQuery(rawQuery string, ep *endpoint, now time.Time) (query, error) {
 		if count[p]++; count[p] > 1 {
 			continue
 		}
-		values[p], err = url.QueryUnescape(v)
+		if p == paramSince || p == paramUntil {
+			// A timestamp's offset typed in a shell (since=2026-05-03T21:14:32+02:00) keeps its
+			// '+', which form decoding would make a space that no bound can hold.
+			values[p], err = url.PathUnescape(v)
+		} else {
+			values[p], err = url.QueryUnescape(v)
+		}
 		badEnc[p] = err != nil
 	}
 

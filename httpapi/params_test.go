@@ -32,6 +32,7 @@ func TestParameterRules(t *testing.T) {
 		{query: "since=2026-05-03"},
 		{query: "since=2026-05-03T21:14:32Z"},
 		{query: "since=2026-05-03T21:14:32.794%2B02:00"},
+		{query: "since=2026-05-03T21:14:32%2B02:00&until=2026-05-04T21:14:32+02:00"}, // an unencoded +, typed in a shell
 		{query: "since=2026-05-03T21:14:32"},
 		{query: "since=1970-01-01"},
 		{query: "until=1h"},
@@ -59,6 +60,9 @@ func TestParameterRules(t *testing.T) {
 		{query: "limit=5&limit=5", params: []string{"limit"}},
 		// since and until
 		{query: "since=yesterday", params: []string{"since"}},
+		{query: "since=2026-05-03T21:14:32%2002:00", params: []string{"since"}}, // a space that is no +: an offset without its sign
+		{query: "since=1%20h", params: []string{"since"}},
+		{query: "since=1+h", params: []string{"since"}},
 		{query: "since=0h", params: []string{"since"}},
 		{query: "since=-1h", params: []string{"since"}},
 		{query: "since=24H", params: []string{"since"}},
