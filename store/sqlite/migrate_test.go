@@ -67,15 +67,7 @@ func TestMigrate(t *testing.T) {
 // with ErrSchemaTooNew, and left byte for byte as it was.
 func TestSchemaTooNew(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sessions.db")
-	s := mustOpen(t, path)
-	if _, err := s.write.ExecContext(ctx, "INSERT INTO sessions_schema (version, name, applied_at) VALUES (?, 'from_the_future.sql', 0)",
-		schemaVersion+1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := newerFile(t)
 	before := fileDigests(t, path)
 
 	_, err := Open(ctx, path)
@@ -93,15 +85,7 @@ func TestSchemaTooNew(t *testing.T) {
 // is one it can use.
 func TestSchemaTooNewRollbackJournal(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sessions.db")
-	s := mustOpen(t, path)
-	if _, err := s.write.ExecContext(ctx, "INSERT INTO sessions_schema (version, name, applied_at) VALUES (?, 'from_the_future.sql', 0)",
-		schemaVersion+1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := newerFile(t)
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +117,22 @@ func TestSchemaTooNewRollbackJournal(t *testing.T) {
 			t.Errorf("%s changed the file (-before +after):\n%s", name, diff)
 		}
 	}
+}
+
+// newerFile returns the path of a new file of the store whose schema version is one more than
+// this package's, as a newer version of the package would leave it.
+func newerFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	s := mustOpen(t, path)
+	if _, err := s.write.ExecContext(context.Background(), "INSERT INTO sessions_schema (version, name, applied_at) VALUES (?, 'from_the_future.sql', 0)",
+		schemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // fileDigests returns the SHA-256 of the database file and of its -wal and -shm files, "absent"
