@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -17,19 +18,20 @@ const (
 	SessionIDPrefix = "sess_"
 )
 
-var (
-	entropyMu sync.Mutex
-	entropy   = ulid.Monotonic(rand.Reader, 0)
-)
+// The monotonic sources of the IDs of this process: agents' and sessions' apart, so that the
+// sessions' times (any time, often in the past) do not break the order of the agents' (now).
+var agentIDs, sessionIDs = newSource(), newSource()
 
 // NewAgentID returns a new agent ID: "agt_" and a ULID of the current time. IDs made in the same
 // millisecond by one process sort in the order they were made. It is safe for concurrent use.
-func NewAgentID() string { return AgentIDPrefix + newULID(time.Now()) }
+func NewAgentID() string { return AgentIDPrefix + agentIDs.ulid(time.Now()) }
 
 // NewSessionID returns a new session ID: "sess_" and a ULID of the time t (usually the session's
-// StartedAt). IDs made for the same millisecond by one process sort in the order they were made.
-// It is safe for concurrent use.
-func NewSessionID(t time.Time) string { return SessionIDPrefix + newULID(t) }
+// StartedAt), taken as the Unix epoch before 1970 and as the ULID's last millisecond (year
+// 10889) after it. Consecutive IDs made for the same millisecond by one process sort in the
+// order they were made (an ID made for another millisecond between them starts the order
+// afresh). It is safe for concurrent use.
+func NewSessionID(t time.Time) string { return SessionIDPrefix + sessionIDs.ulid(t) }
 
 // SessionIDFor returns the session ID of a call that the voice platform already names, such as a
 // Twilio CallSid or a Vapi or Retell call ID: "sess_" and a ULID derived from the two arguments
@@ -50,19 +52,33 @@ func SessionIDFor(accountID, externalID string) string {
 	return SessionIDPrefix + id.String()
 }
 
-func newULID(t time.Time) string {
-	ms := ulid.Timestamp(t)
-	if t.Before(time.UnixMilli(0)) {
+// source is a monotonic source of ULIDs.
+type source struct {
+	mu      sync.Mutex
+	entropy io.Reader
+}
+
+func newSource() *source { return &source{entropy: ulid.Monotonic(rand.Reader, 0)} }
+
+// ulid returns a new ULID of the time t, clamped to the times a ULID holds.
+func (src *source) ulid(t time.Time) string {
+	var ms uint64
+	switch {
+	case t.Before(time.UnixMilli(0)):
 		ms = 0
+	case t.After(ulid.Time(ulid.MaxTime())):
+		ms = ulid.MaxTime()
+	default:
+		ms = ulid.Timestamp(t)
 	}
-	entropyMu.Lock()
-	defer entropyMu.Unlock()
-	id, err := ulid.New(ms, entropy)
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	id, err := ulid.New(ms, src.entropy)
 	if err != nil {
 		// The monotonic source overflowed within one millisecond (2^80 IDs), or the system's
 		// random source failed: start a fresh monotonic sequence and try once more.
-		entropy = ulid.Monotonic(rand.Reader, 0)
-		id = ulid.MustNew(ms, entropy)
+		src.entropy = ulid.Monotonic(rand.Reader, 0)
+		id = ulid.MustNew(ms, src.entropy)
 	}
 	return id.String()
 }

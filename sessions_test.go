@@ -308,7 +308,7 @@ func TestNewIDs(t *testing.T) {
 	if len(seen) != 8*n {
 		t.Errorf("%d distinct IDs, want %d", len(seen), 8*n)
 	}
-	// IDs made for the same millisecond sort in the order they were made.
+	// Consecutive IDs made for the same millisecond sort in the order they were made.
 	prev := sessions.NewSessionID(at)
 	for range 100 {
 		id := sessions.NewSessionID(at)
@@ -316,6 +316,23 @@ func TestNewIDs(t *testing.T) {
 			t.Fatalf("%s does not sort after %s", id, prev)
 		}
 		prev = id
+	}
+	// Agent IDs keep their order while session IDs of other times are made between them (the
+	// clock of this loop may or may not move to another millisecond; either way, the order holds).
+	prevAgent := sessions.NewAgentID()
+	for range 200 {
+		sessions.NewSessionID(at.Add(-time.Hour))
+		if a := sessions.NewAgentID(); a <= prevAgent {
+			t.Fatalf("agent ID %s does not sort after %s", a, prevAgent)
+		} else {
+			prevAgent = a
+		}
+	}
+	// Times beyond what a ULID holds (year 10889) are clamped, not a panic; before 1970 too.
+	for _, far := range []time.Time{time.Date(11000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if id := sessions.NewSessionID(far); !sessions.IsSessionID(id) {
+			t.Errorf("NewSessionID(%v) = %q", far, id)
+		}
 	}
 }
 
