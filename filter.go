@@ -164,8 +164,12 @@ func ListPage(ctx context.Context, f Filter, read func(ctx context.Context, f Fi
 
 // NewPage makes the page of a filter from the matching sessions that follow the filter's
 // position, in list order. A store reads up to limit+1 of them: NewPage keeps the first limit,
-// and sets Next to the position of the last one kept when there were more.
+// and sets Next to the position of the last one kept when there were more. A limit below 1 is
+// DefaultLimit, as a Filter's Limit of 0 is.
 func NewPage(ss []Session, limit int) Page {
+	if limit < 1 {
+		limit = DefaultLimit
+	}
 	if len(ss) <= limit {
 		if ss == nil {
 			ss = []Session{}

@@ -34,9 +34,16 @@ func NewSummary() Summary {
 	}
 }
 
-// Add folds one session into the summary. The summary must come from NewSummary (or be a
-// store's result); Add is the definition that every store's SummarizeSessions equals.
+// Add folds one session into the summary, which comes from NewSummary, a store or the zero
+// value (whose maps it makes); Add is the definition that every store's SummarizeSessions
+// equals.
 func (m *Summary) Add(s Session) {
+	if m.ByStatus == nil {
+		m.ByStatus = map[Status]int64{StatusOK: 0, StatusError: 0, StatusPartial: 0}
+	}
+	if m.RedactionsByKind == nil {
+		m.RedactionsByKind = map[string]int64{}
+	}
 	m.Sessions++
 	m.ByStatus[s.Status]++
 	for kind, n := range s.RedactionsByKind {

@@ -2,6 +2,7 @@ package sessions_test
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -61,6 +62,35 @@ func TestTailFilter(t *testing.T) {
 		var ve *sessions.ValidationError
 		if _, err := sessions.TailFilter(f); !errors.As(err, &ve) || ve.Field != field {
 			t.Errorf("TailFilter(%+v) = %v, want a ValidationError on %s", f, err, field)
+		}
+	}
+}
+
+// TestSummaryZeroValue checks that Add folds into a zero Summary as into NewSummary's.
+func TestSummaryZeroValue(t *testing.T) {
+	s := sessions.Session{Status: sessions.StatusError, StartedAt: time.Unix(0, 0), EndedAt: time.Unix(60, 0),
+		RedactionsByKind: map[string]int{"NAME": 2}}
+	var zero sessions.Summary
+	zero.Add(s)
+	want := sessions.NewSummary()
+	want.Add(s)
+	if !reflect.DeepEqual(zero, want) {
+		t.Errorf("Add to a zero Summary = %+v, want %+v", zero, want)
+	}
+}
+
+// TestNewPageLimitBelowOne checks that NewPage takes a limit below 1 as DefaultLimit, as a
+// Filter's Limit of 0 is, rather than panic.
+func TestNewPageLimitBelowOne(t *testing.T) {
+	ss := make([]sessions.Session, sessions.DefaultLimit+1)
+	for i := range ss {
+		at := time.Unix(int64(1000-i), 0)
+		ss[i] = sessions.Session{ID: sessions.NewSessionID(at), StartedAt: at}
+	}
+	for _, limit := range []int{0, -1} {
+		p := sessions.NewPage(ss, limit)
+		if len(p.Sessions) != sessions.DefaultLimit || p.Next == nil {
+			t.Errorf("NewPage(%d sessions, %d) = %d sessions, Next %v", len(ss), limit, len(p.Sessions), p.Next)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"math"
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/rollup"
@@ -48,7 +49,11 @@ fold:
 				continue
 			}
 			byStatus[rec.status]++
-			millis += rec.ended - rec.started
+			if d := rec.ended - rec.started; millis > math.MaxInt64-d {
+				millis = math.MaxInt64 // past any time.Duration: rollup.Duration saturates it
+			} else {
+				millis += d
+			}
 			sum.RedactionCount += rec.count
 			for _, kc := range s.kinds(r) {
 				if kc.n != 0 {
