@@ -114,6 +114,10 @@ func parseTimestamp(s string) (time.Time, bool) {
 		}
 		return r
 	}, s)
+	if n := len(s); n > len("2006-01-02T15:04:05") && (s[n-6] == '+' || s[n-6] == '-') && s[n-3] == ':' &&
+		(s[n-5:n-3] > "23" || s[n-2:] > "59") {
+		return time.Time{}, false // an offset out of RFC 3339's range, which time.Parse takes
+	}
 	for _, layout := range timestampLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), true
