@@ -227,6 +227,7 @@ func list(ctx context.Context, args []string, g globals, stdout io.Writer) error
 	n := 0
 	for s, err := range cl.Sessions(ctx, c.query) {
 		if err != nil {
+			out.w.Flush() // the sessions received stay printed, each whole; the error says why the list stops
 			return err
 		}
 		if err := out.session(s, ""); err != nil {

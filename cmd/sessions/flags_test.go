@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -243,5 +244,34 @@ func TestTail(t *testing.T) {
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Errorf("exit %d, stderr %q; want %d", code, stderr.String(), exitInterrupted)
+	}
+}
+
+// TestListCutShort checks that a list that fails midway leaves the sessions it received on
+// stdout, each whole: a JSON list that takes its closing bracket, not a record cut in the middle.
+func TestListCutShort(t *testing.T) {
+	item := `{"id":"sess_%026d","agent_id":"agt_01HYZ3N5TV0QW3Y0B7VQ6J3RFA","agent_name":"Front desk","started_at":"2026-05-03T21:14:32Z","ended_at":"2026-05-03T21:15:32Z","duration_ms":60000,"status":"ok","redaction_count":1,"redactions_by_kind":{"NAME":1},"upstream_model":null}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("cursor") != "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"error":{"code":"unavailable","message":"down","request_id":"req_1"}}`))
+			return
+		}
+		var items []string
+		for i := range 100 {
+			items = append(items, fmt.Sprintf(item, i))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"data":[%s],"next_cursor":"c1"}`, strings.Join(items, ","))
+	}))
+	defer srv.Close()
+	r := runCLI(t, []string{"SESSIONS_URL=" + srv.URL, "SESSIONS_TOKEN=t"}, "list", "--format", "json")
+	if r.code != exitUnavailable {
+		t.Errorf("exit %d, stderr %q; want %d", r.code, r.stderr, exitUnavailable)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout+"\n]"), &got); err != nil || len(got) != 100 {
+		t.Errorf("stdout with its bracket closed: %d sessions, %v; want the 100 of the first page, whole", len(got), err)
 	}
 }
