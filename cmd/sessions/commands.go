@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/client"
@@ -142,12 +145,29 @@ func (c *command) client() (*client.Client, error) {
 	default:
 		return nil, &authError{"no credential: give --token or --cookie, or set SESSIONS_TOKEN or SESSIONS_COOKIE"}
 	}
-	cl, err := client.New(c.url, append(opts, client.WithUserAgent("sessions-cli"))...)
+	cl, err := client.New(c.url, append(opts, client.WithUserAgent("sessions-cli"), client.WithHTTPClient(httpClient))...)
 	if err != nil {
 		return nil, usagef("--url: %v", strings.TrimPrefix(err.Error(), "client: "))
 	}
 	return cl, nil
 }
+
+// httpClient is the HTTP client of the commands: a server that accepts the connection and then
+// answers nothing (stopped, or a proxy's dead upstream) fails a command after responseWait, as
+// an unavailable server (exit 5), rather than hang it. A response's body has no such bound: an
+// export or a tail may run for as long as it streams (the tail has its own idle timeout).
+var httpClient = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	TLSHandshakeTimeout:   10 * time.Second,
+	ResponseHeaderTimeout: responseWait,
+	ForceAttemptHTTP2:     true,
+	MaxIdleConns:          10,
+	IdleConnTimeout:       90 * time.Second,
+}}
+
+// responseWait is how long a command waits for the status line of a response.
+const responseWait = 30 * time.Second
 
 // cookieName is the product's session cookie. --cookie takes "masker_session=VALUE" or VALUE
 // alone; a value is taken whole even when it holds '=' (base64 padding, "c2Vzc2lvbg=="), unless

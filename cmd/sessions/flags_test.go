@@ -275,3 +275,28 @@ func TestListCutShort(t *testing.T) {
 		t.Errorf("stdout with its bracket closed: %d sessions, %v; want the 100 of the first page, whole", len(got), err)
 	}
 }
+
+// TestServerThatAnswersNothing checks that a command fails as unavailable (exit 5) when the
+// server takes the connection and answers nothing, after the client's wait for a response,
+// rather than hang: here the wait is cut to 200 ms.
+func TestServerThatAnswersNothing(t *testing.T) {
+	tr := httpClient.Transport.(*http.Transport)
+	defer func(d time.Duration) { tr.ResponseHeaderTimeout = d }(tr.ResponseHeaderTimeout)
+	tr.ResponseHeaderTimeout = 200 * time.Millisecond
+	stuck := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-stuck:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(stuck)
+	env := map[string]string{"SESSIONS_URL": srv.URL, "SESSIONS_TOKEN": "t"}
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run(context.Background(), []string{"summary"}, func(k string) string { return env[k] }, &stdout, &stderr)
+	if code != exitUnavailable || time.Since(start) > 20*time.Second {
+		t.Errorf("summary against a server that answers nothing: exit %d after %v, stderr %q", code, time.Since(start), stderr.String())
+	}
+}
