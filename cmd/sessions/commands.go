@@ -274,6 +274,11 @@ func show(ctx context.Context, args []string, g globals, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
+	if !sessions.IsSessionID(rest[0]) {
+		// The API answers a malformed ID as an unknown one; such an ID ("sess_../x") may not
+		// even reach its route: answer it here alike (exit 4).
+		return fmt.Errorf("%q is not a session ID (sess_ and a ULID): %w", printable(rest[0]), sessions.ErrSessionNotFound)
+	}
 	s, err := cl.Session(ctx, rest[0])
 	if err != nil {
 		return err

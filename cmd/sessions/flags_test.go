@@ -300,3 +300,19 @@ func TestServerThatAnswersNothing(t *testing.T) {
 		t.Errorf("summary against a server that answers nothing: exit %d after %v, stderr %q", code, time.Since(start), stderr.String())
 	}
 }
+
+// TestNotFoundMessages checks the two 404s of a user's mistakes: a malformed session ID is a
+// session not found (exit 4), whatever path it would make; a base URL that points at no route
+// says so, and to check --url.
+func TestNotFoundMessages(t *testing.T) {
+	s := newTestServer(t, 1)
+	for _, id := range []string{"sess_../../x", "/", "nope"} {
+		if r := runCLI(t, s.env(), "show", id); r.code != exitNotFound || !strings.Contains(r.stderr, "not a session ID") {
+			t.Errorf("show %q: exit %d, stderr %q; want %d", id, r.code, r.stderr, exitNotFound)
+		}
+	}
+	r := runCLI(t, []string{"SESSIONS_URL=" + s.url + "/api/v1", "SESSIONS_TOKEN=" + token}, "list")
+	if !strings.Contains(r.stderr, "is --url the address") {
+		t.Errorf("list under a wrong base URL: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -44,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -141,6 +142,9 @@ func message(err error) string {
 		fmt.Fprintf(&b, ", request %s", e.RequestID)
 	}
 	b.WriteString(")")
+	if e.StatusCode == http.StatusNotFound && e.Code != "agent_not_found" && e.Code != "session_not_found" {
+		b.WriteString(": the server has no such route; is --url the address under which the API's /api/v1 routes are mounted?")
+	}
 	return b.String()
 }
 
