@@ -105,6 +105,7 @@ func TestAccessLog(t *testing.T) {
 		{"invalid", e.h, "GET", "/api/v1/sessions?limit=0", e.cookieA, "", line("GET", routeSessions, 422, 0)},
 		{"method", e.h, "DELETE", "/api/v1/sessions", e.cookieA, "", line("DELETE", routeSessions, 405, 0)},
 		{"document", e.h, "GET", "/api/v1/openapi.yaml", "", "", line("GET", routeOpenAPI, 200, 0)},
+		{"export", e.h, "GET", "/api/v1/sessions/export", e.cookieA, "", line("GET", routeExport, 200, 3)},
 		{"no route", e.h, "GET", "/api/v1/agents", e.cookieA, "", line("GET", "", 404, 0)},
 		{"own request ID", e.h, "GET", "/api/v1/sessions?limit=1", e.cookieA, ownID, line("GET", routeSessions, 200, 1)},
 		{"under a prefix", prefixed, "GET", "/audit/api/v1/agents/" + e.agentA1 + "/sessions", e.cookieA, "", line("GET", routeAgentSessions, 200, 3)},

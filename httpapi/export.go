@@ -98,7 +98,7 @@ func serveExport(h *Handler, w http.ResponseWriter, r *http.Request, id string, 
 	}
 	x := exporter{w: w, rc: http.NewResponseController(w), format: win.q.format, e: getPageEncoder()}
 	defer putPageEncoder(x.e)
-	started := false
+	started, rows := false, 0
 	defer func() {
 		// A panic of the store's scan, which runs in this goroutine, after the status line
 		// aborts the response too: the route's envelope would end the file cleanly.
@@ -127,6 +127,8 @@ func serveExport(h *Handler, w http.ResponseWriter, r *http.Request, id string, 
 			h.log(r, id, slog.LevelDebug, "client went away during an export", err)
 			return nil
 		}
+		rows++
+		setRows(r, rows) // as it goes: an export that aborts logs what it sent
 	}
 	if !started {
 		x.start(h.exportFilename(win, ep))
