@@ -106,8 +106,10 @@ func TestConnectionFlags(t *testing.T) {
 	if r.code != exitUsage || r.stderr != "sessions: flag provided but not defined: -sinse (run 'sessions help' for usage)\n" {
 		t.Errorf("an unknown flag before the command: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if r := runCLI(t, nil, "--help"); r.code != 0 || !strings.HasPrefix(r.stderr, "Usage: sessions") {
-		t.Errorf("--help: exit %d, stderr %q", r.code, r.stderr)
+	for _, args := range [][]string{{"--help"}, {"help"}, {"list", "-h"}} {
+		if r := runCLI(t, nil, args...); r.code != 0 || !strings.HasPrefix(r.stdout, "Usage: sessions") || r.stderr != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want the usage on stdout", args, r.code, r.stdout, r.stderr)
+		}
 	}
 }
 

@@ -30,11 +30,12 @@
 // codes:
 //
 //	0  success
-//	1  any other error (an internal error of the server, a broken transfer, a file not written)
+//	1  any other error (an internal error of the server, a file not written)
 //	2  usage: a bad command, flag or parameter (the server's 422 too)
 //	3  authentication: no credential, or the server refused it (401)
 //	4  not found: an unknown session or agent (404)
-//	5  unavailable: the server cannot be reached, is down, or limits the account (502, 503, 504, 429)
+//	5  unavailable: the server cannot be reached, is down, answers nothing for 30 s, or limits the
+//	   account (502, 503, 504, 429); a transfer cut midway (an export's file is then not written)
 //	130  interrupted: Ctrl-C (SIGINT) ended the command, "sessions: interrupted" on stderr; this
 //	     is how a tail ends, after printing what it received
 package main
@@ -87,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exitOK
 	}
 	if errors.Is(err, errHelp) {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stdout, usage) // asked for: sessions help | less
 		return exitOK
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
@@ -160,7 +161,7 @@ var errHelp = errors.New("help")
 const usage = `Usage: sessions [--url URL] [--token TOKEN | --cookie VALUE] COMMAND [flags]
 
 Commands:
-  list      list sessions, newest first       [--limit N] [--format table|json|csv]
+  list      list sessions, newest first       [--limit N (table, json)] [--format table|json|csv]
   show ID   show one session                  [--format table|json]
   tail      print sessions as they are recorded [--from EVENT_ID] [--format table|json]
   summary   totals over a window              [--format table|json]
