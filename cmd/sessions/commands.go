@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -362,9 +363,16 @@ func export(ctx context.Context, args []string, g globals, stdout, stderr io.Wri
 	if *output != "-" {
 		// The file is written under a temporary name and renamed when complete, so that an
 		// aborted export never leaves a file that looks whole.
+		if info, err := os.Stat(*output); err == nil && info.IsDir() {
+			return usagef("export: --output %s is a directory; give a file name", *output)
+		}
 		file, err = os.CreateTemp(dirOf(*output), ".sessions-export-*")
 		if err != nil {
-			return err
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the temporary file's name means nothing to the user
+			}
+			return fmt.Errorf("--output %s: cannot write in %s: %w", *output, dirOf(*output), err)
 		}
 		defer os.Remove(file.Name())
 		defer file.Close()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,5 +90,14 @@ func TestExportFailsWithoutFile(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 0 {
 		t.Errorf("files left behind: %v", entries)
+	}
+	// An output that cannot be written is said at once, in the user's terms.
+	dir := t.TempDir()
+	if r := runCLI(t, s.env(), "export", "--output", dir); r.code != exitUsage || !strings.Contains(r.stderr, "is a directory") {
+		t.Errorf("--output a directory: exit %d, stderr %q", r.code, r.stderr)
+	}
+	missing := filepath.Join(dir, "no", "such", "dir", "audit.csv")
+	if r := runCLI(t, s.env(), "export", "--output", missing); r.code == 0 || !strings.Contains(r.stderr, "--output "+missing) || strings.Contains(r.stderr, ".sessions-export") {
+		t.Errorf("--output in a missing directory: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
