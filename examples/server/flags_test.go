@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +47,23 @@ func TestFlags(t *testing.T) {
 	usage := stderr.String()
 	if !strings.Contains(usage, "-cursor-key") || strings.Contains(usage, "env-cursor-key") || strings.Contains(usage, "tok_from_env") {
 		t.Errorf("-h printed:\n%s", usage)
+	}
+}
+
+// TestPortInUse checks that a server whose address is taken fails before it opens the store: no
+// database file is made, nor any demo session seeded.
+func TestPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	db := filepath.Join(t.TempDir(), "sessions.db")
+	err = run(context.Background(), []string{"-addr", ln.Addr().String(), "-db", db}, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("run on a taken address returned no error")
+	}
+	if _, statErr := os.Stat(db); !errors.Is(statErr, os.ErrNotExist) {
+		t.Errorf("run on a taken address (%v) made %s: %v", err, db, statErr)
 	}
 }

@@ -120,6 +120,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
+	// The address first: a port in use fails before anything is written to the store.
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
 	st, where, err := openStore(ctx, o)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
@@ -160,10 +167,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           api, // httpapi logs one access line per request through Config.Logger
 		ReadHeaderTimeout: 10 * time.Second,
@@ -173,8 +176,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 	}
 	// Shutdown waits for every handler to return: end the live-tail streams at once (their
-	// clients resume with Last-Event-ID). Each stream moves its own write deadline forward, so
-	// WriteTimeout does not cut it.
+	// clients resume with Last-Event-ID). Each write of a stream sets its own write deadline,
+	// so WriteTimeout does not cut it.
 	srv.RegisterOnShutdown(api.CloseStreams)
 	printWelcome(stdout, "http://"+ln.Addr().String(), cookie, token)
 	logger.Info("listening", "addr", ln.Addr().String())
@@ -190,7 +193,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
+		// Requests still running after 10 s (a long export): cut them, as a deploy would.
+		logger.Warn("requests still running after 10 s: closing their connections", "err", err)
+		srv.Close()
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
