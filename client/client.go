@@ -51,6 +51,7 @@ type Client struct {
 	retries        int
 	tailReconnects int
 	tailIdle       time.Duration
+	onReconnect    func(err error, wait time.Duration)
 	backoff        backoff
 	userAgent      string
 }
@@ -58,10 +59,11 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient makes the client send its requests through hc, with hc's transport, timeouts
-// and cookies, following redirects only within the base URL's origin (scheme, host and port),
-// so that the credential never goes to another server, and then as hc's CheckRedirect says. By default, or when hc is nil, it uses http.DefaultClient. Give the tail a client
-// without a Timeout: http.Client.Timeout ends a stream that lasts longer than it.
+// WithHTTPClient makes the client send its requests through hc, with hc's transport, timeouts and
+// cookies, following redirects only within the base URL's origin (scheme, host and port), so that
+// the credential never goes to another server, and then as hc's CheckRedirect says. By default, or
+// when hc is nil, it uses http.DefaultClient. Give the tail a client without a Timeout:
+// http.Client.Timeout ends a stream that lasts longer than it.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc == nil {
@@ -98,6 +100,14 @@ func WithRetries(n int) Option { return func(c *Client) { c.retries = max(n, 0) 
 // before it ends with the last error: 0 never reconnects. The count starts again once a stream has
 // delivered a session or stayed open for a while. The default is DefaultTailReconnects.
 func WithTailReconnects(n int) Option { return func(c *Client) { c.tailReconnects = max(n, 0) } }
+
+// WithTailReconnecting sets a function that Tail calls before each of its reconnections, with the
+// error that ended or refused the connection and the wait before the next attempt, so that a
+// program can tell its user that the tail is reconnecting rather than seem to hang. Tail calls it
+// on the goroutine of its loop: it should return quickly.
+func WithTailReconnecting(fn func(err error, wait time.Duration)) Option {
+	return func(c *Client) { c.onReconnect = fn }
+}
 
 // WithTailIdleTimeout sets how long Tail waits for anything from the server, an event or a
 // heartbeat comment, before it drops the connection and reconnects with Last-Event-ID: a

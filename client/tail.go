@@ -77,6 +77,9 @@ func (c *Client) Tail(ctx context.Context, q Query, lastEventID string) iter.Seq
 				return
 			}
 			failures++
+			if c.onReconnect != nil {
+				c.onReconnect(err, wait)
+			}
 			if err := sleep(ctx, wait); err != nil {
 				yield(Event{}, err)
 				return

@@ -323,7 +323,7 @@ func TestTailIdleTimeout(t *testing.T) {
 
 // TestTailKeepsTheServersRetry checks that the server's retry field holds for the reconnections
 // after the connection that sent it, also after connections that send none, and that no
-// reconnection comes earlier than it.
+// reconnection comes earlier than it; and that WithTailReconnecting's function hears of each.
 func TestTailKeepsTheServersRetry(t *testing.T) {
 	var mu sync.Mutex
 	var at []time.Time
@@ -338,7 +338,14 @@ func TestTailKeepsTheServersRetry(t *testing.T) {
 		} // then the connection ends, without an event
 	}))
 	defer srv.Close()
-	c, err := client.New(srv.URL, client.WithBearerToken("t"), client.WithTailReconnects(3))
+	var waits []time.Duration // what WithTailReconnecting was told
+	c, err := client.New(srv.URL, client.WithBearerToken("t"), client.WithTailReconnects(3),
+		client.WithTailReconnecting(func(err error, wait time.Duration) {
+			if err == nil {
+				t.Error("WithTailReconnecting's function got no error")
+			}
+			waits = append(waits, wait)
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,6 +358,9 @@ func TestTailKeepsTheServersRetry(t *testing.T) {
 	defer mu.Unlock()
 	if len(at) != 4 {
 		t.Fatalf("%d connections; want 4", len(at))
+	}
+	if len(waits) != 3 || slices.Min(waits) < 300*time.Millisecond {
+		t.Errorf("WithTailReconnecting's function was told the waits %v; want 3, of the server's retry at least", waits)
 	}
 	for i := 1; i < len(at); i++ {
 		if gap := at[i].Sub(at[i-1]); gap < 300*time.Millisecond {

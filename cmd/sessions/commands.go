@@ -133,9 +133,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// client returns the client of the command's server and credential.
-func (c *command) client() (*client.Client, error) {
-	var opts []client.Option
+// client returns the client of the command's server and credential, with the extra options.
+func (c *command) client(extra ...client.Option) (*client.Client, error) {
+	opts := extra
 	switch {
 	case c.token != "" && c.cookie != "":
 		return nil, usagef("give a token or a cookie, not both")
@@ -199,7 +199,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	case "show":
 		return show(ctx, args, g, stdout)
 	case "tail":
-		return tail(ctx, args, g, stdout)
+		return tail(ctx, args, g, stdout, stderr)
 	case "summary":
 		return summary(ctx, args, g, stdout)
 	case "export":
@@ -290,7 +290,7 @@ func show(ctx context.Context, args []string, g globals, stdout io.Writer) error
 	return writeDetail(stdout, s)
 }
 
-func tail(ctx context.Context, args []string, g globals, stdout io.Writer) error {
+func tail(ctx context.Context, args []string, g globals, stdout, stderr io.Writer) error {
 	formats := []string{"table", "json"}
 	c := newCommand("tail", g, true, false, formats...)
 	from := c.fs.String("from", "", "resume after this event ID")
@@ -301,7 +301,11 @@ func tail(ctx context.Context, args []string, g globals, stdout io.Writer) error
 	if err := noArgs("tail", rest); err != nil {
 		return err
 	}
-	cl, err := c.client()
+	// The tail reconnects by itself; say so, so that a tail of a server that is down does not
+	// look hung.
+	cl, err := c.client(client.WithTailReconnecting(func(err error, wait time.Duration) {
+		fmt.Fprintf(stderr, "sessions: reconnecting in %s: %s\n", wait.Round(100*time.Millisecond), oneLine(message(err)))
+	}))
 	if err != nil {
 		return err
 	}

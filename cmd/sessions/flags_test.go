@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -316,5 +317,39 @@ func TestNotFoundMessages(t *testing.T) {
 	r := runCLI(t, []string{"SESSIONS_URL=" + s.url + "/api/v1", "SESSIONS_TOKEN=" + token}, "list")
 	if !strings.Contains(r.stderr, "is --url the address") {
 		t.Errorf("list under a wrong base URL: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestTailSaysItReconnects checks that a tail of a server that is down says on stderr that it
+// reconnects, rather than look hung until its reconnections give up.
+func TestTailSaysItReconnects(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	cmd := exec.Command(binary, "--url", down, "--token", "t", "tail")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(stderr).ReadString('\n')
+		line <- l
+	}()
+	select {
+	case l := <-line:
+		if !strings.HasPrefix(l, "sessions: reconnecting in ") || !strings.Contains(l, "refused") {
+			t.Errorf("stderr %q; want a line saying that the tail reconnects", l)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("the tail said nothing for 20 s")
 	}
 }
