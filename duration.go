@@ -118,9 +118,15 @@ func parseTimestamp(s string) (time.Time, bool) {
 		(s[n-5:n-3] > "23" || s[n-2:] > "59") {
 		return time.Time{}, false // an offset out of RFC 3339's range, which time.Parse takes
 	}
+	// RFC 3339 allows a leap second, second 60 (section 5.6), which time.Parse refuses: it is
+	// read as second 59 and one more second, the next minute's first.
+	leap := time.Duration(0)
+	if len(s) >= len("2006-01-02T15:04:60") && s[10] == 'T' && s[16] == ':' && s[17:19] == "60" {
+		s, leap = s[:17]+"59"+s[19:], time.Second
+	}
 	for _, layout := range timestampLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
+			return t.Add(leap).UTC(), true
 		}
 	}
 	return time.Time{}, false
