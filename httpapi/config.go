@@ -203,6 +203,14 @@ func (cfg Config) check() (settings, error) {
 		if len(k) == 0 {
 			return s, fmt.Errorf("httpapi: Config.PreviousCursorKeys[%d] is empty", i)
 		}
+		if err := checkTokenKey(k); err != nil {
+			return s, fmt.Errorf("httpapi: Config.PreviousCursorKeys[%d]: %w", i, err)
+		}
+	}
+	if len(cfg.CursorKey) > 0 {
+		if err := checkTokenKey(cfg.CursorKey); err != nil {
+			return s, fmt.Errorf("httpapi: Config.CursorKey: %w", err)
+		}
 	}
 	if s.now == nil {
 		s.now = time.Now

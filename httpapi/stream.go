@@ -171,13 +171,18 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ep *endpoint, i
 	}
 	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
 	if err != nil {
-		if ids := r.Header.Values(lastEventID); len(ids) == 1 {
-			return withTokenProblem(err, ids[0], func(s string) error {
-				_, err := decodeResume(s, h.s.keys)
+		// The resume token's own problems too: given more than once, or not a token of this API.
+		ids := r.Header.Values(lastEventID)
+		return withTokenProblem(err, strings.Join(ids, ","), func(string) error {
+			switch {
+			case len(ids) > 1:
+				return invalidParams{{Param: lastEventID, Message: fmt.Sprintf("given %d times; give it at most once", len(ids))}}
+			case len(ids) == 1 && ids[0] != "":
+				_, err := decodeResume(ids[0], h.s.keys)
 				return err
-			})
-		}
-		return err
+			}
+			return nil
+		})
 	}
 	pathAgent := ""
 	if ep.agentPath {

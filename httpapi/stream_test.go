@@ -433,6 +433,7 @@ func TestStreamErrors(t *testing.T) {
 		{name: "token of another agent_id", path: accountPath + "?agent_id=" + e.agentA2, cookie: e.cookieA, lastID: []string{tokenOf("account", accountA, e.agentA1, "")}, status: 422, code: codeValidationFailed, params: []string{lastEventID}},
 		{name: "token twice", path: agentPath, cookie: e.cookieA, lastID: []string{agentToken, agentToken}, status: 422, code: codeValidationFailed, params: []string{lastEventID}},
 		{name: "bad parameters and an altered token, at once", path: agentPath + "?status=fine", cookie: e.cookieA, lastID: []string{agentToken[:len(agentToken)-2] + "AA"}, status: 422, code: codeValidationFailed, params: []string{"status", lastEventID}},
+		{name: "bad parameters and a token twice, at once", path: agentPath + "?status=fine", cookie: e.cookieA, lastID: []string{agentToken, agentToken}, status: 422, code: codeValidationFailed, params: []string{"status", lastEventID}},
 		{name: "store without tail", opts: []func(*Config){func(c *Config) { c.Store = storeWithoutTail{c.Store} }}, path: accountPath, cookie: e.cookieA, status: 501, code: codeNotImplemented},
 		{name: "feed down", opts: []func(*Config){func(c *Config) { c.Store = failingTail{c.Store} }}, path: accountPath, cookie: e.cookieA, status: 503, code: codeUnavailable, headers: []string{"Retry-After"}},
 		{name: "feed down on resume", opts: []func(*Config){func(c *Config) { c.Store = failingTail{c.Store} }}, path: agentPath, cookie: e.cookieA, lastID: []string{agentToken}, status: 503, code: codeUnavailable, headers: []string{"Retry-After"}},

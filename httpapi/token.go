@@ -38,9 +38,10 @@ import (
 // token whose signature verifies must also parse back to exactly its own fields, and carry their
 // IV, so that each token has one spelling.
 //
-// Version 2 was signed with HMAC-SHA256 and not encrypted; version 1 had no kind byte. Version 3
-// refuses their tokens (as made by an incompatible version), so cursors and resume tokens handed
-// out before the change fail once, with 422 naming cursor or Last-Event-ID.
+// Version 3 was sealed with AES-256-GCM, version 2 signed with HMAC-SHA256 and not encrypted,
+// version 1 had no kind byte. Version 4 refuses their tokens (as made by an incompatible
+// version), so cursors and resume tokens handed out before the change fail once, with 422
+// naming cursor or Last-Event-ID.
 //
 // To add a kind: give it a tokenKind constant (never reuse a number) and a kindInfo in
 // tokenKinds, and write a struct with its typed fields that implements tokenFields, as
@@ -52,7 +53,7 @@ import (
 
 const (
 	// tokenVersion is the first byte of every token: the format above.
-	tokenVersion = 3
+	tokenVersion = 4
 
 	tokenIVLen  = aes.BlockSize
 	tokenMACLen = sha256.Size
@@ -158,7 +159,7 @@ func newTokenSealer(key []byte) *tokenSealer {
 	derive := func(info string) []byte {
 		k, err := hkdf.Key(sha256.New, key, nil, "masker-dev/sessions httpapi token: "+info, 32)
 		if err != nil {
-			panic(err) // only for a length above 255 hashes
+			panic(err) // New checked every key with checkTokenKey
 		}
 		return k
 	}
@@ -167,6 +168,14 @@ func newTokenSealer(key []byte) *tokenSealer {
 		panic(err) // only for a key of another length
 	}
 	return &tokenSealer{block: block, iv: hmac.New(sha256.New, derive("iv")), sign: hmac.New(sha256.New, derive("hmac-sha256"))}
+}
+
+// checkTokenKey returns the error of deriving key's keys: none, except in Go's FIPS 140-only
+// mode, which refuses a secret shorter than 112 bits. New calls it, so that such a key fails
+// there and not at the first request.
+func checkTokenKey(key []byte) error {
+	_, err := hkdf.Key(sha256.New, key, nil, "masker-dev/sessions httpapi token: check", 32)
+	return err
 }
 
 // mac returns the HMAC of b under h's key, valid until the next call.
