@@ -154,8 +154,9 @@ func (c *command) client(extra ...client.Option) (*client.Client, error) {
 }
 
 // httpClient is the HTTP client of the commands: a server that accepts the connection and then
-// answers nothing (stopped, or a proxy's dead upstream) fails a command after responseWait, as
-// an unavailable server (exit 5), rather than hang it. A response's body has no such bound: an
+// answers nothing (stopped, or a proxy's dead upstream) fails each try after responseWait, and
+// the command, after the client's retries (4 tries: about a minute), as an unavailable server
+// (exit 5), rather than hang it. A response's body has no such bound: an
 // export or a tail may run for as long as it streams (the tail has its own idle timeout).
 var httpClient = &http.Client{Transport: &http.Transport{
 	Proxy:                 http.ProxyFromEnvironment,
@@ -168,7 +169,7 @@ var httpClient = &http.Client{Transport: &http.Transport{
 }}
 
 // responseWait is how long a command waits for the status line of a response.
-const responseWait = 30 * time.Second
+const responseWait = 15 * time.Second
 
 // cookieName is the product's session cookie. --cookie takes "masker_session=VALUE" or VALUE
 // alone; a value is taken whole even when it holds '=' (base64 padding, "c2Vzc2lvbg=="), unless

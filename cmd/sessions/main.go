@@ -34,8 +34,8 @@
 //	2  usage: a bad command, flag or parameter (the server's 422 too)
 //	3  authentication: no credential, or the server refused it (401)
 //	4  not found: an unknown session or agent (404)
-//	5  unavailable: the server cannot be reached, is down, answers nothing for 30 s, or limits the
-//	   account (502, 503, 504, 429); a transfer cut midway (an export's file is then not written)
+//	5  unavailable: the server cannot be reached, is down, answers nothing (about a minute), or
+//	   limits the account (502, 503, 504, 429); a transfer cut midway (no file is then written)
 //	130  interrupted: Ctrl-C (SIGINT) ended the command, "sessions: interrupted" on stderr; this
 //	     is how a tail ends, after printing what it received
 package main
