@@ -627,3 +627,47 @@ func TestPartitionMonthOverDefaultRows(t *testing.T) {
 		t.Errorf("ListSessions = %d sessions, %v; want %d", len(page.Sessions), err, len(ids))
 	}
 }
+
+// TestPartitionMonthWhileWriting checks the maintenance while a writer's transaction, still open,
+// has written a row of the month it creates into the default partition: the maintenance waits for
+// the writer (it locks the default partition against writes), then moves the row too and attaches
+// the month, where it used to fail on the row it had not seen.
+func TestPartitionMonthWhileWriting(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
+	if err := s.PutAgent(ctx, agent); err != nil {
+		t.Fatal(err)
+	}
+	partition(t, s, recipeNow)
+	month := time.Date(recipeNow.Year(), recipeNow.Month()+4, 1, 0, 0, 0, 0, time.UTC)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	id := sessions.NewSessionID(month.Add(time.Hour)) // the month's, which has no partition yet
+	if _, err := tx.Exec(ctx, `INSERT INTO sessions (id, account_id, agent_id, started_at, ended_at, status)
+		VALUES ($1, 'acme', $2, $3, $3, 'ok')`, id, agent.ID, recipeNow); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.pool.Exec(ctx, at(month, recipe(t, "maintain")))
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the maintenance waits for the writer
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the maintenance while a writer wrote its month: %v", err)
+	}
+	var part string
+	if err := s.pool.QueryRow(ctx, "SELECT tableoid::regclass::text FROM sessions WHERE id = $1", id).Scan(&part); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("sessions_y%04dm%02d", month.Year(), month.Month()); part != want {
+		t.Errorf("the writer's session is in %s, want %s", part, want)
+	}
+}
