@@ -88,6 +88,38 @@ func (t *Total) Summary() sessions.Summary {
 	return m
 }
 
+// Summarize returns the summary of plan from a store's reads, which it calls in turn: rollups, the
+// sums of the rollup rows of plan.Hours (when it is not empty); raw, those of the sessions that
+// started in a range, for each range of plan.Raw, and of plan.Minus, which it takes out again. It
+// returns the first error of a read.
+func Summarize(plan Plan, rollups, raw func(Range) (*Sums, error)) (sessions.Summary, error) {
+	var t Total
+	add := func(read func(Range) (*Sums, error), r Range, sign int64) error {
+		x, err := read(r)
+		if err != nil {
+			return err
+		}
+		t.Add(x, sign)
+		return nil
+	}
+	if plan.Hours.Since.Before(plan.Hours.Until) {
+		if err := add(rollups, plan.Hours, 1); err != nil {
+			return sessions.Summary{}, err
+		}
+	}
+	for _, r := range plan.Raw {
+		if err := add(raw, r, 1); err != nil {
+			return sessions.Summary{}, err
+		}
+	}
+	for _, r := range plan.Minus {
+		if err := add(raw, r, -1); err != nil {
+			return sessions.Summary{}, err
+		}
+	}
+	return t.Summary(), nil
+}
+
 // Duration returns ms milliseconds as a time.Duration, or the longest time.Duration when they do
 // not fit in one (292 years and more), as sessions.Summary.Add sums durations.
 func Duration(ms int64) time.Duration {

@@ -59,26 +59,13 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 	plan := rollup.PlanFor(f)
 	var m sessions.Summary
 	err = s.retry(ctx, s.read, func() error {
-		var t rollup.Total
 		opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 		return pgx.BeginTxFunc(ctx, s.read, opts, func(tx pgx.Tx) error {
-			if plan.Hours.Since.Before(plan.Hours.Until) {
-				if err := addRollups(ctx, tx, f, plan.Hours, &t); err != nil {
-					return err
-				}
-			}
-			for _, r := range plan.Raw {
-				if err := addRaw(ctx, tx, f, r, &t, 1); err != nil {
-					return err
-				}
-			}
-			for _, r := range plan.Minus {
-				if err := addRaw(ctx, tx, f, r, &t, -1); err != nil {
-					return err
-				}
-			}
-			m = t.Summary()
-			return nil
+			var err error
+			m, err = rollup.Summarize(plan,
+				func(r rollup.Range) (*rollup.Sums, error) { return readRollups(ctx, tx, f, r) },
+				func(r rollup.Range) (*rollup.Sums, error) { return readRaw(ctx, tx, f, r) })
+			return err
 		})
 	})
 	if err != nil {
@@ -87,11 +74,11 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 	return m, nil
 }
 
-// addRollups adds the rollups of the hours r to t.
-func addRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, t *rollup.Total) error {
+// readRollups returns the sums of the rollups of f in the hours r.
+func readRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range) (*rollup.Sums, error) {
 	rows, err := tx.Query(ctx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since, r.Until, string(f.Status))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var x rollup.Sums
 	var status sessions.Status
@@ -101,22 +88,20 @@ func addRollups(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Rang
 		return summaryError(x.AddRollup(status, n, redactions, durationMillis, kinds))
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	t.Add(&x, 1)
-	return nil
+	return &x, nil
 }
 
-// addRaw adds the sessions of f that started in r to t (sign 1), or takes them out of it (sign
-// -1, for a range of rollup.Plan.Minus).
-func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, t *rollup.Total, sign int64) error {
+// readRaw returns the sums of the sessions of f that started in r.
+func readRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range) (*rollup.Sums, error) {
 	query := rawAccountSQL
 	if f.AgentID != "" {
 		query = rawAgentSQL
 	}
 	rows, err := tx.Query(ctx, query, f.AccountID, f.AgentID, r.Since, r.Until, string(f.Status), f.MinRedactions)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var x rollup.Sums
 	var status sessions.Status
@@ -127,10 +112,9 @@ func addRaw(ctx context.Context, tx pgx.Tx, f sessions.Filter, r rollup.Range, t
 		return summaryError(x.AddSession(status, ended.UnixMilli()-started.UnixMilli(), redactions, kinds))
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	t.Add(&x, sign)
-	return nil
+	return &x, nil
 }
 
 // summaryError returns err, an error of the data that a summary read (a status or kinds it cannot

@@ -66,45 +66,29 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 		return sessions.Summary{}, mapError(ctx, err)
 	}
 	defer tx.Rollback()
-	var t rollup.Total
-	if plan.Hours.Since.Before(plan.Hours.Until) {
-		if err := addRollups(ctx, tx, f, plan.Hours, &t); err != nil {
-			return sessions.Summary{}, err
-		}
-	}
-	for _, r := range plan.Raw {
-		if err := addRaw(ctx, tx, f, r, &t, 1); err != nil {
-			return sessions.Summary{}, err
-		}
-	}
-	for _, r := range plan.Minus {
-		if err := addRaw(ctx, tx, f, r, &t, -1); err != nil {
-			return sessions.Summary{}, err
-		}
-	}
-	return t.Summary(), nil
+	return rollup.Summarize(plan,
+		func(r rollup.Range) (*rollup.Sums, error) { return readRollups(ctx, tx, f, r) },
+		func(r rollup.Range) (*rollup.Sums, error) { return readRaw(ctx, tx, f, r) })
 }
 
-// addRollups adds the rollups of the hours r to t.
-func addRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, t *rollup.Total) error {
+// readRollups returns the sums of the rollups of f in the hours r.
+func readRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range) (*rollup.Sums, error) {
 	var x rollup.Sums
 	var kinds []byte
 	err := tx.QueryRowContext(ctx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
 		string(f.Status), string(f.Status)).Scan(&x.ByStatus[0], &x.ByStatus[1], &x.ByStatus[2], &x.Redactions,
 		&x.DurationMillis, &kinds)
 	if err != nil {
-		return mapError(ctx, err)
+		return nil, mapError(ctx, err)
 	}
 	if err := x.Kinds.AddObjects(kinds); err != nil {
-		return fmt.Errorf("sqlite: summary: %w", err)
+		return nil, fmt.Errorf("sqlite: summary: %w", err)
 	}
-	t.Add(&x, 1)
-	return nil
+	return &x, nil
 }
 
-// addRaw adds the sessions of f that started in r to t (sign 1), or takes them out of it (sign
-// -1, for a range of rollup.Plan.Minus).
-func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, t *rollup.Total, sign int64) error {
+// readRaw returns the sums of the sessions of f that started in r.
+func readRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range) (*rollup.Sums, error) {
 	query := rawAccountSQL
 	if f.AgentID != "" {
 		query = rawAgentSQL
@@ -112,7 +96,7 @@ func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, 
 	rows, err := tx.QueryContext(ctx, query, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
 		string(f.Status), string(f.Status), f.MinRedactions)
 	if err != nil {
-		return mapError(ctx, err)
+		return nil, mapError(ctx, err)
 	}
 	defer rows.Close()
 	var x rollup.Sums
@@ -121,15 +105,14 @@ func addRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range, 
 		var status sessions.Status
 		var started, ended, redactions int64
 		if err := rows.Scan(&status, &started, &ended, &redactions, &kinds); err != nil {
-			return mapError(ctx, err)
+			return nil, mapError(ctx, err)
 		}
 		if err := x.AddSession(status, ended-started, redactions, kinds); err != nil {
-			return fmt.Errorf("sqlite: summary: %w", err)
+			return nil, fmt.Errorf("sqlite: summary: %w", err)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return mapError(ctx, err)
+		return nil, mapError(ctx, err)
 	}
-	t.Add(&x, sign)
-	return nil
+	return &x, nil
 }
