@@ -134,3 +134,43 @@ func RunIngestPaired(b *testing.B, with, without sessions.Store, sizes ...int) {
 		})
 	}
 }
+
+// RunSummaryRawRows runs the sub-benchmarks "rows=2000", "rows=10000" and "rows=20000": the
+// summary by s of a window that holds that many sessions of one agent, all with redactions, with
+// MinRedactions 1, which a SQL store reads entirely from raw rows. It reports us/row, the time of
+// a summary divided by its rows: what each raw row of a summary costs, as an unfolded log of
+// rollups would. s must be empty; the cases write their sessions in turn, 100 ms apart.
+func RunSummaryRawRows(b *testing.B, s SummaryStore) {
+	ctx := context.Background()
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme", Name: "a"}
+	if err := s.PutAgent(ctx, agent); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	written := 0
+	for _, n := range []int{2000, 10000, 20000} {
+		var batch []sessions.Session
+		for ; written < n; written++ {
+			at := start.Add(time.Duration(written) * 100 * time.Millisecond)
+			batch = append(batch, sessions.Session{ID: sessions.NewSessionID(at), AccountID: "acme", AgentID: agent.ID,
+				StartedAt: at, EndedAt: at.Add(time.Minute), Status: []sessions.Status{"ok", "error", "partial"}[written%3],
+				RedactionsByKind: map[string]int{"NAME": 1 + written%3, "PHONE": written % 2, "DOB": written % 4}})
+			if len(batch) == 1000 {
+				if err := s.PutSessions(ctx, batch...); err != nil {
+					b.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+		f := sessions.Filter{AccountID: "acme", Since: start, Until: start.Add(24 * time.Hour), MinRedactions: 1}
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				m, err := s.SummarizeSessions(ctx, f)
+				if err != nil || m.Sessions != int64(n) {
+					b.Fatalf("summary of %d sessions: %d, %v", n, m.Sessions, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "us/row")
+		})
+	}
+}

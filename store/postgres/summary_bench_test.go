@@ -68,3 +68,9 @@ func benchIngestWithout(b *testing.B, drop string) {
 	}
 	benchdata.RunIngestPaired(b, with, without, 100, 1000, 10_000)
 }
+
+// BenchmarkPostgresSummaryRawRows measures what a summary pays for each raw row it reads
+// (benchdata.RunSummaryRawRows), on a new store.
+func BenchmarkPostgresSummaryRawRows(b *testing.B) {
+	benchdata.RunSummaryRawRows(b, newTestStore(b))
+}

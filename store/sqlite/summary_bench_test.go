@@ -74,3 +74,9 @@ func benchIngestWithout(b *testing.B, drop string) {
 	}
 	benchdata.RunIngestPaired(b, with, without, 100, 1000)
 }
+
+// BenchmarkSQLiteSummaryRawRows measures what a summary pays for each raw row it reads
+// (benchdata.RunSummaryRawRows), on a new store.
+func BenchmarkSQLiteSummaryRawRows(b *testing.B) {
+	benchdata.RunSummaryRawRows(b, newTestStore(b))
+}
