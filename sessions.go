@@ -57,7 +57,7 @@ type Session struct {
 	AccountID        string // the tenant; must be the agent's account
 	AgentID          string // the agent that handled the call
 	StartedAt        time.Time
-	EndedAt          time.Time      // not before StartedAt
+	EndedAt          time.Time      // not before StartedAt, at most MaxSessionDuration after it
 	Status           Status         // StatusOK, StatusError or StatusPartial
 	RedactionsByKind map[string]int // e.g. {"PHONE": 1, "NAME": 2, "DOB": 1}
 	UpstreamModel    string         // optional, e.g. "gpt-4o-mini"

@@ -38,6 +38,7 @@ func TestSessionValidate(t *testing.T) {
 		{"", func(s *sessions.Session) { s.RedactionsByKind = nil; s.UpstreamModel = "" }},
 		{"", func(s *sessions.Session) { s.RedactionsByKind = map[string]int{"A": 0, "SSN_2": 3} }},
 		{"", func(s *sessions.Session) { s.EndedAt = s.StartedAt }},
+		{"", func(s *sessions.Session) { s.EndedAt = s.StartedAt.Add(sessions.MaxSessionDuration) }},
 		{"", func(s *sessions.Session) { s.UpstreamModel = strings.Repeat("m", 128) }},
 		{"", func(s *sessions.Session) { s.AgentName = "\x00 ignored" }},
 		{"ID", func(s *sessions.Session) { s.ID = "" }},
@@ -57,6 +58,8 @@ func TestSessionValidate(t *testing.T) {
 		{"StartedAt", func(s *sessions.Session) { s.StartedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
 		{"EndedAt", func(s *sessions.Session) { s.EndedAt = s.StartedAt.Add(-time.Nanosecond) }},
 		{"EndedAt", func(s *sessions.Session) { s.EndedAt = time.Time{} }},
+		{"EndedAt", func(s *sessions.Session) { s.EndedAt = s.StartedAt.Add(sessions.MaxSessionDuration + time.Millisecond) }},
+		{"EndedAt", func(s *sessions.Session) { s.EndedAt = sessions.MaxTime }}, // a sentinel for "open"
 		{"Status", func(s *sessions.Session) { s.Status = "" }},
 		{"Status", func(s *sessions.Session) { s.Status = "OK" }},
 		{`RedactionsByKind["phone"]`, func(s *sessions.Session) { s.RedactionsByKind = map[string]int{"phone": 1} }},

@@ -16,6 +16,12 @@ const (
 	MaxUpstreamModelLen = 128     // bytes of Session.UpstreamModel
 	MaxKinds            = 64      // entries in Session.RedactionsByKind
 	MaxKindCount        = 1 << 30 // the largest count of one kind
+
+	// MaxSessionDuration is the longest a session may last, from StartedAt to EndedAt: a year
+	// and a day. A call is minutes long; an EndedAt years after its start is a mistake (a
+	// sentinel such as MaxTime, a wrong year), and it would make the sums of durations that
+	// summaries keep per hour overflow their 64-bit milliseconds.
+	MaxSessionDuration = 366 * 24 * time.Hour
 )
 
 // MinTime and MaxTime bound the times a session can have: StartedAt and EndedAt must lie within
@@ -57,9 +63,10 @@ func (a Agent) Validate() error {
 }
 
 // Validate checks a session against the rules of every store: IDs in prefix+ULID form, an
-// account ID, times within MinTime and MaxTime with EndedAt not before StartedAt, a known Status,
-// redaction kinds matching ^[A-Z][A-Z0-9_]{0,31}$ with counts from 0 to MaxKindCount, and an
-// UpstreamModel of at most 128 bytes of printable text. AgentName is not checked: stores ignore it.
+// account ID, times within MinTime and MaxTime with EndedAt not before StartedAt and at most
+// MaxSessionDuration after it, a known Status, redaction kinds matching ^[A-Z][A-Z0-9_]{0,31}$
+// with counts from 0 to MaxKindCount, and an UpstreamModel of at most 128 bytes of printable
+// text. AgentName is not checked: stores ignore it.
 // It returns a *ValidationError naming the session and the field.
 func (s Session) Validate() error {
 	subject := "session " + quoteIfBad(s.ID, IsSessionID(s.ID))
@@ -80,6 +87,9 @@ func (s Session) Validate() error {
 		return invalid(subject, "EndedAt", "is before StartedAt")
 	case s.EndedAt.After(MaxTime):
 		return invalid(subject, "EndedAt", "want a time up to %s", MaxTime.Format(time.RFC3339))
+	case s.EndedAt.Sub(s.StartedAt) > MaxSessionDuration:
+		return invalid(subject, "EndedAt", "want at most %s after StartedAt (MaxSessionDuration), got %s",
+			MaxSessionDuration, s.EndedAt.Sub(s.StartedAt))
 	case !s.Status.Valid():
 		return invalid(subject, "Status", "want %q, %q or %q, got %q", StatusOK, StatusError, StatusPartial, truncate(string(s.Status)))
 	case len(s.RedactionsByKind) > MaxKinds:

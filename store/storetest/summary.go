@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -340,27 +341,36 @@ func testSummaryConsistent(t *testing.T, h *harness) {
 
 // testSummaryLongDurations checks summaries of sessions whose durations add up to more than a
 // time.Duration holds (292 years): the duration stops at the longest one, as sessions.Summary.Add
-// does, and a window that leaves such a session out, at the edges of an hour too, has the exact
-// sum of the others.
+// does, and a window that leaves some of those sessions out, at the edges of an hour too, has
+// the exact sum of the others.
 func testSummaryLongDurations(t *testing.T, h *harness) {
 	a := h.newAgent("acme", "Front desk")
 	hour := base.Truncate(time.Hour)
 	var ss []sessions.Session
 	for i, minute := range []int{5, 10, 20, 40, 50} {
-		s := newSession(a, hour.Add(time.Duration(minute)*time.Minute), map[string]int{"NAME": i})
-		if i%2 == 1 { // two sessions of 400 years, at 10 and 40 minutes past the hour
-			s.EndedAt = s.StartedAt.AddDate(400, 0, 0)
+		if i%2 == 0 {
+			ss = append(ss, newSession(a, hour.Add(time.Duration(minute)*time.Minute), map[string]int{"NAME": i}))
+			continue
 		}
-		ss = append(ss, s)
+		// 200 sessions of a year and a day each (about 200 years) at 10 and at 40 minutes past
+		// the hour: together about 400 years.
+		for k := range 200 {
+			s := newSession(a, hour.Add(time.Duration(minute)*time.Minute+time.Duration(k)*time.Millisecond), map[string]int{"NAME": k % 3})
+			s.EndedAt = s.StartedAt.Add(sessions.MaxSessionDuration)
+			ss = append(ss, s)
+		}
 	}
 	h.put(ss...)
+	if d := h.foldAll(sessions.Filter{AccountID: "acme"}).Duration; d != math.MaxInt64 {
+		t.Fatalf("the fold's duration is %v: the test wants sessions past the longest time.Duration", d)
+	}
 	for _, f := range []sessions.Filter{
 		{AccountID: "acme"},
 		{AccountID: "acme", AgentID: a.ID},
 		{AccountID: "acme", Since: hour, Until: hour.Add(time.Hour)},                              // the hour, from its rollups
-		{AccountID: "acme", Since: hour.Add(15 * time.Minute), Until: hour.Add(time.Hour)},        // less the part before: one long session out
+		{AccountID: "acme", Since: hour.Add(15 * time.Minute), Until: hour.Add(time.Hour)},        // less the part before: 200 years, exact
 		{AccountID: "acme", Since: hour.Add(15 * time.Minute), Until: hour.Add(35 * time.Minute)}, // no long session
-		{AccountID: "acme", Since: hour, Until: hour.Add(45 * time.Minute)},                       // both long sessions
+		{AccountID: "acme", Since: hour, Until: hour.Add(45 * time.Minute)},                       // both groups: past 292 years
 		{AccountID: "acme", MinRedactions: 1},
 	} {
 		if diff := cmp.Diff(h.foldAll(f), h.summarize(f)); diff != "" {

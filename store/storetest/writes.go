@@ -188,6 +188,9 @@ func testSessionValidation(t *testing.T, h *harness) {
 			s.StartedAt = sessions.MaxTime.Add(-time.Second)
 			s.EndedAt = sessions.MaxTime.Add(time.Nanosecond)
 		}, "EndedAt"},
+		{"longer than MaxSessionDuration", func(s *sessions.Session) {
+			s.EndedAt = s.StartedAt.Add(sessions.MaxSessionDuration + time.Millisecond)
+		}, "EndedAt"},
 		{"Status empty", func(s *sessions.Session) { s.Status = "" }, "Status"},
 		{"Status upper case", func(s *sessions.Session) { s.Status = "OK" }, "Status"},
 		{"Status unknown", func(s *sessions.Session) { s.Status = "cancelled" }, "Status"},
