@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -50,6 +51,26 @@ func TestSummary(t *testing.T) {
 	}
 	if _, err := c.Summary(t.Context(), client.Query{AgentID: sessions.NewAgentID()}); !errors.Is(err, sessions.ErrAgentNotFound) {
 		t.Errorf("unknown agent: %v", err)
+	}
+}
+
+// TestSummaryLongDuration checks that a duration_ms past what a time.Duration holds, which a
+// server that sums exactly may send, gives the longest time.Duration, not a negative one.
+func TestSummaryLongDuration(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"summary":{"since":"2026-05-03T12:00:00Z","until":null,"sessions":40000,`+
+			`"by_status":{"ok":40000,"error":0,"partial":0},"redaction_count":0,"redactions_by_kind":{},`+
+			`"duration_ms":12623040000000}}`) // 400 years
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL, client.WithBearerToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Summary(t.Context(), client.Query{})
+	if err != nil || got.Duration != math.MaxInt64 {
+		t.Errorf("Summary: duration %v, %v; want the longest time.Duration", got.Duration, err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/masker-dev/sessions"
+	"github.com/masker-dev/sessions/internal/rollup"
 )
 
 // Summary is the summary of a window: the totals of package sessions, with the window that the
@@ -45,7 +46,7 @@ func (c *Client) Summary(ctx context.Context, q Query) (Summary, error) {
 		out.Until = m.Until.UTC()
 	}
 	out.Sessions, out.RedactionCount = m.Sessions, m.RedactionCount
-	out.Duration = time.Duration(m.DurationMS) * time.Millisecond
+	out.Duration = rollup.Duration(m.DurationMS) // stops at the longest time.Duration, as the server's
 	for st, n := range m.ByStatus {
 		out.ByStatus[st] = n
 	}

@@ -297,9 +297,12 @@ func TestHostileTimes(t *testing.T) {
 		{"since 1d with the clock near year 1", "since=1d", time.Date(1, 1, 1, 12, 0, 0, 0, time.UTC), 200, all},
 		{"since 1d and until 1h with the clock near year 1", "since=1d&until=1h", time.Date(1, 1, 1, 12, 0, 0, 0, time.UTC), 200, 0},
 		{"since 9999-12-31", "since=9999-12-31", time.Time{}, 200, 0},
-		{"since the last nanosecond of 9999", "since=9999-12-31T23:59:59.999999999Z", time.Time{}, 200, 0},
+		{"since the last millisecond of 9999", "since=9999-12-31T23:59:59.999Z", time.Time{}, 200, 0},
+		{"since the last nanosecond of 9999", "since=9999-12-31T23:59:59.999999999Z", time.Time{}, 422, 0}, // after MaxTime
+		{"since 9999-12-31 at an offset that ends in 10000", "since=9999-12-31T23:30:00-01:00", time.Time{}, 422, 0},
 		{"since year 20000", "since=20000-01-01", time.Time{}, 422, 0},
-		{"until 9999-12-31", "until=9999-12-31T23:59:59.999999999Z", time.Time{}, 200, all},
+		{"until 9999-12-31", "until=9999-12-31T23:59:59.999Z", time.Time{}, 200, all},
+		{"until the last nanosecond of 9999", "until=9999-12-31T23:59:59.999999999Z", time.Time{}, 422, 0},
 		{"until year 20000", "until=20000-01-01T00:00:00Z", time.Time{}, 422, 0},
 		{"until before since, both far", "since=9999-12-31&until=0001-01-01", time.Time{}, 422, 0},
 		// A window that ends before 1970 holds no session, and must not read as no bound.

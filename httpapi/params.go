@@ -222,7 +222,7 @@ func parseQuery(rawQuery string, ep *endpoint, now time.Time) (query, error) {
 }
 
 // parseBound parses a since or until value. It returns a message saying what was expected when
-// s is neither a duration nor a timestamp.
+// s is neither a duration nor a timestamp, or is a time after sessions.MaxTime.
 func parseBound(s string, now time.Time) (bound, string) {
 	if d, err := sessions.ParseDuration(s); err == nil {
 		return bound{ago: d, at: now.Add(-d).UTC()}, ""
@@ -234,6 +234,11 @@ func parseBound(s string, now time.Time) (bound, string) {
 			return bound{}, verr.Reason
 		}
 		return bound{}, err.Error()
+	}
+	if t.After(sessions.MaxTime) {
+		// The API writes times to the millisecond with four-digit years: a bound after the
+		// latest of them could not be stated back in a summary's body.
+		return bound{}, fmt.Sprintf("%q: want a time up to %s", echo(s), formatTime(sessions.MaxTime))
 	}
 	return bound{at: t}, ""
 }

@@ -115,6 +115,10 @@ func TestSummaryEqualsTheFold(t *testing.T) {
 		{"/api/v1/sessions/summary", "since=2026-05-03T11:00:00.0005Z&until=2h", sessions.Filter{Since: time.Date(2026, 5, 3, 11, 0, 0, 1e6, time.UTC), Until: now.Add(-2 * time.Hour)}, "2026-05-03T11:00:00.001Z", ptr("2026-05-04T10:00:00Z")},
 		{"/api/v1/agents/" + base.agentA1 + "/sessions/summary", "since=1w&until=2026-05-04", sessions.Filter{AgentID: base.agentA1, Since: now.Add(-7 * 24 * time.Hour), Until: time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC)}, "2026-04-27T12:00:00Z", ptr("2026-05-04T00:00:00Z")},
 		{"/api/v1/agents/" + base.agentA2 + "/sessions/summary", "status=partial&since=1d", sessions.Filter{AgentID: base.agentA2, Since: day, Status: sessions.StatusPartial}, "2026-05-03T12:00:00Z", nil},
+		// The latest time a session can have, in both bounds, is stated as given (a time after
+		// it is a 422, TestHostileTimes).
+		{"/api/v1/sessions/summary", "since=9999-12-31T23:59:59.999Z", sessions.Filter{Since: sessions.MaxTime}, "9999-12-31T23:59:59.999Z", nil},
+		{"/api/v1/sessions/summary", "since=1d&until=9999-12-31T23:59:59.999Z", sessions.Filter{Since: day, Until: sessions.MaxTime}, "2026-05-03T12:00:00Z", ptr("9999-12-31T23:59:59.999Z")},
 		{"/api/v1/agents/" + base.agentA2 + "/sessions/summary", "since=1h&until=1h", sessions.Filter{AgentID: base.agentA2, Since: now.Add(-time.Hour), Until: now.Add(-time.Hour)}, "2026-05-04T11:00:00Z", ptr("2026-05-04T11:00:00Z")},
 	}
 	for _, store := range []struct {
