@@ -498,7 +498,7 @@ type ListAgentSessionsParams struct {
 	// Cursor The next_cursor of a previous response. It pins the query of its first page: since and until as resolved then, status, min_redactions, the agent and the account. A request with a cursor may leave these out or repeat them unchanged (an omitted since counts as since=24h); any other value, or a token of another endpoint, account or agent, or an altered, truncated or oversized token, gives 422 naming cursor.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC). A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
+	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC), not after 9999-12-31T23:59:59.999Z. A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
 	Since *Since `form:"since,omitempty" json:"since,omitempty"`
 
 	// Until Only sessions that started before this time, in the forms of since. It must not be before since. Default: no upper bound.
@@ -516,7 +516,7 @@ type ListAgentSessionsParamsStatus string
 
 // ExportAgentSessionsParams defines parameters for ExportAgentSessions.
 type ExportAgentSessionsParams struct {
-	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC). A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
+	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC), not after 9999-12-31T23:59:59.999Z. A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
 	Since *Since `form:"since,omitempty" json:"since,omitempty"`
 
 	// Until Only sessions that started before this time, in the forms of since. It must not be before since. Default: no upper bound.
@@ -555,7 +555,7 @@ type StreamAgentSessionsParamsStatus string
 
 // SummarizeAgentSessionsParams defines parameters for SummarizeAgentSessions.
 type SummarizeAgentSessionsParams struct {
-	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC). A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
+	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC), not after 9999-12-31T23:59:59.999Z. A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
 	Since *Since `form:"since,omitempty" json:"since,omitempty"`
 
 	// Until Only sessions that started before this time, in the forms of since. It must not be before since. Default: no upper bound.
@@ -579,7 +579,7 @@ type ListSessionsParams struct {
 	// Cursor The next_cursor of a previous response. It pins the query of its first page: since and until as resolved then, status, min_redactions, the agent and the account. A request with a cursor may leave these out or repeat them unchanged (an omitted since counts as since=24h); any other value, or a token of another endpoint, account or agent, or an altered, truncated or oversized token, gives 422 naming cursor.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC). A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
+	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC), not after 9999-12-31T23:59:59.999Z. A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
 	Since *Since `form:"since,omitempty" json:"since,omitempty"`
 
 	// Until Only sessions that started before this time, in the forms of since. It must not be before since. Default: no upper bound.
@@ -600,7 +600,7 @@ type ListSessionsParamsStatus string
 
 // ExportSessionsParams defines parameters for ExportSessions.
 type ExportSessionsParams struct {
-	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC). A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
+	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC), not after 9999-12-31T23:59:59.999Z. A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
 	Since *Since `form:"since,omitempty" json:"since,omitempty"`
 
 	// Until Only sessions that started before this time, in the forms of since. It must not be before since. Default: no upper bound.
@@ -645,7 +645,7 @@ type StreamSessionsParamsStatus string
 
 // SummarizeSessionsParams defines parameters for SummarizeSessions.
 type SummarizeSessionsParams struct {
-	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC). A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
+	// Since Only sessions that started at or after this time: a duration back from now (90s, 15m, 1h, 24h, 7d, 2w, 1d12h; units s, m, h, d, w), an RFC 3339 timestamp with or without fractional seconds or offset (no offset: UTC), or a date (midnight UTC), not after 9999-12-31T23:59:59.999Z. A duration is resolved once, on the first page. An offset's + may be sent as is: it is not read as a space.
 	Since *Since `form:"since,omitempty" json:"since,omitempty"`
 
 	// Until Only sessions that started before this time, in the forms of since. It must not be before since. Default: no upper bound.
