@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/masker-dev/sessions/internal/wakeup"
 )
@@ -93,7 +94,7 @@ func (l *listener) run(ctx context.Context, s *Store) {
 // listen connects, listens and wakes the tails at each notification for schema, until the
 // connection fails or ctx ends. It reports whether it listened.
 func (l *listener) listen(ctx context.Context, s *Store, schema string) bool {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig)
+	conn, err := connectLike(ctx, s.pool.Config())
 	if err != nil {
 		return false
 	}
@@ -112,4 +113,27 @@ func (l *listener) listen(ctx context.Context, s *Store, schema string) bool {
 			l.wake(s)
 		}
 	}
+}
+
+// connectLike opens a connection outside the pool of cfg as the pool opens its own: through its
+// BeforeConnect and AfterConnect hooks, which may set what the connection string does not (a
+// password or IAM token fetched at connect time, a role, a search_path).
+func connectLike(ctx context.Context, cfg *pgxpool.Config) (*pgx.Conn, error) {
+	cc := cfg.ConnConfig.Copy()
+	if cfg.BeforeConnect != nil {
+		if err := cfg.BeforeConnect(ctx, cc); err != nil {
+			return nil, err
+		}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AfterConnect != nil {
+		if err := cfg.AfterConnect(ctx, conn); err != nil {
+			conn.Close(context.Background())
+			return nil, err
+		}
+	}
+	return conn, nil
 }

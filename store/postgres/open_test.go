@@ -23,6 +23,8 @@ func TestOpenDefaults(t *testing.T) {
 	}{
 		{"defaults", url.Values{}, settings{DefaultMaxConns, "8s"}},
 		{"set by the connection string", url.Values{"pool_max_conns": {"3"}, "statement_timeout": {"250"}}, settings{3, "250ms"}},
+		{"set in options", url.Values{"options": {"-c statement_timeout=1234"}}, settings{DefaultMaxConns, "1234ms"}},
+		{"set in options with another setting", url.Values{"options": {"-c work_mem=8MB -cstatement_timeout=2s"}}, settings{DefaultMaxConns, "2s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()

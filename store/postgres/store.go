@@ -110,8 +110,9 @@ const DefaultMaxConns = 8
 // Open connects to the PostgreSQL server of connString (a URL or key=value string, as
 // [pgxpool.ParseConfig] reads it), creates or migrates the schema in the connection's current
 // schema (unless [WithoutMigrate]), and returns a store that owns its pool: Close closes it.
-// Unless connString sets them, the pool has at least DefaultMaxConns connections and each runs
-// with a statement_timeout of DefaultStatementTimeout. A store made by [New] keeps the settings
+// Unless connString sets them (statement_timeout as a parameter, or with -c in options or
+// PGOPTIONS), the pool has at least DefaultMaxConns connections and each runs with a
+// statement_timeout of DefaultStatementTimeout. A store made by [New] keeps the settings
 // of its pool: set statement_timeout there (RuntimeParams of its ConnConfig) below the
 // handler's timeout.
 //
@@ -127,8 +128,10 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 	if !strings.Contains(connString, "pool_max_conns") {
 		cfg.MaxConns = max(cfg.MaxConns, DefaultMaxConns)
 	}
-	if _, ok := cfg.ConnConfig.RuntimeParams["statement_timeout"]; !ok {
-		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(DefaultStatementTimeout.Milliseconds(), 10)
+	params := cfg.ConnConfig.RuntimeParams
+	// Set as a parameter, or with -c in options (or PGOPTIONS), which a parameter would override.
+	if _, ok := params["statement_timeout"]; !ok && !strings.Contains(params["options"], "statement_timeout") {
+		params["statement_timeout"] = strconv.FormatInt(DefaultStatementTimeout.Milliseconds(), 10)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -257,6 +257,42 @@ func TestTailNotify(t *testing.T) {
 	}
 }
 
+// TestTailNotifyThroughPoolHooks checks that the listening connection is opened as the pool
+// opens its own, through its BeforeConnect hook: a pool whose connection string is completed
+// there (an IAM token fetched at connect time; here, the port) must still be woken by
+// notifications, not only by its poll, here once an hour.
+func TestTailNotifyThroughPoolHooks(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, _ := twoStores(t)
+	cfg := w.pool.Config()
+	port := cfg.ConnConfig.Port
+	cfg.ConnConfig.Port = 1 // nothing listens there: only BeforeConnect makes a connection work
+	cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
+		cc.Port = port
+		return nil
+	}
+	hooked, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hooked.Close) // after the deferred cancel has ended the tail
+	s, err := New(ctx, hooked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.tailPoll = time.Hour
+	agent, got := tailFromNow(ctx, t, w, s)
+	writeAndWait(t, w, agent, got, "a write through another store")
+	for deadline := time.Now().Add(tailWait); s.listener().pid.Load() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no listening connection within %s", tailWait)
+		}
+	}
+	writeAndWait(t, w, agent, got, "a write after the listener connected")
+}
+
 // TestTailPollsWithoutNotifications checks the fallback of a lost notification: with the
 // store's listener stopped, so that no notification wakes a tail, a write through another store
 // still reaches the tail by its poll.
