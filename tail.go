@@ -23,6 +23,17 @@ type Tailer interface {
 	Tail(ctx context.Context, f Filter, after string, fn func(s Session, position string) error) error
 }
 
+// PositionChecker is implemented by the Tailers of this module. A position that a client kept
+// may come from a server of another database (blue/green deployments, one database per region,
+// a restored backup): a tail after it would skip what was written, or repeat it. CheckPosition
+// returns a *ValidationError for such a position, one the store did not make, and one ahead of
+// its feed, before anything is streamed; Tail refuses them too, with the same error. httpapi
+// asks it before it answers a stream resumed with Last-Event-ID, so that the client gets 422
+// instead of a stream that silently misses sessions.
+type PositionChecker interface {
+	CheckPosition(ctx context.Context, position string) error
+}
+
 // TailFilter checks f as Tail reads it: a valid filter with Since, Until, Limit and After zero.
 // It returns a *ValidationError naming the first field that is set. Stores call it first.
 func TailFilter(f Filter) (Filter, error) {

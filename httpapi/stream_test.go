@@ -245,6 +245,37 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 	}
 }
 
+// TestStreamResumeOnAnotherDatabase resumes with Last-Event-ID on a server of another store (a
+// fresh database behind a server that shares the cursor key: blue/green, a database per region):
+// a 422 naming Last-Event-ID, before any stream, rather than a stream that skips what the other
+// store's feed never held.
+func TestStreamResumeOnAnotherDatabase(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(e.h)
+	t.Cleanup(srv.Close)
+	path := "/api/v1/agents/" + e.agentA1 + "/sessions/stream"
+	s := openStream(t, srv, path, e.cookieA, "")
+	opening := s.opening(t)
+	x := session(accountA, e.agentA1, time.Minute)
+	e.put(t, x)
+	last := s.nextEvent(t)
+	e.checkEvent(t, last, accountA, x.ID)
+	s.close()
+
+	other := newEnv(t) // the same agents, accounts and cursor key; another store
+	for _, id := range []string{opening, last.ID} {
+		r := httptestRequest(http.MethodGet, path, e.cookieA)
+		r.Header.Set(lastEventID, id)
+		res := serveRequest(t, other.h, r)
+		if res.status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422: %s", res.status, res.body)
+		}
+		if got := res.envelope(t); len(got.Details) != 1 || got.Details[0].Param != lastEventID {
+			t.Errorf("details %+v, want one naming %s", got.Details, lastEventID)
+		}
+	}
+}
+
 // TestStreamResumeAcrossRestart resumes with Last-Event-ID on another server (a restart, or
 // another replica) with the same store and cursor key: nothing is lost and nothing repeated,
 // and a session written again comes again with its new content.

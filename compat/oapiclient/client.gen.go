@@ -546,7 +546,7 @@ type StreamAgentSessionsParams struct {
 	// MinRedactions Only sessions with at least this many redactions.
 	MinRedactions *MinRedactions `form:"min_redactions,omitempty" json:"min_redactions,omitempty"`
 
-	// LastEventID The id of the last event (or of the opening) that the client received, to resume after it: nothing missed, nothing repeated, on any replica that shares the cursor key. It is pinned to the account, the route, the agent and the filters: status, min_redactions and agent_id may be left out or repeated unchanged; another value, or a token that is altered, truncated or of another account, route or agent, gives 422 naming Last-Event-ID. Empty: start at the end of the feed.
+	// LastEventID The id of the last event (or of the opening) that the client received, to resume after it: nothing missed, nothing repeated, on any replica that shares the cursor key. It is pinned to the account, the route, the agent and the filters: status, min_redactions and agent_id may be left out or repeated unchanged; another value, or a token that is altered, truncated, of another account, route or agent, or of a server on another database, gives 422 naming Last-Event-ID. Empty: start at the end of the feed.
 	LastEventID *LastEventID `json:"Last-Event-ID,omitempty"`
 }
 
@@ -636,7 +636,7 @@ type StreamSessionsParams struct {
 	// AgentId Only the sessions of this agent of the account. A malformed ID, an unknown agent and another account's agent all give the same 404.
 	AgentId *AgentIdQuery `form:"agent_id,omitempty" json:"agent_id,omitempty"`
 
-	// LastEventID The id of the last event (or of the opening) that the client received, to resume after it: nothing missed, nothing repeated, on any replica that shares the cursor key. It is pinned to the account, the route, the agent and the filters: status, min_redactions and agent_id may be left out or repeated unchanged; another value, or a token that is altered, truncated or of another account, route or agent, gives 422 naming Last-Event-ID. Empty: start at the end of the feed.
+	// LastEventID The id of the last event (or of the opening) that the client received, to resume after it: nothing missed, nothing repeated, on any replica that shares the cursor key. It is pinned to the account, the route, the agent and the filters: status, min_redactions and agent_id may be left out or repeated unchanged; another value, or a token that is altered, truncated, of another account, route or agent, or of a server on another database, gives 422 naming Last-Event-ID. Empty: start at the end of the feed.
 	LastEventID *LastEventID `json:"Last-Event-ID,omitempty"`
 }
 

@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/masker-dev/sessions"
 )
@@ -100,7 +101,38 @@ func (s *Store) TailPosition(ctx context.Context) (string, error) {
 	if err := s.check(ctx); err != nil {
 		return "", err
 	}
-	return formatPosition(s.written), nil
+	return s.formatPosition(s.written), nil
+}
+
+// CheckPosition reports whether a tail may start after the position p, as
+// sessions.PositionChecker describes: it returns a *sessions.ValidationError for a position that
+// is not one of this Store value's (another Store's, one from before a restart), or that is
+// beyond its last write, and an error that matches sessions.ErrUnavailable once the store is
+// closed. It is safe for concurrent use.
+func (s *Store) CheckPosition(ctx context.Context, p string) error {
+	if p == "" {
+		return nil
+	}
+	at, err := s.parsePosition(p)
+	if err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	return s.checkAhead(at)
+}
+
+// checkAhead returns the error of a tail after the position at, when at is beyond the last
+// write. The caller holds s.mu.
+func (s *Store) checkAhead(at uint64) error {
+	if at > s.written {
+		return &sessions.ValidationError{Subject: "tail", Field: "after",
+			Reason: "a position this store has not handed out: " + s.formatPosition(at)}
+	}
+	return nil
 }
 
 // Tail calls fn with each session of f.AccountID that f selects whose latest write is after the
@@ -108,8 +140,8 @@ func (s *Store) TailPosition(ctx context.Context) (string, error) {
 // documents. It is woken by the writes of this Store value, in process, with no polling.
 //
 // It returns a *sessions.ValidationError for a filter that sessions.TailFilter rejects, or a
-// position that this store did not hand out (a position of another Store value, such as one
-// from before a restart, that is not beyond this store's last write is taken as one of its own);
+// position that this Store value did not hand out (one of another Store value, such as one from
+// before a restart, or one beyond its last write: see CheckPosition);
 // ctx's error, through sessions.ContextError, once ctx ends; fn's error; and an error that
 // matches sessions.ErrUnavailable once the store is closed. It does not hold the store's lock
 // while fn runs. It is safe for concurrent use.
@@ -124,8 +156,8 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 		if err != nil {
 			return err
 		}
-		at, _ = parsePosition(p)
-	} else if at, err = parsePosition(after); err != nil {
+		at, _ = s.parsePosition(p)
+	} else if at, err = s.parsePosition(after); err != nil {
 		return err
 	}
 	for {
@@ -134,7 +166,7 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 			return err
 		}
 		for _, item := range batch {
-			if err := fn(item.s, formatPosition(item.pos)); err != nil {
+			if err := fn(item.s, s.formatPosition(item.pos)); err != nil {
 				return err
 			}
 		}
@@ -166,9 +198,8 @@ func (s *Store) readFeed(ctx context.Context, f sessions.Filter, at uint64) (bat
 	if err := s.check(ctx); err != nil {
 		return nil, 0, nil, err
 	}
-	if at > s.written {
-		return nil, 0, nil, &sessions.ValidationError{Subject: "tail", Field: "after",
-			Reason: "a position this store has not handed out: " + formatPosition(at)}
+	if err := s.checkAhead(at); err != nil {
+		return nil, 0, nil, err
 	}
 	var log []entry
 	if fd, ok := s.feeds[f.AccountID]; ok {
@@ -228,15 +259,22 @@ func (s *Store) readFeed(ctx context.Context, f sessions.Filter, at uint64) (bat
 	return batch, next, wait, nil
 }
 
-// formatPosition and parsePosition convert a position to and from its opaque form, the
-// decimal number of the write.
-func formatPosition(p uint64) string { return strconv.FormatUint(p, 10) }
+// formatPosition and parsePosition convert a position to and from its opaque form: the
+// identity of the Store value and the decimal number of the write, "identity.number".
+func (s *Store) formatPosition(p uint64) string {
+	return s.identity + "." + strconv.FormatUint(p, 10)
+}
 
-func parsePosition(v string) (uint64, error) {
-	p, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || formatPosition(p) != v {
+func (s *Store) parsePosition(v string) (uint64, error) {
+	identity, num, ok := strings.Cut(v, ".")
+	p, err := strconv.ParseUint(num, 10, 64)
+	switch {
+	case !ok || err != nil || strconv.FormatUint(p, 10) != num:
 		return 0, &sessions.ValidationError{Subject: "tail", Field: "after",
 			Reason: "not a position of this store: " + strconv.Quote(truncated(v))}
+	case identity != s.identity:
+		return 0, &sessions.ValidationError{Subject: "tail", Field: "after",
+			Reason: "a position of another store (or of this one before a restart): " + strconv.Quote(truncated(v))}
 	}
 	return p, nil
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +13,10 @@ import (
 	"github.com/masker-dev/sessions"
 )
 
-var _ sessions.Tailer = (*Store)(nil)
+var (
+	_ sessions.Tailer          = (*Store)(nil)
+	_ sessions.PositionChecker = (*Store)(nil)
+)
 
 // errEnough stops a tail once it has what the test waits for.
 var errEnough = errors.New("enough")
@@ -35,7 +38,7 @@ func tailN(tb testing.TB, s *Store, f sessions.Filter, after string, n int) []ta
 		return nil
 	}
 	err := s.Tail(ctx, f, after, func(ss sessions.Session, pos string) error {
-		p, err := strconv.ParseUint(pos, 10, 64)
+		p, err := s.parsePosition(pos)
 		if err != nil {
 			tb.Fatalf("position %q: %v", pos, err)
 		}
@@ -100,13 +103,13 @@ func TestTailOrder(t *testing.T) {
 	x2 := x
 	x2.Status = sessions.StatusError
 	put(t, s, x2)
-	resumed := tailN(t, s, f, strconv.FormatUint(got[1].Position, 10), 1)
+	resumed := tailN(t, s, f, s.formatPosition(got[1].Position), 1)
 	if diff := cmp.Diff([]tailed{{x.ID, sessions.StatusError, got[1].Position + 1}}, resumed); diff != "" {
 		t.Errorf("Tail resumed (-want +got):\n%s", diff)
 	}
 
 	// From the start of the feed: the first write of x was replaced, so it is skipped.
-	got = tailN(t, s, f, "0", 3)
+	got = tailN(t, s, f, s.formatPosition(0), 3)
 	want := []tailed{{before.ID, sessions.StatusOK, 1}, {y.ID, sessions.StatusOK, 3}, {x.ID, sessions.StatusError, 4}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Tail from 0 (-want +got):\n%s", diff)
@@ -168,7 +171,7 @@ func TestTailFilter(t *testing.T) {
 // drain reads the feed as Tail does, after the position after, up to its end.
 func drain(tb testing.TB, s *Store, f sessions.Filter, after string) []sessions.Session {
 	tb.Helper()
-	at, err := parsePosition(after)
+	at, err := s.parsePosition(after)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -358,19 +361,25 @@ func TestTailErrors(t *testing.T) {
 		after string
 		is    func(error) bool
 	}{
-		{"fn's error", context.Background(), f, "0", func(err error) bool { return err == errFn }},
-		{"cancelled", cancelled, f, "0", func(err error) bool { return errors.Is(err, context.Canceled) }},
+		{"fn's error", context.Background(), f, s.formatPosition(0), func(err error) bool { return err == errFn }},
+		{"cancelled", cancelled, f, s.formatPosition(0), func(err error) bool { return errors.Is(err, context.Canceled) }},
 		{"no account", context.Background(), sessions.Filter{}, "", func(err error) bool { return errors.As(err, &invalid) }},
 		{"limit", context.Background(), sessions.Filter{AccountID: "acct_1", Limit: 5}, "", func(err error) bool { return errors.As(err, &invalid) }},
 		{"since", context.Background(), sessions.Filter{AccountID: "acct_1", Since: start}, "", func(err error) bool { return errors.As(err, &invalid) }},
 		{"malformed position", context.Background(), f, "x1", func(err error) bool { return errors.As(err, &invalid) }},
-		{"padded position", context.Background(), f, "01", func(err error) bool { return errors.As(err, &invalid) }},
-		{"position not handed out", context.Background(), f, "99", func(err error) bool { return errors.As(err, &invalid) }},
+		{"padded position", context.Background(), f, s.formatPosition(0) + "1", func(err error) bool { return errors.As(err, &invalid) }},
+		{"number alone position", context.Background(), f, "1", func(err error) bool { return errors.As(err, &invalid) }},
+		{"position not handed out", context.Background(), f, s.formatPosition(99), func(err error) bool { return errors.As(err, &invalid) }},
+		{"another store's position", context.Background(), f, New().formatPosition(0), func(err error) bool { return errors.As(err, &invalid) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := s.Tail(c.ctx, c.f, c.after, func(sessions.Session, string) error { return errFn })
 			if !c.is(err) {
 				t.Errorf("Tail: %v", err)
+			}
+			// CheckPosition refuses the positions that Tail refuses, and takes the others.
+			if err := s.CheckPosition(context.Background(), c.after); errors.As(err, &invalid) != strings.Contains(c.name, "position") {
+				t.Errorf("CheckPosition(%q) = %v", c.after, err)
 			}
 		})
 	}
@@ -407,7 +416,7 @@ func TestFeedCompaction(t *testing.T) {
 	if n := len(s.feeds[a.AccountID].log); n > max(feedCompactMin, 2*len(ss)) {
 		t.Errorf("log holds %d entries for %d sessions", n, len(ss))
 	}
-	got := tailN(t, s, sessions.Filter{AccountID: a.AccountID}, "0", len(ss))
+	got := tailN(t, s, sessions.Filter{AccountID: a.AccountID}, s.formatPosition(0), len(ss))
 	var want []string
 	for _, in := range ss {
 		want = append(want, in.ID)

@@ -7,6 +7,7 @@ package memory
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ const purgeBatch = 1000
 // [sessions.Summarizer] and [sessions.Scanner]. It is safe for concurrent use by multiple
 // goroutines. Its zero value is not usable: call New.
 type Store struct {
+	identity  string // of this Store value, in each feed position (feed.go)
 	mu        sync.RWMutex
 	closed    bool
 	agents    []agent             // by number
@@ -47,6 +49,7 @@ type agent struct {
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
+		identity:  rand.Text()[:16],
 		agentNums: map[string]uint32{},
 		byAccount: map[string]*index{},
 		ids:       map[ulid.ULID]ref{},

@@ -35,6 +35,7 @@ type Store struct {
 	attempts, readAttempts int
 
 	tailPoll time.Duration // how often a waiting tail reads without a notification
+	system   string        // the server's system_identifier, in the tail's positions ("" when not readable)
 	// withoutFeedLocks leaves out the accounts' locks of PutSessions (lockAccountsSQL): only for
 	// the store without the feed of BenchmarkIngestFeedCost, whose tails would miss rows.
 	withoutFeedLocks bool
@@ -56,9 +57,10 @@ func (s *Store) retry(ctx context.Context, pool *pgxpool.Pool, op func() error) 
 }
 
 var (
-	_ sessions.Store  = (*Store)(nil)
-	_ sessions.Purger = (*Store)(nil)
-	_ sessions.Tailer = (*Store)(nil)
+	_ sessions.Store           = (*Store)(nil)
+	_ sessions.Purger          = (*Store)(nil)
+	_ sessions.Tailer          = (*Store)(nil)
+	_ sessions.PositionChecker = (*Store)(nil)
 )
 
 // Option configures a store made by [Open] or [New].
@@ -165,6 +167,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	}
 	if err := prepare(ctx, pool); err != nil {
 		return nil, err
+	}
+	// The cluster's identity, for the tail's positions (feedPosition). A server that does not
+	// let the role read it (pg_control_system) gives none: positions are then not checked
+	// against another cluster's, only against this one's transactions.
+	if err := pool.QueryRow(ctx, "SELECT system_identifier::text FROM pg_control_system()").Scan(&s.system); err != nil {
+		s.system = ""
 	}
 	return s, nil
 }

@@ -104,7 +104,12 @@ LIMIT $4`
 // the positions a tail from it hands out until it passes xmax: transactions above the position's
 // xid may have committed before the snapshot, and their rows come before the position although
 // they sort after it.
+//
+// A position of this version also names the cluster whose transaction IDs it counts (system, the
+// server's system_identifier, which its physical replicas share): the same ID is another point
+// of another cluster's history, and a tail refuses a position of another one (see start).
 type feedPosition struct {
+	system   string // the decimal system_identifier; "" before this version, or when not readable
 	xid, seq int64
 	xmax     int64   // 0: no snapshot
 	xip      []int64 // ascending, each >= xid and < xmax
@@ -118,7 +123,7 @@ func (p feedPosition) before(xid int64) bool {
 // at returns the position of a row of transaction xid, seq, read after p: with p's snapshot,
 // trimmed to what is still ahead, while it matters.
 func (p feedPosition) at(xid, seq int64) feedPosition {
-	q := feedPosition{xid: xid, seq: seq}
+	q := feedPosition{system: p.system, xid: xid, seq: seq}
 	if xid < p.xmax {
 		q.xmax = p.xmax
 		for _, x := range p.xip {
@@ -130,9 +135,14 @@ func (p feedPosition) at(xid, seq int64) feedPosition {
 	return q
 }
 
-// String returns "XID.SEQ", followed by "/XMAX/XIP,XIP..." when it carries a snapshot.
+// String returns "SYSTEM:XID.SEQ" ("XID.SEQ" without a system), followed by "/XMAX/XIP,XIP..."
+// when it carries a snapshot.
 func (p feedPosition) String() string {
-	b := strconv.AppendInt(nil, p.xid, 10)
+	var b []byte
+	if p.system != "" {
+		b = append(append(b, p.system...), ':')
+	}
+	b = strconv.AppendInt(b, p.xid, 10)
 	b = strconv.AppendInt(append(b, '.'), p.seq, 10)
 	if p.xmax != 0 {
 		b = strconv.AppendInt(append(b, '/'), p.xmax, 10)
@@ -150,7 +160,15 @@ func (p feedPosition) String() string {
 // parsePosition reads a position of TailPosition or Tail, as String writes it.
 func parsePosition(s string) (feedPosition, error) {
 	var p feedPosition
-	head, snap, hasSnap := strings.Cut(s, "/")
+	var errSystem error
+	rest := s
+	if system, r, ok := strings.Cut(s, ":"); ok {
+		if n, err := strconv.ParseUint(system, 10, 64); err != nil || n == 0 || strconv.FormatUint(n, 10) != system {
+			errSystem = errors.New("bad system")
+		}
+		p.system, rest = system, r
+	}
+	head, snap, hasSnap := strings.Cut(rest, "/")
 	x, q, ok := strings.Cut(head, ".")
 	var err1, err2, err3 error
 	p.xid, err1 = strconv.ParseInt(x, 10, 64)
@@ -172,14 +190,19 @@ func parsePosition(s string) (feedPosition, error) {
 			err3 = errors.New("bad snapshot")
 		}
 	}
-	if !ok || err1 != nil || err2 != nil || err3 != nil || p.xid < 0 || p.seq < 0 || p.String() != s {
-		if len(s) > 40 {
-			s = s[:40] + "..."
-		}
-		return feedPosition{}, &sessions.ValidationError{Subject: "tail", Field: "after",
-			Reason: fmt.Sprintf("want a position that this store handed out, got %q", s)}
+	if !ok || errSystem != nil || err1 != nil || err2 != nil || err3 != nil || p.xid < 0 || p.seq < 0 || p.String() != s {
+		return feedPosition{}, badPosition(s, "want a position that this store handed out")
 	}
 	return p, nil
+}
+
+// badPosition returns the error of a tail after the position v, which this server's feed cannot
+// start from, for the reason why.
+func badPosition(v, why string) error {
+	if len(v) > 40 {
+		v = v[:40] + "..."
+	}
+	return &sessions.ValidationError{Subject: "tail", Field: "after", Reason: fmt.Sprintf("%s, got %q", why, v)}
 }
 
 // TailPosition returns the position of the end of the feed now: the snapshot of the server's
@@ -205,7 +228,7 @@ func (s *Store) TailPosition(ctx context.Context) (string, error) {
 	}
 	xmin, _ := strconv.ParseInt(parts[0], 10, 64)
 	xmax, _ := strconv.ParseInt(parts[1], 10, 64)
-	pos := feedPosition{xid: xmin, xmax: xmax}
+	pos := feedPosition{system: s.system, xid: xmin, xmax: xmax}
 	if parts[2] != "" {
 		for x := range strings.SplitSeq(parts[2], ",") {
 			n, _ := strconv.ParseInt(x, 10, 64)
@@ -216,6 +239,44 @@ func (s *Store) TailPosition(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("postgres: unexpected snapshot %q", snap)
 	}
 	return pos.String(), nil
+}
+
+// CheckPosition reports whether a tail may start after the position p, as
+// [sessions.PositionChecker] describes: it returns a *sessions.ValidationError for a position
+// that this package did not make, one of another cluster (whose transaction IDs count another
+// history: a restore into a new cluster, another database server), and one ahead of this
+// server's transactions (a position of a later point of a backup's history); and the context
+// and connection errors of the package. It runs on the primary. It is safe for concurrent use.
+func (s *Store) CheckPosition(ctx context.Context, p string) error {
+	_, err := s.start(ctx, p)
+	return err
+}
+
+// start returns the position after, checked as CheckPosition checks it, with this server's
+// system; the zero position for "".
+func (s *Store) start(ctx context.Context, after string) (feedPosition, error) {
+	if err := sessions.ContextError(ctx); err != nil || after == "" {
+		return feedPosition{}, err
+	}
+	pos, err := parsePosition(after)
+	if err != nil {
+		return feedPosition{}, err
+	}
+	if pos.system != "" && s.system != "" && pos.system != s.system {
+		return feedPosition{}, badPosition(after, "a position of another PostgreSQL cluster")
+	}
+	var xmax int64
+	err = s.retry(ctx, s.pool, func() error {
+		return s.pool.QueryRow(ctx, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").Scan(&xmax)
+	})
+	switch {
+	case err != nil:
+		return feedPosition{}, err
+	case pos.xid > xmax || pos.xmax > xmax: // a snapshot without transactions in flight has xid = xmax
+		return feedPosition{}, badPosition(after, "a position ahead of this server's transactions")
+	}
+	pos.system = s.system
+	return pos, nil
 }
 
 // Tail calls fn with each session of f written after the feedPosition after, in the feed's order,
@@ -233,13 +294,8 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 	if err != nil {
 		return err
 	}
-	var pos feedPosition
-	if after != "" {
-		if pos, err = parsePosition(after); err != nil {
-			return err
-		}
-	}
-	if err := sessions.ContextError(ctx); err != nil {
+	pos, err := s.start(ctx, after)
+	if err != nil {
 		return err
 	}
 	wake := s.listener().wait

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -519,4 +520,67 @@ func TestTailSharedReads(t *testing.T) {
 	}
 	stop()
 	wg.Wait()
+}
+
+// TestTailForeignPositions checks that a tail refuses, before it delivers anything, a position of
+// another cluster (another system_identifier) and one ahead of this server's transactions, with a
+// *sessions.ValidationError from both CheckPosition and Tail; and that a position of the format
+// before the system was written, without it, is still read as this cluster's.
+func TestTailForeignPositions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := newTestStore(t)
+	if s.system == "" {
+		t.Fatal("the test server's system_identifier was not read")
+	}
+	end, err := s.TailPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos, err := parsePosition(end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := pos
+	other.system = "1"
+	ahead := pos
+	ahead.xid, ahead.xmax, ahead.xip = pos.xmax+1000, pos.xmax+1000, nil
+	legacy := pos
+	legacy.system = ""
+	f := sessions.Filter{AccountID: "acme"}
+	for _, p := range []string{other.String(), ahead.String(), "x" + end} {
+		var verr *sessions.ValidationError
+		if err := s.CheckPosition(ctx, p); !errors.As(err, &verr) || verr.Field != "after" {
+			t.Errorf("CheckPosition(%q) = %v; want a ValidationError of after", p, err)
+		}
+		err := s.Tail(ctx, f, p, func(sessions.Session, string) error { return errors.New("delivered") })
+		if !errors.As(err, &verr) || verr.Field != "after" {
+			t.Errorf("Tail(%q) = %v; want a ValidationError of after", p, err)
+		}
+	}
+	for _, p := range []string{end, legacy.String(), ""} {
+		if err := s.CheckPosition(ctx, p); err != nil {
+			t.Errorf("CheckPosition(%q) = %v; want nil", p, err)
+		}
+	}
+	// A tail from the position without the system hands out positions with it.
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
+	if err := s.PutAgent(ctx, agent); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC()
+	x := sessions.Session{ID: sessions.NewSessionID(at), AccountID: "acme", AgentID: agent.ID, StartedAt: at, EndedAt: at, Status: sessions.StatusOK}
+	if err := s.PutSessions(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	errDone := errors.New("done")
+	err = s.Tail(ctx, f, legacy.String(), func(got sessions.Session, p string) error {
+		if got.ID != x.ID || !strings.HasPrefix(p, s.system+":") {
+			t.Errorf("Tail from %s: %s at %s; want %s at a position of system %s", legacy, got.ID, p, x.ID, s.system)
+		}
+		return errDone
+	})
+	if !errors.Is(err, errDone) {
+		t.Errorf("Tail = %v", err)
+	}
 }

@@ -49,9 +49,10 @@ type Store struct {
 }
 
 var (
-	_ sessions.Store  = (*Store)(nil)
-	_ sessions.Purger = (*Store)(nil)
-	_ sessions.Tailer = (*Store)(nil)
+	_ sessions.Store           = (*Store)(nil)
+	_ sessions.Purger          = (*Store)(nil)
+	_ sessions.Tailer          = (*Store)(nil)
+	_ sessions.PositionChecker = (*Store)(nil)
 )
 
 // busyTimeoutMillis is how long a connection waits for a lock held by another connection (of

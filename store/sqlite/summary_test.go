@@ -69,6 +69,7 @@ func TestSummaryMigration(t *testing.T) {
 	_, err = s.write.ExecContext(ctx, `DROP TRIGGER sessions_summary_insert; DROP TRIGGER sessions_summary_update;
 		DROP TRIGGER sessions_summary_delete; DROP TABLE summary_totals;
 		DROP TABLE agent_names_versions; DROP TRIGGER agents_names_changed; DROP TRIGGER agents_deleted;
+		ALTER TABLE feed DROP COLUMN identity;
 		DELETE FROM sessions_schema WHERE version >= 5`) // 0005 and the versions after it run again
 	if err != nil {
 		t.Fatal(err)

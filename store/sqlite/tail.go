@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/masker-dev/sessions"
@@ -41,18 +42,59 @@ WHERE s.account_id = ? AND s.feed_position > ?
 ORDER BY s.feed_position
 LIMIT ?`
 
-// TailPosition returns the position of the end of the feed now: the last position handed out,
-// as a decimal number. It returns the context and database errors of the package. It is safe
-// for concurrent use.
+// TailPosition returns the position of the end of the feed now: the identity of the database's
+// feed and the last position of its counter (see position). It returns the context and database
+// errors of the package. It is safe for concurrent use.
 func (s *Store) TailPosition(ctx context.Context) (string, error) {
-	if err := sessions.ContextError(ctx); err != nil {
+	end, err := s.feedEnd(ctx)
+	if err != nil {
 		return "", err
 	}
-	var p int64
-	if err := s.read.QueryRowContext(ctx, "SELECT position FROM feed WHERE id = 1").Scan(&p); err != nil {
-		return "", mapError(ctx, err)
+	return end.String(), nil
+}
+
+// CheckPosition reports whether a tail may start after the position p, as
+// [sessions.PositionChecker] describes: it returns a *sessions.ValidationError for a position that
+// this package did not make, one of another database, and one ahead of this database's feed (of
+// a copy of the file that has not reached it yet), and the context and database errors of the
+// package. It is safe for concurrent use.
+func (s *Store) CheckPosition(ctx context.Context, p string) error {
+	_, err := s.start(ctx, p)
+	return err
+}
+
+// start returns the position that a tail after the position after starts from: after, once
+// checked against the database's feed, or the end of the feed when after is "".
+func (s *Store) start(ctx context.Context, after string) (position, error) {
+	p, err := parsePosition(after)
+	if err != nil {
+		return position{}, err
 	}
-	return strconv.FormatInt(p, 10), nil
+	end, err := s.feedEnd(ctx)
+	switch {
+	case err != nil:
+		return position{}, err
+	case after == "":
+		return end, nil
+	case p.identity != "" && p.identity != end.identity:
+		return position{}, badPosition(after, "a position of another database's feed")
+	case p.n > end.n:
+		return position{}, badPosition(after, "a position ahead of this database's feed")
+	}
+	return position{end.identity, p.n}, nil
+}
+
+// feedEnd reads the end of the feed: its identity and the last position handed out.
+func (s *Store) feedEnd(ctx context.Context) (position, error) {
+	if err := sessions.ContextError(ctx); err != nil {
+		return position{}, err
+	}
+	var end position
+	err := s.read.QueryRowContext(ctx, "SELECT identity, position FROM feed WHERE id = 1").Scan(&end.identity, &end.n)
+	if err != nil {
+		return position{}, mapError(ctx, err)
+	}
+	return end, nil
 }
 
 // Tail calls fn with each session of f written after the position after, in the order of the
@@ -68,17 +110,11 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 	if err != nil {
 		return err
 	}
-	pos, err := parsePosition(after)
+	start, err := s.start(ctx, after)
 	if err != nil {
 		return err
 	}
-	if after == "" {
-		p, err := s.TailPosition(ctx)
-		if err != nil {
-			return err
-		}
-		pos, _ = strconv.ParseInt(p, 10, 64)
-	}
+	pos := start.n
 	poll := time.NewTimer(s.tailPoll)
 	defer poll.Stop()
 	fresh := true // a read that started after now: the first, and after a poll
@@ -96,7 +132,7 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 			if f.Match(r.s) {
 				x := r.s
 				x.RedactionsByKind = maps.Clone(x.RedactionsByKind) // the rows are shared
-				if err := fn(x, strconv.FormatInt(r.pos, 10)); err != nil {
+				if err := fn(x, position{start.identity, r.pos}.String()); err != nil {
 					return err
 				}
 			}
@@ -155,18 +191,45 @@ func (s *Store) tailRead(ctx context.Context, account string, after int64) ([]ta
 	return batch, nil
 }
 
-// parsePosition reads a position of TailPosition or Tail: a decimal number, 0 or more. It
-// returns 0 for "".
-func parsePosition(p string) (int64, error) {
-	if p == "" {
-		return 0, nil
+// position is a position of the feed: the identity of its database (migration 0008) and a
+// number of its counter, written "identity.number". A position handed out before that migration
+// is the number alone, and its identity "": it is taken as this database's.
+type position struct {
+	identity string
+	n        int64
+}
+
+// String returns the position as TailPosition and Tail hand it out.
+func (p position) String() string {
+	if p.identity == "" {
+		return strconv.FormatInt(p.n, 10)
 	}
-	n, err := strconv.ParseInt(p, 10, 64)
-	if err != nil || n < 0 || strconv.FormatInt(n, 10) != p {
-		return 0, &sessions.ValidationError{Subject: "tail", Field: "after",
-			Reason: fmt.Sprintf("want a position that this store handed out, got %q", truncate(p))}
+	return p.identity + "." + strconv.FormatInt(p.n, 10)
+}
+
+// parsePosition reads a position of TailPosition or Tail, as String writes it. It returns the
+// zero position for "".
+func parsePosition(v string) (position, error) {
+	if v == "" {
+		return position{}, nil
 	}
-	return n, nil
+	var p position
+	num := v
+	if i := strings.LastIndexByte(v, '.'); i >= 0 {
+		p.identity, num = v[:i], v[i+1:]
+	}
+	var err error
+	p.n, err = strconv.ParseInt(num, 10, 64)
+	if err != nil || p.n < 0 || p.String() != v || strings.Trim(p.identity, "0123456789abcdef") != "" {
+		return position{}, badPosition(v, "want a position that this store handed out")
+	}
+	return p, nil
+}
+
+// badPosition returns the error of a tail after the position v, which this database's feed
+// cannot start from, for the reason why.
+func badPosition(v, why string) error {
+	return &sessions.ValidationError{Subject: "tail", Field: "after", Reason: fmt.Sprintf("%s, got %q", why, truncate(v))}
 }
 
 // truncate returns p, cut to 40 bytes, for a message.

@@ -90,3 +90,71 @@ func TestTailChunkedCall(t *testing.T) {
 		t.Errorf("tail of two chunked calls (-want +got):\n%s", diff)
 	}
 }
+
+// TestTailForeignPositions checks that a tail refuses, before it delivers anything, a position
+// of another database's feed, and one ahead of its feed (from a copy of the file made before
+// the position was handed out), with a *sessions.ValidationError from both CheckPosition and
+// Tail; and that a position of the format before migration 0008, a number alone, is still read
+// as this database's.
+func TestTailForeignPositions(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	a, other := mustOpen(t, filepath.Join(dir, "a.db")), mustOpen(t, filepath.Join(dir, "other.db"))
+	if _, err := a.write.ExecContext(ctx, "VACUUM INTO ?", filepath.Join(dir, "copy.db")); err != nil {
+		t.Fatal(err)
+	}
+	older := mustOpen(t, filepath.Join(dir, "copy.db"))
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme"}
+	for _, s := range []*Store{a, other, older} {
+		if err := s.PutAgent(ctx, agent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Date(2026, 5, 3, 21, 14, 32, 0, time.UTC)
+	x := sessions.Session{ID: sessions.NewSessionID(at), AccountID: "acme", AgentID: agent.ID, StartedAt: at, EndedAt: at, Status: sessions.StatusOK}
+	if err := a.PutSessions(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	end, err := a.TailPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := sessions.Filter{AccountID: "acme"}
+	for _, c := range []struct {
+		name string
+		s    *Store
+		p    string
+	}{
+		{"another database's", other, end},
+		{"ahead of a copy made before it", older, end},
+		{"a number alone, ahead", a, "1000"},
+		{"an identity that is not hex", a, "xyz.1"},
+	} {
+		var verr *sessions.ValidationError
+		if err := c.s.CheckPosition(ctx, c.p); !errors.As(err, &verr) || verr.Field != "after" {
+			t.Errorf("%s: CheckPosition(%q) = %v; want a ValidationError of after", c.name, c.p, err)
+		}
+		err := c.s.Tail(ctx, f, c.p, func(sessions.Session, string) error { return errors.New("delivered") })
+		if !errors.As(err, &verr) || verr.Field != "after" {
+			t.Errorf("%s: Tail(%q) = %v; want a ValidationError of after", c.name, c.p, err)
+		}
+	}
+	for _, p := range []string{end, "0", ""} {
+		if err := a.CheckPosition(ctx, p); err != nil {
+			t.Errorf("CheckPosition(%q) = %v; want nil", p, err)
+		}
+	}
+	// The number alone of the format before migration 0008 resumes in this database.
+	errDone := errors.New("done")
+	err = a.Tail(ctx, f, "0", func(got sessions.Session, pos string) error {
+		if got.ID != x.ID || pos != end {
+			t.Errorf("Tail from 0: %s at %s; want %s at %s", got.ID, pos, x.ID, end)
+		}
+		return errDone
+	})
+	if !errors.Is(err, errDone) {
+		t.Errorf("Tail from 0 = %v", err)
+	}
+}
