@@ -47,7 +47,10 @@ func (h *Handler) logged(route string, next http.Handler) http.Handler {
 
 // serveLogged serves r through next, and then logs the access line with the route's pattern:
 // route, or when it is "" the pattern that the ServeMux next matched (r.Pattern, "" when none
-// did). It logs even when next panics (and the panic goes on).
+// did). It logs even when next panics, and the panic goes on: net/http then aborts the response
+// (an export that failed after its first byte panics with http.ErrAbortHandler), so the line
+// has status 0, as Config.DisableAccessLog documents, whatever status was written before; rows
+// keeps the sessions sent.
 func (h *Handler) serveLogged(w http.ResponseWriter, r *http.Request, route string, next http.Handler) {
 	start := time.Now()
 	a := &access{requestID: requestIDOf(r)}
@@ -55,14 +58,22 @@ func (h *Handler) serveLogged(w http.ResponseWriter, r *http.Request, route stri
 	r.Pattern = route
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
+		status := sw.status
+		v := recover()
+		if v != nil {
+			status = 0 // aborted: the client never gets a whole response
+		}
 		h.s.logger.LogAttrs(r.Context(), slog.LevelInfo, "httpapi: request",
 			slog.String("request_id", a.requestID),
 			slog.String("method", r.Method),
 			slog.String("route", r.Pattern),
-			slog.Int("status", sw.status),
+			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)),
 			slog.Int("rows", a.rows),
 		)
+		if v != nil {
+			panic(v) // the same value: net/http aborts the connection, quietly for ErrAbortHandler
+		}
 	}()
 	next.ServeHTTP(sw, r)
 }

@@ -2,13 +2,18 @@ package httpapi
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/masker-dev/sessions"
 )
 
 // recorder is a slog.Handler that keeps the records it is given.
@@ -141,6 +146,85 @@ func TestAccessLog(t *testing.T) {
 						t.Errorf("the route %q has an ID", l["route"])
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestAccessLogAbortedExport checks the line of an export that the store fails after its first
+// byte: status 0 (the response was aborted, whatever status line went out before), with the rows
+// sent; and that the handler still panics with http.ErrAbortHandler, so that net/http aborts the
+// connection and the client sees a broken transfer.
+func TestAccessLogAbortedExport(t *testing.T) {
+	// abortingEnv returns an env of 1000 sessions whose store fails its sixth page: the first
+	// five, of MaxLimit sessions each, go out (more than the encoder buffers).
+	abortingEnv := func(t *testing.T) (*env, *recorder) {
+		rec := &recorder{}
+		fs, _ := failingList(6, errors.New("corrupt page"))
+		e := newEnv(t, withStore(fs), func(cfg *Config) {
+			cfg.Logger = slog.New(rec)
+			cfg.DisableAccessLog = false
+		})
+		e.putMany(t, 1000) // A1 has 666 of them
+		return e, rec
+	}
+	want := func(route, requestID string) []map[string]any {
+		return []map[string]any{{"request_id": requestID, "method": "GET", "route": route, "status": 0, "duration": "duration", "rows": 5 * sessions.MaxLimit}}
+	}
+
+	t.Run("over a connection", func(t *testing.T) {
+		e, rec := abortingEnv(t)
+		srv := httptest.NewServer(e.h)
+		defer srv.Close()
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/sessions/export?since=30d", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Cookie", e.cookieA)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || len(body) == 0 || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("status %d, %d bytes, %v: want 200, some bytes, then io.ErrUnexpectedEOF", res.StatusCode, len(body), err)
+		}
+		// The line is logged before the panic reaches net/http, which then closes the connection.
+		if diff := cmp.Diff(want(routeExport, res.Header.Get("X-Request-Id")), rec.accessLines(t)); diff != "" {
+			t.Errorf("access lines (-want +got):\n%s", diff)
+		}
+	})
+
+	for _, tc := range []struct {
+		name   string
+		h      func(e *env) http.Handler
+		target string
+		route  string
+	}{
+		{"handler", func(e *env) http.Handler { return e.h }, "/api/v1/sessions/export?since=30d", routeExport},
+		{"export alone", func(e *env) http.Handler { return e.h.Export() }, "/calls.csv?since=30d&format=ndjson", routeExport},
+		{"agent export alone", func(e *env) http.Handler {
+			return setPathValue(e.h.AgentExport(), "agent_id", e.agentA1)
+		}, "/bots/x/calls.csv?since=30d", routeAgentExport},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, rec := abortingEnv(t)
+			w := httptest.NewRecorder()
+			func() {
+				defer func() {
+					if v := recover(); v != http.ErrAbortHandler {
+						t.Errorf("recovered %v, want http.ErrAbortHandler", v)
+					}
+				}()
+				tc.h(e).ServeHTTP(w, httptestRequest("GET", tc.target, e.cookieA))
+				t.Error("the export did not abort")
+			}()
+			if w.Code != http.StatusOK || w.Body.Len() == 0 {
+				t.Errorf("status %d, %d bytes before the abort: the test does not abort midway", w.Code, w.Body.Len())
+			}
+			if diff := cmp.Diff(want(tc.route, w.Header().Get("X-Request-Id")), rec.accessLines(t)); diff != "" {
+				t.Errorf("access lines (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -65,9 +65,11 @@ type Config struct {
 	// DisableAccessLog turns off the access log: by default the handler logs one line per
 	// request to Logger at info level, "httpapi: request", with the attributes request_id,
 	// method, route (the route's pattern, such as /api/v1/agents/{agent_id}/sessions, never the
-	// path with its IDs; "" for a path that matches no route), status (0 when nothing was
-	// written: the client went away or the response was aborted), duration and rows (the
-	// sessions in the response). Turn it off when the server logs its requests already.
+	// path with its IDs; "" for a path that matches no route), status (0 when no status was
+	// written, as when the client went away first, and when the response was aborted, even after
+	// its status line, as an export whose store failed midway is), duration and rows (the
+	// sessions in the response; for an aborted export, those sent). Turn it off when the server
+	// logs its requests already.
 	DisableAccessLog bool
 
 	// Timeout bounds the store calls of one request (the agent check and the list together).
