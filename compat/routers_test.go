@@ -3,10 +3,17 @@ package compat
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +28,8 @@ import (
 )
 
 // The mountings of the README, one per router: each serves the endpoints under /audit on the
-// router's own routes. They are copied into the README as they are here.
+// router's own routes, for every method. TestREADMEMountings checks that the README shows them
+// as they are here.
 
 // ginHandler adapts an http.Handler to gin, passing gin's path parameters on with
 // r.SetPathValue, where the handler reads them.
@@ -34,12 +42,14 @@ func ginHandler(h http.Handler) gin.HandlerFunc {
 	}
 }
 
+// ginRouter mounts the routes for every method (Any): the handler authenticates first, then
+// answers HEAD, and other methods 405 with Allow, in its envelope and access log.
 func ginRouter(api *httpapi.Handler) http.Handler {
 	r := gin.New()
 	audit := r.Group("/audit")
-	audit.GET("/agents/:agent_id/sessions", ginHandler(api.AgentSessions()))
-	audit.GET("/sessions", ginHandler(api.Sessions()))
-	audit.GET("/sessions/:session_id", ginHandler(api.Session()))
+	audit.Any("/agents/:agent_id/sessions", ginHandler(api.AgentSessions()))
+	audit.Any("/sessions", ginHandler(api.Sessions()))
+	audit.Any("/sessions/:session_id", ginHandler(api.Session()))
 	return r
 }
 
@@ -56,12 +66,13 @@ func echoHandler(h http.Handler) echo.HandlerFunc {
 	}
 }
 
+// echoRouter mounts the routes for every method (Any), as ginRouter does.
 func echoRouter(api *httpapi.Handler) http.Handler {
 	e := echo.New()
 	audit := e.Group("/audit")
-	audit.GET("/agents/:agent_id/sessions", echoHandler(api.AgentSessions()))
-	audit.GET("/sessions", echoHandler(api.Sessions()))
-	audit.GET("/sessions/:session_id", echoHandler(api.Session()))
+	audit.Any("/agents/:agent_id/sessions", echoHandler(api.AgentSessions()))
+	audit.Any("/sessions", echoHandler(api.Sessions()))
+	audit.Any("/sessions/:session_id", echoHandler(api.Session()))
 	return e
 }
 
@@ -71,12 +82,13 @@ func chiConfig(cfg *httpapi.Config) {
 	cfg.SessionID = func(r *http.Request) string { return chi.URLParam(r, "session_id") }
 }
 
+// chiRouter mounts the routes for every method (Handle), as ginRouter does.
 func chiRouter(api *httpapi.Handler) http.Handler {
 	r := chi.NewRouter()
 	r.Route("/audit", func(r chi.Router) {
-		r.Get("/agents/{agent_id}/sessions", api.AgentSessions().ServeHTTP)
-		r.Get("/sessions", api.Sessions().ServeHTTP)
-		r.Get("/sessions/{session_id}", api.Session().ServeHTTP)
+		r.Handle("/agents/{agent_id}/sessions", api.AgentSessions())
+		r.Handle("/sessions", api.Sessions())
+		r.Handle("/sessions/{session_id}", api.Session())
 	})
 	return r
 }
@@ -138,19 +150,35 @@ type response struct {
 // get requests url with the fixture's token.
 func get(tb testing.TB, url string) response {
 	tb.Helper()
-	req, err := http.NewRequest("GET", url, nil)
+	return send(tb, http.MethodGet, url, fixture.Token)
+}
+
+// send requests url with method, and with token as its bearer token unless it is "", and
+// decodes the answer (a body that is not JSON is an error of the test, which goes on). The answer
+// to HEAD must have no body, and is not decoded.
+func send(tb testing.TB, method, url, token string) response {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+fixture.Token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer res.Body.Close()
 	out := response{status: res.StatusCode, header: res.Header}
+	if method == http.MethodHead {
+		if body, err := io.ReadAll(res.Body); err != nil || len(body) != 0 {
+			tb.Fatalf("HEAD %s: %d, a body of %d bytes, %v", url, res.StatusCode, len(body), err)
+		}
+		return out
+	}
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-		tb.Fatalf("GET %s: %d, %v", url, res.StatusCode, err)
+		tb.Errorf("%s %s: %d, a body that is not JSON: %v", method, url, res.StatusCode, err)
 	}
 	return out
 }
@@ -182,18 +210,24 @@ func walk(tb testing.TB, base, path string) [][]string {
 	return pages
 }
 
+// mounting is one of the README's mountings: a router, and what the handler's Config needs under it.
+type mounting struct {
+	name   string
+	router func(*httpapi.Handler) http.Handler
+	opts   []func(*httpapi.Config)
+}
+
+// mountings are the README's mountings, one per router.
+var mountings = []mounting{
+	{"gin", ginRouter, nil},
+	{"echo", echoRouter, nil},
+	{"chi", chiRouter, []func(*httpapi.Config){chiConfig}},
+}
+
 // TestRoutersPage checks that gin, echo and chi, mounted as the README shows, each page through
 // 3 pages of sessions on both lists, and serve one session.
 func TestRoutersPage(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		router func(*httpapi.Handler) http.Handler
-		opts   []func(*httpapi.Config)
-	}{
-		{"gin", ginRouter, nil},
-		{"echo", echoRouter, nil},
-		{"chi", chiRouter, []func(*httpapi.Config){chiConfig}},
-	} {
+	for _, tc := range mountings {
 		t.Run(tc.name, func(t *testing.T) {
 			base, ids, logs := server(t, 7, tc.router, tc.opts...)
 			want := [][]string{ids[0:3], ids[3:6], ids[6:7]}
@@ -213,6 +247,151 @@ func TestRoutersPage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRoutersMethods checks that under gin, echo and chi, mounted as the README shows, the
+// handler answers every method of each route itself, as the contract says: HEAD like GET without
+// a body, other methods 405 with Allow in its envelope, and a request without credentials 401
+// whatever its method; each with X-Request-Id and an access-log line. A route registered for GET
+// alone left them to the router: a 404 from gin, echo's own 405 body, chi's Allow: GET.
+func TestRoutersMethods(t *testing.T) {
+	for _, tc := range mountings {
+		t.Run(tc.name, func(t *testing.T) {
+			base, ids, logs := server(t, 3, tc.router, tc.opts...)
+			for _, rt := range []struct{ path, route string }{
+				{"/audit/agents/" + fixture.AgentID + "/sessions", "/api/v1/agents/{agent_id}/sessions"},
+				{"/audit/sessions", "/api/v1/sessions"},
+				{"/audit/sessions/" + ids[1], "/api/v1/sessions/{session_id}"},
+			} {
+				for _, rq := range []struct {
+					method, token string
+					status        int
+					code          string // the envelope's; "" for a success
+				}{
+					{http.MethodHead, fixture.Token, http.StatusOK, ""},
+					{http.MethodPost, fixture.Token, http.StatusMethodNotAllowed, "method_not_allowed"},
+					{http.MethodPut, fixture.Token, http.StatusMethodNotAllowed, "method_not_allowed"},
+					{http.MethodDelete, "", http.StatusUnauthorized, "unauthenticated"},
+					{http.MethodPost, "", http.StatusUnauthorized, "unauthenticated"},
+					{http.MethodHead, "", http.StatusUnauthorized, ""}, // no body to hold the code
+				} {
+					what := fmt.Sprintf("%s %s (token %t)", rq.method, rt.path, rq.token != "")
+					res := send(t, rq.method, base+rt.path, rq.token)
+					id := res.header.Get("X-Request-Id")
+					if res.status != rq.status || res.Error.Code != rq.code || id == "" {
+						t.Errorf("%s: %d %q, X-Request-Id %q; want %d %q", what, res.status, res.Error.Code, id, rq.status, rq.code)
+						continue
+					}
+					if ct := res.header.Get("Content-Type"); ct != "application/json" {
+						t.Errorf("%s: Content-Type %q", what, ct)
+					}
+					if rq.code != "" && res.Error.RequestID != id {
+						t.Errorf("%s: request_id %q, X-Request-Id %q", what, res.Error.RequestID, id)
+					}
+					allow := res.header.Get("Allow")
+					if want := map[bool]string{true: "GET, HEAD"}[rq.status == http.StatusMethodNotAllowed]; allow != want {
+						t.Errorf("%s: Allow %q, want %q", what, allow, want)
+					}
+					line := fmt.Sprintf(`msg="httpapi: request" request_id=%s method=%s route=%s status=%d `, id, rq.method, rt.route, rq.status)
+					if !strings.Contains(logs.String(), line) {
+						t.Errorf("%s: no access line %s in the log:\n%s", what, line, logs)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestREADMEMountings checks that the README's section on gin, echo and chi shows the mountings
+// that this file tests: the code of each adapter and router function, in one piece, the chi
+// configuration, and no route registration that this file does not make.
+func TestREADMEMountings(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Mounting in gin, echo and chi\n")
+	if !ok {
+		t.Fatal("README.md has no section Mounting in gin, echo and chi")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var shown []string // the lines of the section's Go code, trimmed, without comments
+	for i, block := range strings.Split(section, "```") {
+		if i%2 == 1 && strings.HasPrefix(block, "go\n") {
+			shown = append(shown, codeLines(block[len("go\n"):])...)
+		}
+	}
+
+	src, err := os.ReadFile("routers_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := parser.ParseFile(token.NewFileSet(), "routers_test.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	funcs := map[string]*ast.FuncDecl{}
+	for _, d := range file.Decls {
+		if f, ok := d.(*ast.FuncDecl); ok {
+			funcs[f.Name.Name] = f
+		}
+	}
+	offset := func(p token.Pos) int { return int(p - file.FileStart) }
+	var tested []string
+	for _, name := range []string{"ginHandler", "ginRouter", "echoHandler", "echoRouter", "chiRouter"} {
+		f := funcs[name]
+		if f == nil {
+			t.Fatalf("no function %s", name)
+		}
+		var code []string
+		if strings.HasSuffix(name, "Handler") { // the whole function
+			code = codeLines(string(src[offset(f.Pos()):offset(f.End())]))
+		} else { // what it registers, without making the router and returning it
+			for _, l := range codeLines(string(src[offset(f.Body.Lbrace)+1 : offset(f.Body.Rbrace)])) {
+				if !strings.HasPrefix(l, "return ") && !strings.HasSuffix(l, ".New()") && l != "r := chi.NewRouter()" {
+					code = append(code, l)
+				}
+			}
+		}
+		tested = append(tested, code...)
+		if !containsRun(shown, code) {
+			t.Errorf("the README does not show %s as it is tested:\n%s", name, strings.Join(code, "\n"))
+		}
+	}
+	for _, l := range codeLines(string(src[offset(funcs["chiConfig"].Body.Lbrace)+1 : offset(funcs["chiConfig"].Body.Rbrace)])) {
+		field, value, _ := strings.Cut(strings.TrimPrefix(l, "cfg."), " = ")
+		want := strings.Join(strings.Fields(field+": "+value+","), " ")
+		if !slices.ContainsFunc(shown, func(s string) bool { return strings.Join(strings.Fields(s), " ") == want }) {
+			t.Errorf("the README's chi configuration has no %s", want)
+		}
+	}
+	registration := regexp.MustCompile(`^(audit|r|e)\.[A-Z][A-Za-z]*\("/`)
+	for _, l := range shown {
+		if registration.MatchString(l) && !slices.Contains(tested, l) {
+			t.Errorf("the README registers a route that no test does: %s", l)
+		}
+	}
+}
+
+// codeLines returns the lines of Go code in src, trimmed, without blank lines and comments.
+func codeLines(src string) []string {
+	var out []string
+	for _, l := range strings.Split(src, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "//") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// containsRun reports whether run is found in lines in one piece.
+func containsRun(lines, run []string) bool {
+	for i := 0; i+len(run) <= len(lines); i++ {
+		if slices.Equal(lines[i:i+len(run)], run) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestWholeHandlerInRouters checks the other way to mount: the whole Handler on a wildcard route
