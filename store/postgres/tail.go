@@ -135,29 +135,45 @@ func (p feedPosition) at(xid, seq int64) feedPosition {
 	return q
 }
 
-// String returns "SYSTEM:XID.SEQ" ("XID.SEQ" without a system), followed by "/XMAX/XIP,XIP..."
-// when it carries a snapshot.
-func (p feedPosition) String() string {
+// String returns "SYSTEM:XID.SEQ" ("XID.SEQ" without a system), followed by "~DXMAX~D,D..."
+// when it carries a snapshot: xmax and the IDs in flight as differences, xmax from xid, the
+// first ID from xid and each other from the one before, so that a snapshot of many transactions
+// in flight (each ID 10 digits or more, most differences a few) keeps the position short enough
+// for a resume token (httpapi refuses those of more than 8 KiB).
+func (p feedPosition) String() string { return p.format(true) }
+
+// format writes p as String does, or with the snapshot's IDs in full, "/XMAX/XIP,XIP...", as the
+// positions of earlier versions did (deltas false).
+func (p feedPosition) format(deltas bool) string {
 	var b []byte
 	if p.system != "" {
 		b = append(append(b, p.system...), ':')
 	}
 	b = strconv.AppendInt(b, p.xid, 10)
 	b = strconv.AppendInt(append(b, '.'), p.seq, 10)
-	if p.xmax != 0 {
-		b = strconv.AppendInt(append(b, '/'), p.xmax, 10)
-		b = append(b, '/')
-		for i, x := range p.xip {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, x, 10)
+	if p.xmax == 0 {
+		return string(b)
+	}
+	sep, last, xmax := byte('~'), p.xid, p.xmax-p.xid
+	if !deltas {
+		sep, last, xmax = '/', 0, p.xmax
+	}
+	b = strconv.AppendInt(append(b, sep), xmax, 10)
+	b = append(b, sep)
+	for i, x := range p.xip {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, x-last, 10)
+		if deltas {
+			last = x
 		}
 	}
 	return string(b)
 }
 
-// parsePosition reads a position of TailPosition or Tail, as String writes it.
+// parsePosition reads a position of TailPosition or Tail, as String writes it, or as the
+// versions before it did (format with deltas false).
 func parsePosition(s string) (feedPosition, error) {
 	var p feedPosition
 	var errSystem error
@@ -168,29 +184,43 @@ func parsePosition(s string) (feedPosition, error) {
 		}
 		p.system, rest = system, r
 	}
-	head, snap, hasSnap := strings.Cut(rest, "/")
+	deltas := !strings.Contains(rest, "/")
+	sep := "~"
+	if !deltas {
+		sep = "/"
+	}
+	head, snap, hasSnap := strings.Cut(rest, sep)
 	x, q, ok := strings.Cut(head, ".")
 	var err1, err2, err3 error
 	p.xid, err1 = strconv.ParseInt(x, 10, 64)
 	p.seq, err2 = strconv.ParseInt(q, 10, 64)
 	if hasSnap {
-		m, list, _ := strings.Cut(snap, "/")
+		m, list, _ := strings.Cut(snap, sep)
+		var last int64
+		if deltas {
+			last = p.xid
+		}
 		p.xmax, err3 = strconv.ParseInt(m, 10, 64)
+		p.xmax += last
 		for x := range strings.SplitSeq(list, ",") {
 			if x == "" {
 				continue
 			}
-			n, err := strconv.ParseInt(x, 10, 64)
-			if err != nil || n < p.xid || n >= p.xmax || (len(p.xip) > 0 && n <= p.xip[len(p.xip)-1]) {
+			d, err := strconv.ParseInt(x, 10, 64)
+			n := last + d
+			if err != nil || d < 0 || n < p.xid || n >= p.xmax || (len(p.xip) > 0 && n <= p.xip[len(p.xip)-1]) {
 				err3 = errors.New("bad snapshot")
 			}
 			p.xip = append(p.xip, n)
+			if deltas {
+				last = n
+			}
 		}
-		if p.xmax <= 0 {
+		if p.xmax <= 0 || p.xmax < p.xid {
 			err3 = errors.New("bad snapshot")
 		}
 	}
-	if !ok || errSystem != nil || err1 != nil || err2 != nil || err3 != nil || p.xid < 0 || p.seq < 0 || p.String() != s {
+	if !ok || errSystem != nil || err1 != nil || err2 != nil || err3 != nil || p.xid < 0 || p.seq < 0 || p.format(deltas) != s {
 		return feedPosition{}, badPosition(s, "want a position that this store handed out")
 	}
 	return p, nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -582,5 +583,41 @@ func TestTailForeignPositions(t *testing.T) {
 	})
 	if !errors.Is(err, errDone) {
 		t.Errorf("Tail = %v", err)
+	}
+}
+
+// TestPositionFormat checks the positions' text: the snapshot's IDs as differences, read back
+// whole; positions of the earlier format, with the IDs in full, still read; and what is not a
+// position refused. A snapshot of 2,000 transactions in flight on a cluster of 10-digit IDs
+// stays under 5,000 bytes, so that its resume token stays under httpapi's 8 KiB.
+func TestPositionFormat(t *testing.T) {
+	busy := feedPosition{system: "7715605453872793768", xid: 4_000_000_000, seq: 3, xmax: 4_000_006_500}
+	for i := range 2000 {
+		busy.xip = append(busy.xip, busy.xid+int64(i)*3+int64(i%2))
+	}
+	for _, c := range []struct {
+		text string
+		want feedPosition
+	}{
+		{"12.3", feedPosition{xid: 12, seq: 3}},
+		{"7715605453872793768:12.3", feedPosition{system: "7715605453872793768", xid: 12, seq: 3}},
+		{"12.0~8~0,3", feedPosition{xid: 12, xmax: 20, xip: []int64{12, 15}}},
+		{"12.0/20/12,15", feedPosition{xid: 12, xmax: 20, xip: []int64{12, 15}}}, // the earlier format
+		{"12.0/20/", feedPosition{xid: 12, xmax: 20}},
+		{busy.String(), busy},
+	} {
+		got, err := parsePosition(c.text)
+		if err != nil || !cmp.Equal(c.want, got, cmp.AllowUnexported(feedPosition{})) {
+			t.Errorf("parsePosition(%.40q) = %+v, %v; want %+v", c.text, got, err, c.want)
+		}
+	}
+	if n := len(busy.String()); n > 5000 {
+		t.Errorf("a position of 2,000 transactions in flight takes %d bytes", n)
+	}
+	for _, bad := range []string{"", "12", "12.", ".3", "12.3~", "12.0~8~3,0", "12.0~8~8", "12.0~-1~", "12.0~8~-1",
+		"012.3", "12.03", "0:12.3", "x:12.3", "12.0/20/15,12", "12.0/20~0", "12.0~9223372036854775800~0"} {
+		if p, err := parsePosition(bad); err == nil {
+			t.Errorf("parsePosition(%q) = %+v; want an error", bad, p)
+		}
 	}
 }
