@@ -59,7 +59,10 @@
 // In a router that keeps path parameters elsewhere, set Config.AgentID (and Config.SessionID)
 // and mount the handlers of single routes (Handler.AgentSessions, Sessions, Session, and those
 // of the summaries, exports and streams) on the router's own routes, or set the path values
-// with r.SetPathValue("agent_id", ...) before the handler. A request that reaches the agent
+// with r.SetPathValue("agent_id", ...) before the handler. Register each route for every method
+// (gin and echo: Any; chi: Handle), not GET alone, so that the handler answers HEAD, checks the
+// credential first and gives its own 405 with Allow (README.md shows the three). A request that
+// reaches the agent
 // route without an agent ID (gin.WrapH and echo.WrapHandler alone do not pass it) is a
 // configuration error: 500 internal_error, and an error log line that names the fix.
 package httpapi
