@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/rollup"
@@ -39,6 +40,19 @@ const (
 	WHERE account_id = ? AND agent_id = ? AND started_at >= ? AND started_at < ? AND (? = '' OR status = ?) AND redaction_count >= ?`
 	rawAccountSQL = `SELECT status, started_at, ended_at, redaction_count, redactions_by_kind FROM sessions INDEXED BY sessions_account_list
 	WHERE account_id = ? AND ? = '' AND started_at >= ? AND started_at < ? AND (? = '' OR status = ?) AND redaction_count >= ?`
+	// rawSumsSQL is the sums of the sessions of rawAgentSQL or rawAccountSQL in one row, as
+	// summaryTotalsSQL sums the rollups (its placeholders: the index, and the agent's condition).
+	rawSumsSQL = `SELECT coalesce(sum(status = 'ok'), 0), coalesce(sum(status = 'error'), 0),
+		coalesce(sum(status = 'partial'), 0), coalesce(sum(redaction_count), 0),
+		coalesce(sum(ended_at - started_at), 0), group_concat(redactions_by_kind, '')
+	FROM sessions INDEXED BY %s
+	WHERE account_id = ? AND %s AND started_at >= ? AND started_at < ? AND (? = '' OR status = ?) AND redaction_count >= ?`
+)
+
+// The statements of rawSumsSQL for an agent and for the account.
+var (
+	rawSumsAgentSQL   = fmt.Sprintf(rawSumsSQL, "sessions_agent_list", "agent_id = ?")
+	rawSumsAccountSQL = fmt.Sprintf(rawSumsSQL, "sessions_account_list", "? = ''")
 )
 
 // SummarizeSessions returns the summary of the sessions that f selects (Limit and After are
@@ -87,8 +101,41 @@ func readRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Ra
 	return &x, nil
 }
 
-// readRaw returns the sums of the sessions of f that started in r.
+// readRaw returns the sums of the sessions of f that started in r: summed by the statement, as
+// the rollups are, when r is an hour or less (the edges of a window, and the parts of an edge
+// hour taken out of its rollups), so that the text of their kinds stays as small as an hour of
+// the key's sessions; row by row otherwise (the whole window of a MinRedactions), so that the
+// memory of a summary does not grow with its window.
 func readRaw(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range) (*rollup.Sums, error) {
+	if r.Until.Sub(r.Since) <= time.Hour {
+		return readRawSums(ctx, tx, f, r)
+	}
+	return readRawRows(ctx, tx, f, r)
+}
+
+// readRawSums returns the sums of the sessions of f that started in r, summed by one statement
+// (rawSumsSQL) into one row.
+func readRawSums(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range) (*rollup.Sums, error) {
+	query := rawSumsAccountSQL
+	if f.AgentID != "" {
+		query = rawSumsAgentSQL
+	}
+	var x rollup.Sums
+	var kinds []byte
+	err := tx.QueryRowContext(ctx, query, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
+		string(f.Status), string(f.Status), f.MinRedactions).Scan(&x.ByStatus[0], &x.ByStatus[1], &x.ByStatus[2],
+		&x.Redactions, &x.DurationMillis, &kinds)
+	if err != nil {
+		return nil, mapError(ctx, err)
+	}
+	if err := x.Kinds.AddObjects(kinds); err != nil {
+		return nil, fmt.Errorf("sqlite: summary: %w", err)
+	}
+	return &x, nil
+}
+
+// readRawRows returns the sums of the sessions of f that started in r, read row by row.
+func readRawRows(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range) (*rollup.Sums, error) {
 	query := rawAccountSQL
 	if f.AgentID != "" {
 		query = rawAgentSQL
