@@ -350,6 +350,36 @@ func TestPartitionMaintenanceDates(t *testing.T) {
 	}
 }
 
+// TestPartitionDropWithoutLocalMidnight drops months in a session TimeZone where the first of a
+// month has no midnight (Asunción moved its clocks from 00:00 to 01:00 on 1 October 2023): the
+// month of October 2023 ends at 1 November 00:00 UTC there too, and goes with a cut at that
+// instant.
+func TestPartitionDropWithoutLocalMidnight(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	partition(t, s, time.Date(2023, 9, 15, 0, 0, 0, 0, time.UTC))
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SET TimeZone = 'America/Asuncion'"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, "RESET TimeZone")
+	rows, err := conn.Query(ctx, "SELECT sessions_drop_months_before($1)", time.Date(2023, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"sessions_y2023m09", "sessions_y2023m10"}; !cmp.Equal(dropped, want) {
+		t.Errorf("dropped %v, want %v", dropped, want)
+	}
+}
+
 // months returns the names of the monthly partitions of sessions, sorted.
 func months(tb testing.TB, s *Store) []string {
 	tb.Helper()
