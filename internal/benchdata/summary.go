@@ -63,6 +63,22 @@ func RunSummary(b *testing.B, s SummaryStore, bare func(f sessions.Filter) error
 	}
 }
 
+// BusySize returns the sessions of the busy agent of BusyAgent: the number in the environment
+// variable SESSIONS_BENCH_BUSY, or 0 when it is not set. A kept store (SESSIONS_BENCH_DB,
+// SESSIONS_BENCH_SCHEMA) holds the data set's sessions and, once BusyAgent has run, these.
+func BusySize(tb testing.TB) int {
+	tb.Helper()
+	v := os.Getenv("SESSIONS_BENCH_BUSY")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("benchdata: SESSIONS_BENCH_BUSY=%q: want a positive whole number", v)
+	}
+	return n
+}
+
 // BusyAgent gives the data set in s, when the environment variable SESSIONS_BENCH_BUSY holds a
 // number n, one more agent of its account with n sessions in SummaryWindow (the summary target's
 // "busy agent with 1M sessions in the window", which the skewed load of the data set reaches
@@ -71,13 +87,9 @@ func RunSummary(b *testing.B, s SummaryStore, bare func(f sessions.Filter) error
 // SESSIONS_BENCH_SCHEMA) is left as it is.
 func BusyAgent(tb testing.TB, s SummaryStore) string {
 	tb.Helper()
-	v := os.Getenv("SESSIONS_BENCH_BUSY")
-	if v == "" {
+	n := BusySize(tb)
+	if n == 0 {
 		return ""
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		tb.Fatalf("benchdata: SESSIONS_BENCH_BUSY=%q: want a positive whole number", v)
 	}
 	ctx := context.Background()
 	rng := rand.New(rand.NewSource(Seed + 2))

@@ -50,7 +50,7 @@ func openBenchFile(b *testing.B, n int) *Store {
 		if err := s.read.QueryRow("SELECT count(*) FROM sessions").Scan(&stored); err != nil {
 			b.Fatal(err)
 		}
-		if stored != n {
+		if stored != n && stored != n+benchdata.BusySize(b) { // with the busy agent's, once written
 			b.Fatalf("%s=%s holds %d sessions, not the %d of the data set: remove it or set SESSIONS_BENCH_SIZE", benchFileEnv, path, stored, n)
 		}
 		return s

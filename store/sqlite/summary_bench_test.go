@@ -2,7 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/internal/benchdata"
@@ -79,4 +82,60 @@ func benchIngestWithout(b *testing.B, drop string) {
 // (benchdata.RunSummaryRawRows), on a new store.
 func BenchmarkSQLiteSummaryRawRows(b *testing.B) {
 	benchdata.RunSummaryRawRows(b, newTestStore(b))
+}
+
+// BenchmarkSQLiteSummaryEdgeRead measures the two reads of a summary's raw rows on ranges of
+// 25 to 17,400 sessions of one agent and of its account, alternating in one loop: readRawSums,
+// one statement that sums them into a row (what SummarizeSessions uses for ranges of an hour or
+// less: the window's edges), against readRawRows, which scans them row by row (the whole window
+// of a MinRedactions). It reports each one's time per row and their ratio.
+//
+//	go test -run '^$' -bench SQLiteSummaryEdgeRead -benchtime 30x -count 2 ./store/sqlite
+func BenchmarkSQLiteSummaryEdgeRead(b *testing.B) {
+	ctx := context.Background()
+	s := newTestStore(b)
+	agent := sessions.Agent{ID: sessions.NewAgentID(), AccountID: "acme", Name: "a"}
+	if err := s.PutAgent(ctx, agent); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	const written, every = 17_400, 100 * time.Millisecond // 29 minutes
+	var batch []sessions.Session
+	for i := range written {
+		at := start.Add(time.Duration(i) * every)
+		batch = append(batch, sessions.Session{ID: sessions.NewSessionID(at), AccountID: "acme", AgentID: agent.ID,
+			StartedAt: at, EndedAt: at.Add(time.Minute), Status: rollup.Statuses[i%3],
+			RedactionsByKind: map[string]int{"NAME": 1 + i%3, "PHONE": i % 2, "DOB": i % 4}})
+		if len(batch) == 1000 || i == written-1 {
+			if err := s.PutSessions(ctx, batch...); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	read := func(f sessions.Filter, r rollup.Range, raw func(context.Context, *sql.Tx, sessions.Filter, rollup.Range) (*rollup.Sums, error)) error {
+		tx, err := s.read.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		x, err := raw(ctx, tx, f, r)
+		if n := r.Until.Sub(r.Since) / every; err == nil && x.ByStatus[0]+x.ByStatus[1]+x.ByStatus[2] != int64(n) {
+			return fmt.Errorf("%d sessions, want %d", x.ByStatus[0]+x.ByStatus[1]+x.ByStatus[2], n)
+		}
+		return err
+	}
+	for _, n := range []int{25, 125, 1000, 5000, written} {
+		for _, scope := range []string{"agent", "account"} {
+			f := sessions.Filter{AccountID: "acme"}
+			if scope == "agent" {
+				f.AgentID = agent.ID
+			}
+			r := rollup.Range{Since: start, Until: start.Add(time.Duration(n) * every)}
+			b.Run(fmt.Sprintf("%s/rows=%d", scope, n), func(b *testing.B) {
+				benchdata.RunPaired(b, func() error { return read(f, r, readRawSums) },
+					func() error { return read(f, r, readRawRows) })
+			})
+		}
+	}
 }
