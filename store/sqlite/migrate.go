@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sync"
+	"time"
 
 	"github.com/masker-dev/sessions/internal/schema"
 )
@@ -66,7 +67,9 @@ const legacyTable = "schema_version"
 // [Migrations] in one immediate transaction, so that two processes that migrate one file at once
 // apply each migration exactly once. It renames the tracking table schema_version of earlier
 // versions of this package to sessions_schema, after checking that the table is this package's
-// (its columns, and rows naming this package's files); a table of that name that is not is left
+// (its columns, and rows naming this package's files), and leaves in its place a schema_version
+// of one row, this package's version, so that those earlier versions, which read only that
+// table, refuse the file as too new; a table of that name that is not this package's is left
 // alone. It leaves db open.
 //
 // It returns [ErrSchemaTooNew], having written nothing, when the database has a later version;
@@ -120,7 +123,16 @@ func prepareTx(ctx context.Context, conn *sql.Conn, migrate bool) error {
 		return tooOld(version, ms)
 	}
 	if legacy {
-		if _, err := conn.ExecContext(ctx, "ALTER TABLE "+legacyTable+" RENAME TO sessions_schema"); err != nil {
+		// The earlier versions read only schema_version: in its place, a row of this version
+		// makes them refuse the file (their ErrSchemaTooNew) rather than create it anew.
+		_, err := conn.ExecContext(ctx, "ALTER TABLE "+legacyTable+" RENAME TO sessions_schema; "+
+			"CREATE TABLE "+legacyTable+" (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT")
+		if err != nil {
+			return err
+		}
+		_, err = conn.ExecContext(ctx, "INSERT INTO "+legacyTable+" VALUES (?, 'sessions_schema holds the versions', ?)",
+			len(ms), time.Now().UnixMilli())
+		if err != nil {
 			return err
 		}
 	}
