@@ -42,7 +42,7 @@ const (
 	apiTimeout    = 2 * time.Second // httpapi.Config.Timeout
 	writeTimeout  = 3 * time.Second // the context of each PutSessions
 	clientTimeout = 5 * time.Second // the HTTP client's; never reached by a 503
-	maxOpTime     = 4 * time.Second // the longest any operation may take: no hang
+	maxOpTime     = 5 * time.Second // the longest any operation may take: its timeout and 2 s (-race, a busy machine), no hang
 	recoveryLimit = 15 * time.Second
 )
 
