@@ -419,16 +419,6 @@ func versions(tb testing.TB, db *sql.DB) []int {
 	return vs
 }
 
-// tableCount returns how many tables are called name (0 or 1).
-func tableCount(tb testing.TB, db *sql.DB, name string) int {
-	tb.Helper()
-	var n int
-	if err := db.QueryRow("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", name).Scan(&n); err != nil {
-		tb.Fatal(err)
-	}
-	return n
-}
-
 // dump returns every row of query, each as a string.
 func dump(tb testing.TB, db *sql.DB, query string) []string {
 	tb.Helper()
