@@ -25,6 +25,10 @@ func TestOpenDefaults(t *testing.T) {
 		{"set by the connection string", url.Values{"pool_max_conns": {"3"}, "statement_timeout": {"250"}}, settings{3, "250ms"}},
 		{"set in options", url.Values{"options": {"-c statement_timeout=1234"}}, settings{DefaultMaxConns, "1234ms"}},
 		{"set in options with another setting", url.Values{"options": {"-c work_mem=8MB -cstatement_timeout=2s"}}, settings{DefaultMaxConns, "2s"}},
+		{"set in options with dashes", url.Values{"options": {"-c statement-timeout=1234"}}, settings{DefaultMaxConns, "1234ms"}},
+		{"set in options as a long option", url.Values{"options": {"--statement-timeout=1234"}}, settings{DefaultMaxConns, "1234ms"}},
+		{"set in options in capitals", url.Values{"options": {"-c STATEMENT_TIMEOUT=1234"}}, settings{DefaultMaxConns, "1234ms"}},
+		{"another setting in options", url.Values{"options": {"-c lock_timeout=1234"}}, settings{DefaultMaxConns, "8s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()

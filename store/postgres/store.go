@@ -131,8 +131,8 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 		cfg.MaxConns = max(cfg.MaxConns, DefaultMaxConns)
 	}
 	params := cfg.ConnConfig.RuntimeParams
-	// Set as a parameter, or with -c in options (or PGOPTIONS), which a parameter would override.
-	if _, ok := params["statement_timeout"]; !ok && !strings.Contains(params["options"], "statement_timeout") {
+	// Set as a parameter, or in options (or PGOPTIONS), which a parameter would override.
+	if _, ok := params["statement_timeout"]; !ok && !setInOptions(params["options"], "statement_timeout") {
 		params["statement_timeout"] = strconv.FormatInt(DefaultStatementTimeout.Milliseconds(), 10)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -171,10 +171,38 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	// The cluster's identity, for the tail's positions (feedPosition). A server that does not
 	// let the role read it (pg_control_system) gives none: positions are then not checked
 	// against another cluster's, only against this one's transactions.
-	if err := pool.QueryRow(ctx, "SELECT system_identifier::text FROM pg_control_system()").Scan(&s.system); err != nil {
-		s.system = ""
+	// A bigint: the identifier's first 32 bits are the seconds of the cluster's creation, so it is
+	// negative for clusters created from 2038 on. Positions write it unsigned.
+	var system int64
+	if err := pool.QueryRow(ctx, "SELECT system_identifier FROM pg_control_system()").Scan(&system); err == nil {
+		s.system = strconv.FormatUint(uint64(system), 10)
 	}
 	return s, nil
+}
+
+// setInOptions reports whether the command-line options of a connection (the options parameter,
+// or PGOPTIONS) set the server setting name, as the server reads them: "-c name=value",
+// "-cname=value" or "--name=value", with the name in any case and dashes for underscores.
+func setInOptions(options, name string) bool {
+	fields := strings.Fields(options)
+	for i, f := range fields {
+		var setting string
+		switch {
+		case f == "-c" && i+1 < len(fields):
+			setting = fields[i+1]
+		case strings.HasPrefix(f, "-c"):
+			setting = f[2:]
+		case strings.HasPrefix(f, "--"):
+			setting = f[2:]
+		default:
+			continue
+		}
+		key, _, _ := strings.Cut(setting, "=")
+		if strings.ReplaceAll(strings.ToLower(key), "-", "_") == name {
+			return true
+		}
+	}
+	return false
 }
 
 // WithCustomPlans makes ListSessions plan each call with its values (unnamed statements, in

@@ -188,6 +188,9 @@ func parsePosition(s string) (feedPosition, error) {
 	sep := "~"
 	if !deltas {
 		sep = "/"
+		if p.system != "" { // the IDs in full came before the system: one spelling per position
+			errSystem = errors.New("a system with the earlier format")
+		}
 	}
 	head, snap, hasSnap := strings.Cut(rest, sep)
 	x, q, ok := strings.Cut(head, ".")

@@ -546,10 +546,12 @@ func TestTailForeignPositions(t *testing.T) {
 	other.system = "1"
 	ahead := pos
 	ahead.xid, ahead.xmax, ahead.xip = pos.xmax+1000, pos.xmax+1000, nil
+	aheadSnapshot := pos // a later snapshot whose xmin a long transaction held back
+	aheadSnapshot.xmax, aheadSnapshot.xip = pos.xmax+1000, nil
 	legacy := pos
 	legacy.system = ""
 	f := sessions.Filter{AccountID: "acme"}
-	for _, p := range []string{other.String(), ahead.String(), "x" + end} {
+	for _, p := range []string{other.String(), ahead.String(), aheadSnapshot.String(), "x" + end} {
 		var verr *sessions.ValidationError
 		if err := s.CheckPosition(ctx, p); !errors.As(err, &verr) || verr.Field != "after" {
 			t.Errorf("CheckPosition(%q) = %v; want a ValidationError of after", p, err)
@@ -605,6 +607,7 @@ func TestPositionFormat(t *testing.T) {
 		{"12.0/20/12,15", feedPosition{xid: 12, xmax: 20, xip: []int64{12, 15}}}, // the earlier format
 		{"12.0/20/", feedPosition{xid: 12, xmax: 20}},
 		{busy.String(), busy},
+		{"18446744073709551611:12.3", feedPosition{system: "18446744073709551611", xid: 12, seq: 3}}, // a cluster made from 2038 on
 	} {
 		got, err := parsePosition(c.text)
 		if err != nil || !cmp.Equal(c.want, got, cmp.AllowUnexported(feedPosition{})) {
@@ -615,7 +618,8 @@ func TestPositionFormat(t *testing.T) {
 		t.Errorf("a position of 2,000 transactions in flight takes %d bytes", n)
 	}
 	for _, bad := range []string{"", "12", "12.", ".3", "12.3~", "12.0~8~3,0", "12.0~8~8", "12.0~-1~", "12.0~8~-1",
-		"012.3", "12.03", "0:12.3", "x:12.3", "12.0/20/15,12", "12.0/20~0", "12.0~9223372036854775800~0"} {
+		"012.3", "12.03", "0:12.3", "x:12.3", "12.0/20/15,12", "12.0/20~0", "12.0~9223372036854775800~0",
+		"-5:12.3", "18446744073709551616:12.3", "7715605453872793768:12.0/20/12,15"} {
 		if p, err := parsePosition(bad); err == nil {
 			t.Errorf("parsePosition(%q) = %+v; want an error", bad, p)
 		}
