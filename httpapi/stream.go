@@ -23,7 +23,9 @@ import (
 // of a /api/v1/sessions item on one line), and a comment line every Config.StreamHeartbeat. A
 // client resumes with the Last-Event-ID header: the token is signed with the cursor keys and
 // pinned to the account, the route, the agent and the filters, so that any replica sharing the
-// keys continues after it with nothing lost and nothing repeated.
+// keys continues after it with nothing lost and nothing repeated. A token whose position the
+// store does not take (sessions.PositionChecker: a server on another database that shares the
+// keys, or one ahead of this store's feed) gets 422 naming Last-Event-ID, before the stream.
 //
 // Errors before the stream starts use the JSON envelope: 401, 404, 422, 429 too_many_streams,
 // 501 not_implemented (the store is not a sessions.Tailer), 503. Once it has started, a stream
