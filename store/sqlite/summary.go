@@ -87,11 +87,17 @@ func (s *Store) SummarizeSessions(ctx context.Context, f sessions.Filter) (sessi
 
 // readRollups returns the sums of the rollups of f in the hours r.
 func readRollups(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Range) (*rollup.Sums, error) {
+	return readSums(ctx, tx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
+		string(f.Status), string(f.Status))
+}
+
+// readSums runs query, a statement that sums rows into one (summaryTotalsSQL, rawSumsSQL), with
+// args, and returns its sums.
+func readSums(ctx context.Context, tx *sql.Tx, query string, args ...any) (*rollup.Sums, error) {
 	var x rollup.Sums
 	var kinds []byte
-	err := tx.QueryRowContext(ctx, summaryTotalsSQL, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
-		string(f.Status), string(f.Status)).Scan(&x.ByStatus[0], &x.ByStatus[1], &x.ByStatus[2], &x.Redactions,
-		&x.DurationMillis, &kinds)
+	err := tx.QueryRowContext(ctx, query, args...).Scan(&x.ByStatus[0], &x.ByStatus[1], &x.ByStatus[2],
+		&x.Redactions, &x.DurationMillis, &kinds)
 	if err != nil {
 		return nil, mapError(ctx, err)
 	}
@@ -120,18 +126,8 @@ func readRawSums(ctx context.Context, tx *sql.Tx, f sessions.Filter, r rollup.Ra
 	if f.AgentID != "" {
 		query = rawSumsAgentSQL
 	}
-	var x rollup.Sums
-	var kinds []byte
-	err := tx.QueryRowContext(ctx, query, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
-		string(f.Status), string(f.Status), f.MinRedactions).Scan(&x.ByStatus[0], &x.ByStatus[1], &x.ByStatus[2],
-		&x.Redactions, &x.DurationMillis, &kinds)
-	if err != nil {
-		return nil, mapError(ctx, err)
-	}
-	if err := x.Kinds.AddObjects(kinds); err != nil {
-		return nil, fmt.Errorf("sqlite: summary: %w", err)
-	}
-	return &x, nil
+	return readSums(ctx, tx, query, f.AccountID, f.AgentID, r.Since.UnixMilli(), r.Until.UnixMilli(),
+		string(f.Status), string(f.Status), f.MinRedactions)
 }
 
 // readRawRows returns the sums of the sessions of f that started in r, read row by row.
