@@ -217,24 +217,23 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ep *endpoint, i
 				return err
 			}
 		}
-		// On resume, a store that checks positions refuses a token of a server on another
-		// database that shares the cursor key before the 200, rather than follow it past what it
-		// never saw. Either call also checks that the store is up, so that an outage gives 503
+		// Asked even on resume: it checks that the store is up, so that an outage gives 503
 		// (with Retry-After) rather than a stream that ends at once.
-		checker, checks := tailer.(sessions.PositionChecker)
-		if tok.position == "" || !checks {
-			p, err := tailer.TailPosition(ctx)
-			if tok.position == "" {
-				tok.position = p
-			}
+		p, err := tailer.TailPosition(ctx)
+		if err != nil || tok.position == "" {
+			tok.position = p
 			return err
 		}
-		var verr *sessions.ValidationError
-		if err := checker.CheckPosition(ctx, tok.position); errors.As(err, &verr) {
-			return invalidParams{{Param: lastEventID, Message: "is a position of another database " +
-				"than this server's, or ahead of it: start again without Last-Event-ID"}}
-		} else if err != nil {
-			return err
+		// A token of a server on another database that shares the cursor key: refused before the
+		// 200, rather than followed past what it never saw.
+		if checker, ok := tailer.(sessions.PositionChecker); ok {
+			var verr *sessions.ValidationError
+			if err := checker.CheckPosition(ctx, tok.position); errors.As(err, &verr) {
+				return invalidParams{{Param: lastEventID, Message: "is a position of another database " +
+					"than this server's, or ahead of it: start again without Last-Event-ID"}}
+			} else if err != nil {
+				return err
+			}
 		}
 		return nil
 	})
