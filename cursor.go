@@ -6,8 +6,8 @@ import "time"
 // starts after a cursor holds the sessions that come strictly after it. A cursor holds a position,
 // not a session: it stays valid when its session is changed or deleted.
 type Cursor struct {
-	StartedAt time.Time
-	ID        string
+	StartedAt time.Time // the start time of the position's session
+	ID        string    // its ID, which orders sessions that started at the same time
 }
 
 // Before reports whether c comes before d in the list order: c started later, or at the same

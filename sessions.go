@@ -53,10 +53,10 @@ type Agent struct {
 // Session is one call handled by an agent. It holds counts of redacted protected health
 // information, never the information itself.
 type Session struct {
-	ID               string // "sess_" + ULID, see NewSessionID
-	AccountID        string // the tenant; must be the agent's account
-	AgentID          string // the agent that handled the call
-	StartedAt        time.Time
+	ID               string         // "sess_" + ULID, see NewSessionID
+	AccountID        string         // the tenant; must be the agent's account
+	AgentID          string         // the agent that handled the call
+	StartedAt        time.Time      // when the call began; the list's order and its windows use it
 	EndedAt          time.Time      // not before StartedAt, at most MaxSessionDuration after it
 	Status           Status         // StatusOK, StatusError or StatusPartial
 	RedactionsByKind map[string]int // e.g. {"PHONE": 1, "NAME": 2, "DOB": 1}

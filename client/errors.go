@@ -40,8 +40,8 @@ type Error struct {
 
 // Detail is one bad parameter of a 422 response.
 type Detail struct {
-	Param   string `json:"param"`
-	Message string `json:"message"`
+	Param   string `json:"param"`   // the query parameter or header, e.g. "limit" or "Last-Event-ID"
+	Message string `json:"message"` // what is wrong with it, for people
 }
 
 // Error returns "client: STATUS CODE: MESSAGE (details) [request ID]".

@@ -25,6 +25,7 @@ const healthyStream = 10 * time.Second
 
 // Event is one session delivered by the tail, with its event ID.
 type Event struct {
+	// Session is the session as the stream sent it: its newest content when it was read.
 	Session sessions.Session
 	// ID is the event's ID: the position just after this session in the tail. A later Tail of
 	// the same Query given it as lastEventID resumes after this session, with nothing missed or
