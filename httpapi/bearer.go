@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 )
@@ -21,31 +19,16 @@ import (
 func BearerAuth(verify func(ctx context.Context, token string) (accountID string, err error)) func(*http.Request) (string, error) {
 	const credential = "bearer token"
 	return func(r *http.Request) (string, error) {
-		token, ok := bearerToken(r.Header.Get("Authorization"))
-		if !ok {
-			return "", &credentialError{credential, fmt.Errorf("%w: no %s", ErrUnauthenticated, credential)}
-		}
-		account, err := verify(r.Context(), token)
-		if errors.Is(err, ErrUnauthenticated) {
-			return "", &credentialError{credential, err}
-		}
-		if err != nil {
-			return "", err
-		}
-		if account == "" {
-			return "", &credentialError{credential, fmt.Errorf("%w: %s names no account", ErrUnauthenticated, credential)}
-		}
-		return account, nil
+		return verifyCredential(r.Context(), credential, bearerToken(r.Header.Get("Authorization")), verify)
 	}
 }
 
-// bearerToken returns the token of an Authorization header value "Bearer TOKEN", and whether
-// there was a non-empty one.
-func bearerToken(header string) (string, bool) {
+// bearerToken returns the token of an Authorization header value "Bearer TOKEN", or "" when
+// there is none.
+func bearerToken(header string) string {
 	scheme, token, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
+		return ""
 	}
-	token = strings.TrimLeft(token, " ")
-	return token, token != ""
+	return strings.TrimLeft(token, " ")
 }

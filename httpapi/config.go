@@ -130,22 +130,33 @@ var ErrUnauthenticated = errors.New("httpapi: unauthenticated")
 func CookieAuth(name string, verify func(ctx context.Context, value string) (accountID string, err error)) func(*http.Request) (string, error) {
 	credential := name + " cookie"
 	return func(r *http.Request) (string, error) {
-		c, err := r.Cookie(name)
-		if err != nil || c.Value == "" {
-			return "", &credentialError{credential, fmt.Errorf("%w: no %s", ErrUnauthenticated, credential)}
+		value := ""
+		if c, err := r.Cookie(name); err == nil {
+			value = c.Value
 		}
-		account, err := verify(r.Context(), c.Value)
-		if errors.Is(err, ErrUnauthenticated) {
-			return "", &credentialError{credential, err}
-		}
-		if err != nil {
-			return "", err
-		}
-		if account == "" {
-			return "", &credentialError{credential, fmt.Errorf("%w: %s names no account", ErrUnauthenticated, credential)}
-		}
-		return account, nil
+		return verifyCredential(r.Context(), credential, value, verify)
 	}
+}
+
+// verifyCredential is the rule of CookieAuth and BearerAuth: an empty value, an invalid one
+// (verify's error matches ErrUnauthenticated) and a verify that names no account are a
+// *credentialError naming credential; verify is called only with a non-empty value, and its
+// other errors are passed on as they are.
+func verifyCredential(ctx context.Context, credential, value string, verify func(ctx context.Context, value string) (string, error)) (string, error) {
+	if value == "" {
+		return "", &credentialError{credential, fmt.Errorf("%w: no %s", ErrUnauthenticated, credential)}
+	}
+	account, err := verify(ctx, value)
+	if errors.Is(err, ErrUnauthenticated) {
+		return "", &credentialError{credential, err}
+	}
+	if err != nil {
+		return "", err
+	}
+	if account == "" {
+		return "", &credentialError{credential, fmt.Errorf("%w: %s names no account", ErrUnauthenticated, credential)}
+	}
+	return account, nil
 }
 
 // settings is a checked Config with its defaults filled in.
