@@ -49,17 +49,17 @@ func (p invalidParams) Error() string {
 }
 
 // withTokenProblem returns err, the error of a request's other parameters, with the problem of
-// the request's token (its cursor or Last-Event-ID, "" when it has none) added when err lists
-// bad parameters and decode refuses the token, so that a 422 names every bad parameter at once.
-// Only the token itself is checked then: whether it belongs to the request needs the parameters
-// that err says are bad.
-func withTokenProblem(err error, token string, decode func(string) error) error {
+// the request's token (its cursor or Last-Event-ID) added when err lists bad parameters and check
+// refuses the token, so that a 422 names every bad parameter at once. Check compares the token
+// with the parameters that are good (a parsed query marks only those as given), as it does when
+// every parameter is.
+func withTokenProblem(err error, check func() error) error {
 	var params invalidParams
-	if token == "" || !errors.As(err, &params) {
+	if !errors.As(err, &params) {
 		return err
 	}
 	var problems invalidParams
-	if errors.As(decode(token), &problems) {
+	if errors.As(check(), &problems) {
 		return append(params, problems...)
 	}
 	return err

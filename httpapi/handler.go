@@ -174,8 +174,8 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 	}
 	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
 	if err != nil {
-		return withTokenProblem(err, q.cursor, func(s string) error {
-			_, err := decodeCursor(s, h.s.keys)
+		return withTokenProblem(err, func() error {
+			_, _, err := q.filter(ep, account, pathAgent, h.s.keys)
 			return err
 		})
 	}

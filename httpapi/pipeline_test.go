@@ -13,7 +13,8 @@ import (
 type ctxKey struct{}
 
 // TestPipelineOrder checks the order of the steps: the parameters, the cursor named with them
-// when it is bad too (a 422 names every bad parameter at once), the cursor before the agent, the
+// when it is bad too or made for another query, agent or account (a 422 names every bad
+// parameter at once), the cursor before the agent, the
 // agent before the list, and the list under the request's context.
 func TestPipelineOrder(t *testing.T) {
 	var listed, got int
@@ -40,6 +41,9 @@ func TestPipelineOrder(t *testing.T) {
 	}{
 		{"parameters and the cursor at once", "/api/v1/agents/" + e.agentA1 + "/sessions?limit=0&cursor=garbage", 422, []string{"limit", "cursor"}},
 		{"parameters, and a good cursor", "/api/v1/agents/" + e.agentA1 + "/sessions?limit=0&cursor=" + cursor, 422, []string{"limit"}},
+		{"parameters and a cursor of another query at once", "/api/v1/agents/" + e.agentA1 + "/sessions?limit=0&status=error&cursor=" + cursor, 422, []string{"limit", "cursor"}},
+		{"parameters and a cursor of another agent at once", "/api/v1/agents/" + e.agentA2 + "/sessions?typo=1&cursor=" + cursor, 422, []string{"typo", "cursor"}},
+		{"a bad parameter is not compared with the cursor", "/api/v1/agents/" + e.agentA1 + "/sessions?status=fine&cursor=" + cursor, 422, []string{"status"}},
 		{"parameters before the agent", "/api/v1/agents/" + unknown + "/sessions?limit=0", 422, []string{"limit"}},
 		{"parameters before the agent_id", "/api/v1/sessions?agent_id=" + unknown + "&status=x", 422, []string{"status"}},
 		{"cursor before the agent", "/api/v1/agents/" + unknown + "/sessions?cursor=" + cursor, 422, []string{"cursor"}},

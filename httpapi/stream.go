@@ -171,26 +171,18 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ep *endpoint, i
 	if tailer == nil {
 		return errTailUnsupported
 	}
-	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
-	if err != nil {
-		// The resume token's own problems too: given more than once, or not a token of this API.
-		ids := r.Header.Values(lastEventID)
-		return withTokenProblem(err, strings.Join(ids, ","), func(string) error {
-			switch {
-			case len(ids) > 1:
-				return invalidParams{{Param: lastEventID, Message: fmt.Sprintf("given %d times; give it at most once", len(ids))}}
-			case len(ids) == 1 && ids[0] != "":
-				_, err := decodeResume(ids[0], h.s.keys)
-				return err
-			}
-			return nil
-		})
-	}
 	pathAgent := ""
 	if ep.agentPath {
 		if pathAgent, err = pathValue(r, h.s.agentID, h.s.customAgentID, routeAgentStream, "agent_id", "AgentID"); err != nil {
 			return err
 		}
+	}
+	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
+	if err != nil {
+		return withTokenProblem(err, func() error {
+			_, err := q.resume(ep, account, pathAgent, r.Header.Values(lastEventID), h.s.keys)
+			return err
+		})
 	}
 	tok, err := q.resume(ep, account, pathAgent, r.Header.Values(lastEventID), h.s.keys)
 	if err != nil {
