@@ -69,28 +69,55 @@ func (s *Store) logDead(accountID string) {
 	f.dead = 0
 }
 
+// waiters are the tails that wait for the next write to an account: ch is closed at that write,
+// or when the store closes. n counts the tails that took ch and have not stopped waiting, so
+// that the last one to leave without a write (its context ended) drops the entry, and the map
+// holds no account that no tail waits on.
+type waiters struct {
+	ch chan struct{}
+	n  int
+}
+
 // wakeTails wakes the tails waiting for writes to this account. The caller holds s.mu for
 // writing.
 func (s *Store) wakeTails(accountID string) {
 	s.wakeMu.Lock()
 	defer s.wakeMu.Unlock()
-	if ch, ok := s.wake[accountID]; ok {
-		close(ch)
+	if w, ok := s.wake[accountID]; ok {
+		close(w.ch)
 		delete(s.wake, accountID)
 	}
 }
 
-// waitChan returns a channel that is closed at the next write to this account, or when the
-// store closes. The caller holds s.mu, for reading at least.
-func (s *Store) waitChan(accountID string) <-chan struct{} {
+// waitFor returns the waiters of this account, counting one more: their channel is closed at
+// the next write to the account, or when the store closes. The tail calls unwait once it stops
+// waiting. The caller holds s.mu, for reading at least.
+func (s *Store) waitFor(accountID string) *waiters {
 	s.wakeMu.Lock()
 	defer s.wakeMu.Unlock()
-	ch, ok := s.wake[accountID]
+	w, ok := s.wake[accountID]
 	if !ok {
-		ch = make(chan struct{})
-		s.wake[accountID] = ch
+		w = &waiters{ch: make(chan struct{})}
+		s.wake[accountID] = w
 	}
-	return ch
+	w.n++
+	return w
+}
+
+// unwait counts off a tail that took w from waitFor and stops waiting, and drops w when it was
+// the last. It does nothing for nil, or for waiters that a write (or Close) already woke.
+func (s *Store) unwait(accountID string, w *waiters) {
+	if w == nil {
+		return
+	}
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	if s.wake[accountID] != w {
+		return // woken: no longer in the map
+	}
+	if w.n--; w.n == 0 {
+		delete(s.wake, accountID)
+	}
 }
 
 // TailPosition returns the position of the last write so far. It returns an error that matches
@@ -160,8 +187,12 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 	} else if at, err = s.parsePosition(after); err != nil {
 		return err
 	}
+	var wait *waiters // the last the tail took; woken, unless it returns while waiting
+	defer func() { s.unwait(f.AccountID, wait) }()
 	for {
-		batch, next, wait, err := s.readFeed(ctx, f, at)
+		var batch []fed
+		var next uint64
+		batch, next, wait, err = s.readFeed(ctx, f, at)
 		if err != nil {
 			return err
 		}
@@ -177,7 +208,7 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 		select {
 		case <-ctx.Done():
 			return sessions.ContextError(ctx)
-		case <-wait:
+		case <-wait.ch:
 		}
 	}
 }
@@ -190,9 +221,9 @@ type fed struct {
 
 // readFeed returns the sessions of the feed of f.AccountID that f selects, written after the
 // position at, up to feedBatch of them from at most feedScan entries; the position that the
-// next read starts after; and, when the read reached the end of the feed, a channel that is
-// closed at the next write.
-func (s *Store) readFeed(ctx context.Context, f sessions.Filter, at uint64) (batch []fed, next uint64, wait <-chan struct{}, err error) {
+// next read starts after; and, when the read reached the end of the feed, the waiters of the
+// account's next write, counting the caller (see waitFor).
+func (s *Store) readFeed(ctx context.Context, f sessions.Filter, at uint64) (batch []fed, next uint64, wait *waiters, err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(ctx); err != nil {
@@ -246,7 +277,7 @@ func (s *Store) readFeed(ctx context.Context, f sessions.Filter, at uint64) (bat
 		// At the end of this account's log: nothing of it is written after s.written until the
 		// lock is released, so the next read starts there, woken by the next write.
 		next = s.written
-		wait = s.waitChan(f.AccountID)
+		wait = s.waitFor(f.AccountID)
 	}
 	if len(refs) == 0 {
 		return nil, next, wait, nil

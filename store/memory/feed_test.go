@@ -185,6 +185,7 @@ func drain(tb testing.TB, s *Store, f sessions.Filter, after string) []sessions.
 			out = append(out, b.s)
 		}
 		if wait != nil {
+			s.unwait(f.AccountID, wait)
 			return out
 		}
 		at = next

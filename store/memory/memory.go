@@ -34,11 +34,13 @@ type Store struct {
 	moreKinds map[ref][]kindCount // the kinds of records with more than inlineKinds of them
 	names     []string            // interned kinds and upstream models, by number
 	nameIDs   map[string]uint32   // the number of each interned name
+	nameRefs  []uint64            // by number: the records' references to each name; 0: free
+	nameFree  []uint32            // numbers of names no record refers to, for intern to reuse
 	written   uint64              // the last feed position handed out
 	feeds     map[string]*feed    // account ID -> its feed
 
-	wakeMu sync.Mutex               // guards wake; taken with mu held
-	wake   map[string]chan struct{} // account ID -> closed at its next write, for waiting tails
+	wakeMu sync.Mutex          // guards wake; taken with mu held
+	wake   map[string]*waiters // account ID -> the tails waiting for its next write
 }
 
 type agent struct {
@@ -56,7 +58,7 @@ func New() *Store {
 		moreKinds: map[ref][]kindCount{},
 		nameIDs:   map[string]uint32{},
 		feeds:     map[string]*feed{},
-		wake:      map[string]chan struct{}{},
+		wake:      map[string]*waiters{},
 	}
 }
 
@@ -161,7 +163,7 @@ func (s *Store) PutSessions(ctx context.Context, ss ...sessions.Session) error {
 			r = s.records.add()
 			s.ids[ids[i]] = r
 		}
-		s.fill(r, ids[i], agents[i], in)
+		s.fill(r, ids[i], agents[i], in, ok)
 		s.written++
 		s.records.at(r).written = s.written
 		s.logWrite(in.AccountID, r)
@@ -183,9 +185,20 @@ func ulidOf(sessionID string) ulid.ULID {
 	return ulid.MustParseStrict(sessionID[len(sessions.SessionIDPrefix):])
 }
 
-// fill writes the session in, of the agent numbered a, into the record r.
-func (s *Store) fill(r ref, id ulid.ULID, a uint32, in sessions.Session) {
+// fill writes the session in, of the agent numbered a, into the record r, which holds the
+// session that in replaces when replacing is true (its names are released), and is zero
+// otherwise.
+func (s *Store) fill(r ref, id ulid.ULID, a uint32, in sessions.Session, replacing bool) {
 	rec := s.records.at(r)
+	var old record
+	var oldKinds []kindCount
+	if replacing {
+		old = *rec
+		oldKinds = s.kinds(r)
+		if int(old.nKinds) <= inlineKinds {
+			oldKinds = old.inline[:old.nKinds] // the copy's: rec's are overwritten below
+		}
+	}
 	*rec = record{
 		id:       id,
 		started:  in.StartedAt.UnixMilli(),
@@ -208,6 +221,18 @@ func (s *Store) fill(r ref, id ulid.ULID, a uint32, in sessions.Session) {
 	} else {
 		delete(s.moreKinds, r)
 	}
+	if replacing { // after interning the new names, so that a name kept is not dropped and made again
+		s.releaseNames(old.upstream, oldKinds)
+	}
+}
+
+// releaseNames drops a reference to the name upstream and to the kind of each of kinds: those
+// of a record that is deleted or overwritten. The caller holds s.mu for writing.
+func (s *Store) releaseNames(upstream uint32, kinds []kindCount) {
+	s.unintern(upstream)
+	for _, kc := range kinds {
+		s.unintern(kc.kind)
+	}
 }
 
 // kinds returns the kinds of the record r.
@@ -219,16 +244,38 @@ func (s *Store) kinds(r ref) []kindCount {
 	return rec.inline[:rec.nKinds]
 }
 
-// intern returns the number of the name v, adding it when it is new. The caller holds s.mu
-// for writing.
+// intern returns the number of the name v, adding it when it is new, and counts one more
+// reference to it, which releaseNames drops: a name that no record refers to any more is
+// forgotten, so that the names of purged or rewritten sessions do not stay in memory for the
+// life of the process. The caller holds s.mu for writing.
 func (s *Store) intern(v string) uint32 {
 	if id, ok := s.nameIDs[v]; ok {
+		s.nameRefs[id]++
 		return id
 	}
-	id := uint32(len(s.names))
-	s.names = append(s.names, v)
+	var id uint32
+	if n := len(s.nameFree); n > 0 {
+		id = s.nameFree[n-1]
+		s.nameFree = s.nameFree[:n-1]
+		s.names[id] = v
+		s.nameRefs[id] = 1
+	} else {
+		id = uint32(len(s.names))
+		s.names = append(s.names, v)
+		s.nameRefs = append(s.nameRefs, 1)
+	}
 	s.nameIDs[v] = id
 	return id
+}
+
+// unintern drops a reference to the name numbered id, and forgets the name with the last one.
+// The caller holds s.mu for writing.
+func (s *Store) unintern(id uint32) {
+	if s.nameRefs[id]--; s.nameRefs[id] == 0 {
+		delete(s.nameIDs, s.names[id])
+		s.names[id] = ""
+		s.nameFree = append(s.nameFree, id)
+	}
 }
 
 // index adds the record r to the indexes of its agent and its account.
@@ -257,9 +304,11 @@ func (s *Store) unindex(r ref) {
 
 // delete removes the record r from the store.
 func (s *Store) delete(r ref) {
-	accountID := s.agents[s.records.at(r).agent].accountID
+	rec := s.records.at(r)
+	accountID := s.agents[rec.agent].accountID
 	s.unindex(r)
-	delete(s.ids, s.records.at(r).id)
+	delete(s.ids, rec.id)
+	s.releaseNames(rec.upstream, s.kinds(r))
 	delete(s.moreKinds, r)
 	s.records.release(r)
 	s.logDead(accountID) // the entry of its write
@@ -445,12 +494,13 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	s.agents, s.agentNums, s.byAccount, s.ids, s.moreKinds, s.names, s.nameIDs = nil, nil, nil, nil, nil, nil, nil
+	s.nameRefs, s.nameFree = nil, nil
 	s.records = table{}
 	s.feeds = nil
 	s.wakeMu.Lock()
 	defer s.wakeMu.Unlock()
-	for _, ch := range s.wake {
-		close(ch) // the tails see the store closed
+	for _, w := range s.wake {
+		close(w.ch) // the tails see the store closed
 	}
 	s.wake = nil
 	return nil
