@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -11,6 +12,13 @@ import (
 
 // maxEventLine bounds one line of an event stream; a session item is far smaller.
 const maxEventLine = 1 << 20
+
+// maxEventData bounds the data of one event, its data lines joined: a server that sends data
+// lines without the blank line that ends an event would otherwise make the client hold them all.
+const maxEventData = maxEventLine
+
+// errEventTooLong is the error of an event whose data is over maxEventData bytes.
+var errEventTooLong = errors.New("an event's data over " + strconv.Itoa(maxEventData) + " bytes")
 
 // sseEvent is one dispatched Server-Sent Event.
 type sseEvent struct {
@@ -66,6 +74,9 @@ func (r *sseReader) next() (sseEvent, error) {
 		case "event":
 			typ = value
 		case "data":
+			if n := data.Len() + len(value); n > maxEventData || hasData && n+1 > maxEventData {
+				return sseEvent{}, errEventTooLong
+			}
 			if hasData {
 				data.WriteByte('\n')
 			}

@@ -128,6 +128,23 @@ func TestSSEReaderLongLine(t *testing.T) {
 	}
 }
 
+// TestSSEReaderLongEvent checks that an event of many data lines, each within maxEventLine, is
+// refused once its data passes maxEventData, rather than held whole: a server that never ends an
+// event must not make the client grow without bound.
+func TestSSEReaderLongEvent(t *testing.T) {
+	line := "data: " + strings.Repeat("x", 1000) + "\n"
+	r := newSSEReader(io.MultiReader(strings.NewReader(strings.Repeat(line, 2*maxEventData/1000)), strings.NewReader("\n")))
+	if _, err := r.next(); !errors.Is(err, errEventTooLong) {
+		t.Errorf("an event of %d bytes of data: %v, want errEventTooLong", 2*maxEventData, err)
+	}
+	// Up to the bound, it is one event.
+	n := maxEventData / 1001
+	r = newSSEReader(strings.NewReader(strings.Repeat(line, n) + "\n"))
+	if ev, err := r.next(); err != nil || len(ev.data) != n*1001-1 {
+		t.Errorf("an event of %d data lines: %d bytes, %v; want %d bytes", n, len(ev.data), err, n*1001-1)
+	}
+}
+
 func TestBackoff(t *testing.T) {
 	b := backoff{min: 100 * time.Millisecond, max: time.Second}
 	for attempt := range 40 {

@@ -156,6 +156,9 @@ func (t *tail) stream(ctx context.Context, yield func(Event, error) bool) (healt
 			if errors.Is(err, bufio.ErrTooLong) {
 				return healthy, fmt.Errorf("client: %w: an event line over %d bytes", errMalformed, maxEventLine)
 			}
+			if errors.Is(err, errEventTooLong) {
+				return healthy, fmt.Errorf("client: %w: %w", errMalformed, err)
+			}
 			return healthy, silent(&connError{fmt.Errorf("the stream ended: %w", err)})
 		}
 		if ev.typ != "session" {
