@@ -113,3 +113,6 @@ func retry(ctx context.Context, attempts int, op func() error) error {
 	}
 	return mapError(ctx, err)
 }
+
+// errClosed is the error of a Tail after Close.
+var errClosed = fmt.Errorf("%w: postgres: store is closed", sessions.ErrUnavailable)

@@ -37,10 +37,15 @@ const (
 	listenBackoffMax = 2 * time.Second
 )
 
-// listener returns the store's listener, and starts it with the first tail.
+// listener returns the store's listener, and starts it with the first tail. It returns nil once
+// Close has been called: a listener started then would hold a connection of its own, outside
+// the pool, and a goroutine, that nothing would stop.
 func (s *Store) listener() *listener {
 	s.listenMu.Lock()
 	defer s.listenMu.Unlock()
+	if s.listenClosed {
+		return nil
+	}
 	if s.listen == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		s.listen = &listener{cancel: cancel, done: make(chan struct{})}

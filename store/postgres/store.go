@@ -41,6 +41,7 @@ type Store struct {
 	withoutFeedLocks bool
 	listenMu         sync.Mutex
 	listen           *listener // started by the first Tail, stopped by Close
+	listenClosed     bool      // set by Close: no listener starts again
 	// The tails' reads of the feed, shared by the tails of an account. Its changes are the
 	// listener's wake-ups and this store's purges and agent puts.
 	reads sharedread.Reads[feedKey, feedRead]
@@ -247,6 +248,7 @@ func customPlans(pool *pgxpool.Pool) pgx.QueryExecMode {
 // must not be used afterwards.
 func (s *Store) Close() error {
 	s.listenMu.Lock()
+	s.listenClosed = true
 	if s.listen != nil {
 		s.listen.stop()
 		s.listen = nil

@@ -320,8 +320,9 @@ func (s *Store) start(ctx context.Context, after string) (feedPosition, error) {
 // same position share their reads (package internal/sharedread). It returns a
 // *sessions.ValidationError for a filter that [sessions.TailFilter] refuses or a feedPosition that
 // this package did not make, fn's error as it is, ctx's error (mapped as [sessions.ContextError]
-// maps it) when ctx ends, and the connection errors of the package. It is safe for concurrent use;
-// fn is called on the caller's goroutine.
+// maps it) when ctx ends, the connection errors of the package, and an error that matches
+// sessions.ErrUnavailable after Close (which it does not reopen a listening connection for). It
+// is safe for concurrent use; fn is called on the caller's goroutine.
 func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn func(sessions.Session, string) error) error {
 	f, err := sessions.TailFilter(f)
 	if err != nil {
@@ -331,7 +332,11 @@ func (s *Store) Tail(ctx context.Context, f sessions.Filter, after string, fn fu
 	if err != nil {
 		return err
 	}
-	wake := s.listener().wait
+	l := s.listener()
+	if l == nil {
+		return errClosed
+	}
+	wake := l.wait
 	if after == "" {
 		p, err := s.TailPosition(ctx)
 		if err != nil {

@@ -625,3 +625,28 @@ func TestPositionFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestTailAfterClose checks that a Tail after Close, on a pool that the store does not own (which
+// stays open), fails with ErrUnavailable and starts no listener: one would hold a connection of
+// its own and a goroutine that nothing stops.
+func TestTailAfterClose(t *testing.T) {
+	s, err := New(context.Background(), newTestPool(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = s.Tail(ctx, sessions.Filter{AccountID: "acct_1"}, "", func(sessions.Session, string) error { return nil })
+	if !errors.Is(err, sessions.ErrUnavailable) || ctx.Err() != nil {
+		t.Errorf("Tail after Close = %v, want ErrUnavailable at once", err)
+	}
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	if s.listen != nil {
+		s.listen.stop()
+		t.Error("a Tail after Close started a listener")
+	}
+}
