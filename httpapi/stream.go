@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/masker-dev/sessions"
@@ -199,11 +200,24 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ep *endpoint, i
 	if err != nil {
 		return err
 	}
-	defer release()
+	// The slot is held until both the handler and the store calls below have returned: a call
+	// abandoned on the Timeout (503) still counts against the account while the store works on
+	// it, so that MaxStreamsPerAccount bounds those calls too, as MaxAccountCalls bounds the
+	// other routes' (a store that ignores its context would otherwise pile up a goroutine and a
+	// connection per request).
+	var holders atomic.Int32
+	holders.Store(2)
+	done := func() {
+		if holders.Add(-1) == 0 {
+			release()
+		}
+	}
+	defer done()
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.s.timeout)
 	defer cancel()
 	err = call(ctx, func(ctx context.Context) error {
+		defer done()
 		if f.AgentID != "" {
 			if _, err := h.s.store.GetAgent(ctx, account, f.AgentID); err != nil {
 				return err

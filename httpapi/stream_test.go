@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -654,5 +655,62 @@ func TestStreamHTTP2Idle(t *testing.T) {
 		if item := s.next(t); item.Comment != "" {
 			comments++
 		}
+	}
+}
+
+// stuckTail is a store whose TailPosition waits for release, ignoring its context (the worst
+// store: one that does not stop when the request is abandoned), counting the calls under way.
+type stuckTail struct {
+	sessions.Store
+	tailer  sessions.Tailer
+	release chan struct{}
+	running *atomic.Int64
+}
+
+func (s stuckTail) TailPosition(ctx context.Context) (string, error) {
+	s.running.Add(1)
+	defer s.running.Add(-1)
+	<-s.release
+	return s.tailer.TailPosition(context.Background())
+}
+
+func (s stuckTail) Tail(ctx context.Context, f sessions.Filter, after string, fn func(sessions.Session, string) error) error {
+	return s.tailer.Tail(ctx, f, after, fn)
+}
+
+// TestStreamAbandonedSetupHoldsSlot checks that a stream request whose store call is abandoned
+// on the Timeout (503) keeps its stream slot until the store returns, so that a store that
+// ignores its context holds at most MaxStreamsPerAccount calls of an account, and the next
+// requests get 429 too_many_streams rather than each leaving a call running.
+func TestStreamAbandonedSetupHoldsSlot(t *testing.T) {
+	release := make(chan struct{})
+	running := &atomic.Int64{}
+	e := newEnv(t, func(c *Config) {
+		c.Store = stuckTail{Store: c.Store, tailer: c.Store.(sessions.Tailer), release: release, running: running}
+		c.Timeout = 20 * time.Millisecond
+		c.MaxStreamsPerAccount = 2
+	})
+	var got []int
+	for range 6 {
+		got = append(got, e.do(t, http.MethodGet, "/api/v1/sessions/stream", e.cookieA).status)
+	}
+	want := []int{503, 503, 429, 429, 429, 429}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+	if n := running.Load(); n != 2 {
+		t.Errorf("%d store calls running, want 2 (MaxStreamsPerAccount)", n)
+	}
+	close(release)
+	srv := httptest.NewServer(e.h)
+	t.Cleanup(srv.Close)
+	for { // the calls return, and their slots are free again
+		s := openStream(t, srv, "/api/v1/sessions/stream", e.cookieA, "")
+		if s.res.StatusCode == http.StatusOK {
+			s.opening(t)
+			break
+		}
+		s.close()
+		time.Sleep(time.Millisecond)
 	}
 }
