@@ -31,7 +31,10 @@ type listener struct {
 	pid    atomic.Uint32 // the backend of the listening connection, 0 while there is none
 }
 
-// listenBackoff bounds the waits between attempts to connect the listener.
+// listenBackoff bounds the waits between attempts to connect the listener. The wait goes back to
+// the least only after a connection that listened for at least listenBackoffMax: a connection
+// that a proxy or the server drops as soon as it listens is retried with the growing wait, as
+// one that fails to connect is, since each attempt wakes every tail for a read.
 const (
 	listenBackoffMin = 50 * time.Millisecond
 	listenBackoffMax = 2 * time.Second
@@ -82,8 +85,8 @@ func (l *listener) run(ctx context.Context, s *Store) {
 				schema = ""
 			}
 		}
-		if schema != "" && l.listen(ctx, s, schema) {
-			backoff = listenBackoffMin // it listened: the next failure is a new one
+		if schema != "" && l.listen(ctx, s, schema) >= listenBackoffMax {
+			backoff = listenBackoffMin // it listened for a while: the next failure is a new one
 		}
 		l.pid.Store(0)
 		l.wake(s) // notifications may have been lost: every tail reads once
@@ -97,22 +100,23 @@ func (l *listener) run(ctx context.Context, s *Store) {
 }
 
 // listen connects, listens and wakes the tails at each notification for schema, until the
-// connection fails or ctx ends. It reports whether it listened.
-func (l *listener) listen(ctx context.Context, s *Store, schema string) bool {
+// connection fails or ctx ends. It returns how long it listened: 0 when it did not.
+func (l *listener) listen(ctx context.Context, s *Store, schema string) time.Duration {
 	conn, err := connectLike(ctx, s.pool.Config())
 	if err != nil {
-		return false
+		return 0
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN "+feedChannel); err != nil {
-		return false
+		return 0
 	}
+	since := time.Now()
 	l.pid.Store(conn.PgConn().PID())
 	l.wake(s) // writes made before LISTEN took effect sent nothing to this connection
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			return true
+			return time.Since(since)
 		}
 		if n.Payload == schema {
 			l.wake(s)

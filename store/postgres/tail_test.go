@@ -259,6 +259,34 @@ func TestTailNotify(t *testing.T) {
 	}
 }
 
+// TestListenerDroppedAtOnce checks the listener's backoff against a connection that is dropped
+// as soon as it listens (a proxy that ends it, a server that terminates it): the listener must
+// not connect again every listenBackoffMin, waking every tail for a read each time, but wait
+// longer after each drop. Killing each listening backend as it appears for 2.5 s, a backoff
+// that doubles from 50 ms allows at most 6 connections (waits of 50 ms to 1.6 s); one that
+// started again from 50 ms after each drop made about 30.
+func TestListenerDroppedAtOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, s := twoStores(t)
+	s.tailPoll = time.Hour
+	tailFromNow(ctx, t, w, s)
+	seen := map[uint32]bool{}
+	for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		pid := s.listener().pid.Load()
+		if pid == 0 || seen[pid] {
+			continue
+		}
+		seen[pid] = true
+		if _, err := w.pool.Exec(ctx, "SELECT pg_terminate_backend($1)", int64(pid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) == 0 || len(seen) > 8 {
+		t.Errorf("the listener connected %d times in 2.5 s while each connection was dropped at once; want 1 to 8 (a growing backoff)", len(seen))
+	}
+}
+
 // TestTailNotifyThroughPoolHooks checks that the listening connection is opened as the pool
 // opens its own, through its BeforeConnect hook: a pool whose connection string is completed
 // there (an IAM token fetched at connect time; here, the port) must still be woken by
