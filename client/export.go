@@ -40,7 +40,10 @@ func (c *Client) Export(ctx context.Context, q Query, f Format, w io.Writer) (wr
 	if f != CSV && f != NDJSON {
 		return 0, fmt.Errorf("client: export format %q: want %q or %q", f, CSV, NDJSON)
 	}
-	path, v := q.route("/export", true)
+	path, v, err := q.route("/export", true)
+	if err != nil {
+		return 0, err
+	}
 	v.Set("format", string(f))
 	resp, err := c.get(ctx, path, v, http.Header{"Accept": {exportContentTypes[f]}})
 	if err != nil {

@@ -56,17 +56,32 @@ func (q Query) values(window, agent bool) url.Values {
 
 // route returns the path and the parameters of a route of the summary, the export or the
 // stream (suffix "/summary", "/export" or "/stream"): the agent's route when q names an agent,
-// the account's otherwise. They answer alike.
-func (q Query) route(suffix string, window bool) (string, url.Values) {
+// the account's otherwise. They answer alike. An agent ID that cannot be a path segment gives
+// an error matching sessions.ErrAgentNotFound; see agentPath.
+func (q Query) route(suffix string, window bool) (string, url.Values, error) {
 	if q.AgentID != "" {
-		return agentPath(q.AgentID) + suffix, q.values(window, false)
+		path, err := agentPath(q.AgentID)
+		return path + suffix, q.values(window, false), err
 	}
-	return "/api/v1/sessions" + suffix, q.values(window, true)
+	return "/api/v1/sessions" + suffix, q.values(window, true), nil
 }
 
-// agentPath returns the escaped path of the agent's sessions.
-func agentPath(agentID string) string {
-	return "/api/v1/agents/" + url.PathEscape(agentID) + "/sessions"
+// agentPath returns the escaped path of the agent's sessions. An agent ID that is empty, "." or
+// ".." gives an error matching sessions.ErrAgentNotFound, with no request: PathEscape leaves
+// them as they are, and a server's router or a proxy in front of it resolves them as dot
+// segments (RFC 3986), so that /api/v1/agents/../sessions/summary would read the summary of the
+// whole account (net/http's ServeMux redirects there, and the client follows).
+func agentPath(agentID string) (string, error) {
+	if !pathSegment(agentID) {
+		return "", fmt.Errorf("client: agent ID %q: %w", agentID, sessions.ErrAgentNotFound)
+	}
+	return "/api/v1/agents/" + url.PathEscape(agentID) + "/sessions", nil
+}
+
+// pathSegment says whether id, escaped with url.PathEscape, stays one path segment of its own:
+// not empty, and not a dot segment ("." or "..") that a router or a proxy removes.
+func pathSegment(id string) bool {
+	return id != "" && id != "." && id != ".."
 }
 
 // pageValues returns the parameters of the first page of a list of q.
@@ -112,12 +127,17 @@ func (c *Client) AgentSessions(ctx context.Context, agentID string, q Query) ite
 			yield(sessions.Session{}, &sessions.ValidationError{Field: "agent_id", Reason: fmt.Sprintf("Query.AgentID %q is not the agent of the route %q", q.AgentID, agentID)})
 			return
 		}
+		path, err := agentPath(agentID)
+		if err != nil {
+			yield(sessions.Session{}, err)
+			return
+		}
 		v, err := q.pageValues(false)
 		if err != nil {
 			yield(sessions.Session{}, err)
 			return
 		}
-		c.walk(ctx, agentPath(agentID), v, yield)
+		c.walk(ctx, path, v, yield)
 	}
 }
 
@@ -152,8 +172,12 @@ func (c *Client) walk(ctx context.Context, path string, v url.Values, yield func
 }
 
 // Session returns the session with this ID. It returns an error matching
-// sessions.ErrSessionNotFound when the account has no such session.
+// sessions.ErrSessionNotFound when the account has no such session, and for an ID that cannot
+// be a path segment ("", "." or ".."; see agentPath) without a request.
 func (c *Client) Session(ctx context.Context, id string) (sessions.Session, error) {
+	if !pathSegment(id) {
+		return sessions.Session{}, fmt.Errorf("client: session ID %q: %w", id, sessions.ErrSessionNotFound)
+	}
 	var body struct {
 		Session *item `json:"session"`
 	}

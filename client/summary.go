@@ -33,7 +33,10 @@ func (c *Client) Summary(ctx context.Context, q Query) (Summary, error) {
 			DurationMS       int64                     `json:"duration_ms"`
 		} `json:"summary"`
 	}
-	path, v := q.route("/summary", true)
+	path, v, err := q.route("/summary", true)
+	if err != nil {
+		return Summary{}, err
+	}
 	if err := c.getJSON(ctx, path, v, &body); err != nil {
 		return Summary{}, err
 	}

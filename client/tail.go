@@ -58,7 +58,11 @@ func (c *Client) Tail(ctx context.Context, q Query, lastEventID string) iter.Seq
 			yield(Event{}, &sessions.ValidationError{Field: "since", Reason: "a tail has no time window: leave Since and Until empty"})
 			return
 		}
-		path, v := q.route("/stream", false)
+		path, v, err := q.route("/stream", false)
+		if err != nil {
+			yield(Event{}, err)
+			return
+		}
 		t := &tail{c: c, path: path, v: v, lastID: lastEventID}
 		for failures := 0; ; {
 			healthy, err := t.stream(ctx, yield)
