@@ -174,9 +174,14 @@ func (t *tail) stream(ctx context.Context, yield func(Event, error) bool) (healt
 			return true, fmt.Errorf("client: %w: event %q: %v", errMalformed, r.lastEventID, err)
 		}
 		delivered = true
+		// The watchdog measures the server's silence, not the caller's: a loop body that takes
+		// longer than the idle timeout (a slow write, stdout piped into a pager) is no reason to
+		// drop a stream that kept sending.
+		watchdog.Stop()
 		if !yield(Event{Session: it.session(), ID: r.lastEventID}, nil) {
 			return true, errStop
 		}
+		watchdog.Reset(t.c.tailIdle)
 	}
 }
 
