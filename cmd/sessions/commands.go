@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,9 +80,17 @@ func newCommand(name string, g globals, filters, window bool, formats ...string)
 	c.fs.SetOutput(io.Discard)
 	connectionFlags(c.fs, &c.globals)
 	if filters {
-		c.fs.StringVar(&c.query.AgentID, "agent", "", "an agent ID")
+		// An empty --agent (--agent "$AGENT" with the variable unset) is refused, not taken as
+		// every agent: the API answers agent_id= with 422, so that no typo widens an audit.
+		c.fs.Func("agent", "an agent ID", func(v string) error {
+			if v == "" {
+				return errors.New("want an agent ID; leave --agent out for every agent of the account")
+			}
+			c.query.AgentID = v
+			return nil
+		})
 		c.fs.StringVar(&c.status, "status", "", "ok, error or partial")
-		c.fs.IntVar(&c.query.MinRedactions, "min-redactions", 0, "at least this many redactions")
+		decimalFlag(c.fs, &c.query.MinRedactions, "min-redactions", "at least this many redactions")
 	}
 	if window {
 		c.fs.StringVar(&c.query.Since, "since", "", "a duration back from now, or a timestamp")
@@ -91,6 +100,19 @@ func newCommand(name string, g globals, filters, window bool, formats ...string)
 		c.fs.StringVar(&c.format, "format", formats[0], strings.Join(formats, ", "))
 	}
 	return c
+}
+
+// decimalFlag adds an integer flag read in base 10, as the API reads its parameters: flag.Int
+// reads 010 as 8 and 0x10 as 16, and sent min_redactions=8 for --min-redactions 010.
+func decimalFlag(fs *flag.FlagSet, p *int, name, usage string) {
+	fs.Func(name, usage, func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errors.New("want a whole number")
+		}
+		*p = n
+		return nil
+	})
 }
 
 func or(s, def string) string {
@@ -220,7 +242,8 @@ func noArgs(name string, args []string) error {
 func list(ctx context.Context, args []string, g globals, stdout io.Writer) error {
 	formats := []string{"table", "json", "csv"}
 	c := newCommand("list", g, true, true, formats...)
-	limit := c.fs.Int("limit", 0, "print at most this many sessions; 0: all")
+	limit := new(int)
+	decimalFlag(c.fs, limit, "limit", "print at most this many sessions; 0: all")
 	rest, err := c.parse(args, formats...)
 	if err != nil {
 		return err
