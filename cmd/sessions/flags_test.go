@@ -11,9 +11,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,6 +113,46 @@ func TestConnectionFlags(t *testing.T) {
 		if r := runCLI(t, nil, args...); r.code != 0 || !strings.HasPrefix(r.stdout, "Usage: sessions") || r.stderr != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want the usage on stdout", args, r.code, r.stdout, r.stderr)
 		}
+	}
+}
+
+// TestTerminatedExport checks that SIGTERM (kill, timeout, a service manager) ends an export as
+// Ctrl-C does: exit 143 with one line, and no file left, neither the one asked for nor the
+// unfinished temporary one beside it.
+func TestTerminatedExport(t *testing.T) {
+	exporting := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/csv")
+		w.Write([]byte("id,agent_id\nsess_1,agt_1\n"))
+		w.(http.Flusher).Flush()
+		exporting <- struct{}{}
+		<-r.Context().Done() // an export that never ends
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "--url", srv.URL, "--token", "t", "export", "--output", filepath.Join(dir, "audit.csv"))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exporting:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the export did not start; stderr %q", stderr.String())
+	}
+	time.Sleep(100 * time.Millisecond) // the CLI writes what it received to its file
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitTerminated || stderr.String() != "sessions: terminated\n" {
+		t.Errorf("exit %d, stderr %q; want %d and one line", code, stderr.String(), exitTerminated)
+	}
+	if left, err := os.ReadDir(dir); err != nil || len(left) != 0 {
+		t.Errorf("files left after SIGTERM: %v, %v; want none", left, err)
 	}
 }
 

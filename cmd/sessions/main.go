@@ -38,6 +38,7 @@
 //	   limits the account (502, 503, 504, 429); a transfer cut midway (no file is then written)
 //	130  interrupted: Ctrl-C (SIGINT) ended the command, "sessions: interrupted" on stderr; this
 //	     is how a tail ends, after printing what it received
+//	143  terminated: SIGTERM (kill, timeout, a service manager) ended the command, as Ctrl-C does
 package main
 
 import (
@@ -49,6 +50,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/masker-dev/sessions"
 	"github.com/masker-dev/sessions/client"
@@ -63,13 +65,26 @@ const (
 	exitNotFound    = 4
 	exitUnavailable = 5
 	exitInterrupted = 130 // 128 + SIGINT, as shells report a command that Ctrl-C ended
+	exitTerminated  = 143 // 128 + SIGTERM
 )
 
+// errTerminated is the cause of ctx's end when SIGTERM ended the command.
+var errTerminated = errors.New("terminated")
+
 func main() {
-	// Ctrl-C cancels ctx: the command stops, and exits 130.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C and SIGTERM cancel ctx: the command stops as it does at any cancellation (an export
+	// removes its unfinished file), and exits 130 or 143.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if <-signals == syscall.SIGTERM {
+			cancel(errTerminated)
+		}
+		cancel(nil)
+	}()
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(signals)
 	os.Exit(code)
 }
 
@@ -92,6 +107,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exitOK
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		if context.Cause(ctx) == errTerminated {
+			fmt.Fprintln(stderr, "sessions: terminated")
+			return exitTerminated
+		}
 		fmt.Fprintln(stderr, "sessions: interrupted")
 		return exitInterrupted
 	}
@@ -176,5 +195,5 @@ Server and credential (flags, or the environment):
   --cookie VALUE   SESSIONS_COOKIE  masker_session=VALUE, or VALUE
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 not found, 5 unavailable,
-130 interrupted (Ctrl-C).
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 `
