@@ -8,7 +8,7 @@
 // On first start with an empty database it creates a demo account with a few agents and about
 // 10,000 sessions over the last 30 days. It then prints a development cookie, a read-only bearer
 // token (-token or SESSIONS_TOKEN, else a random one) and curl commands on standard output, and
-// logs one line per request on standard error; the last curl command follows the live tail.
+// logs one line per request on standard error; the curl command with -N follows the live tail.
 // While it runs, it records a new demo call every -record-every (3s by default), so that the tail
 // moves. Sessions older than -retention are purged at start and then hourly. SIGINT or SIGTERM
 // shut it down gracefully, ending open streams at once.
