@@ -11,8 +11,11 @@ import (
 // regard to case) and asks verify for the account it grants. A missing header, another scheme or
 // an empty token gives ErrUnauthenticated without calling verify. Verify returns an error
 // matching ErrUnauthenticated for an invalid, expired or insufficiently scoped token (a token that
-// may not read sessions, for example); any other error from verify is an internal error (500),
-// logged and never shown. An empty account ID from verify counts as unauthenticated.
+// may not read sessions, for example); any other error from verify means that the token could
+// not be checked, and is passed on as it is (see Config.Authenticate): one matching
+// sessions.ErrUnavailable or context.DeadlineExceeded gives 503 unavailable, anything else 500
+// internal_error, logged and never shown. An empty account ID from verify counts as
+// unauthenticated.
 //
 // The 401 response says "A valid bearer token is required." The returned function is safe for
 // concurrent use when verify is.
