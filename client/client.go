@@ -25,7 +25,9 @@ const DefaultRetries = 3
 
 // DefaultTailReconnects is how many reconnections in a row a tail attempts, while each fails,
 // before it gives up with the last error, unless WithTailReconnects says otherwise. With the
-// backoff capped at 30 s, the default gives up after roughly five to ten minutes of failures.
+// backoff's full jitter (waits up to 100 ms, doubling, capped at 30 s), the default's waits add
+// up to about three minutes on average and six and a half at most, plus the time that each
+// failed attempt takes.
 const DefaultTailReconnects = 20
 
 // DefaultTailIdleTimeout is how long a tail waits for anything from the server (an event, or the
