@@ -36,7 +36,9 @@ const allowedMethods = "GET, HEAD"
 //	GET /api/v1/openapi.yaml                the OpenAPI 3.1 document of them all
 //
 // HEAD is served like GET without a body; other methods get 405 with Allow, once the request is
-// authenticated (401 before). Other paths get net/http's plain 404. It is safe for concurrent use by multiple goroutines.
+// authenticated (401 before). Other paths get net/http's plain 404, those under /api/ once the
+// request is authenticated (401 before), so that a request without a valid credential learns
+// nothing of which routes exist. It is safe for concurrent use by multiple goroutines.
 type Handler struct {
 	s        settings
 	limiter  *accountLimiter
@@ -70,6 +72,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle(routeSessions, h.account)
 	h.mux.Handle(routeSession, h.session)
 	h.mux.Handle(routeOpenAPI, h.document)
+	h.mux.Handle("/", http.HandlerFunc(h.serveUnknown)) // what no route matches
 	h.agentSummary = h.logged(routeAgentSummary, route{h, agentSummaryEndpoint, serveSummary})
 	h.accountSummary = h.logged(routeSummary, route{h, accountSummaryEndpoint, serveSummary})
 	h.agentExport = h.logged(routeAgentExport, route{h, agentExportEndpoint, serveExport})
@@ -92,10 +95,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p := r.URL.Path; p != "" && path.Clean(p) != p {
-		http.NotFound(w, r)
+		h.serveUnknown(w, r)
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// apiPrefix starts every path of the API, under which a path that is no route still needs a
+// valid credential before its 404.
+const apiPrefix = "/api/"
+
+// serveUnknown answers a path that is no route (or is not clean) with net/http's plain 404: at
+// once outside apiPrefix, and under it (as sent, or once cleaned) only to an authenticated
+// request, so that without a valid credential every path of the API gets the same 401.
+func (h *Handler) serveUnknown(w http.ResponseWriter, r *http.Request) {
+	r.Pattern = "" // no route, for the access log
+	if p := r.URL.Path; strings.HasPrefix(p, apiPrefix) || strings.HasPrefix(path.Clean(p), apiPrefix) {
+		account, err := h.s.authenticate(r)
+		if err == nil && account == "" {
+			err = ErrUnauthenticated
+		}
+		if err != nil {
+			h.writeError(w, r, startResponse(w, r, "no-store"), err)
+			return
+		}
+	}
+	http.NotFound(w, r)
 }
 
 // AgentSessions returns the handler of GET /api/v1/agents/{agent_id}/sessions alone, to mount in

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +166,36 @@ func TestMethodNotAllowed(t *testing.T) {
 				t.Errorf("%s %s: %+v", method, path, env)
 			}
 		}
+	}
+}
+
+// TestUnknownPathNeedsCredential checks that a path under /api/ that is no route, or is not
+// clean, gets the 401 of every route without a valid credential, whatever the method, and
+// net/http's plain 404 only once authenticated.
+func TestUnknownPathNeedsCredential(t *testing.T) {
+	e := newEnv(t)
+	status := func(method, target, cookie string) int {
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, httptestRequest(method, target, cookie))
+		return w.Code
+	}
+	for _, p := range []string{
+		"/api/v1/nope", "/api/v1", "/api/v1/agents", "/api/v1/sessions/", "/api/v1//sessions",
+		"/api/v1/agents/" + e.agentA1 + "/sessions/bogus", "/api/v2/sessions",
+	} {
+		for _, m := range []string{"GET", "HEAD", "OPTIONS", "DELETE", "PROPFIND"} {
+			if got := status(m, p, ""); got != http.StatusUnauthorized {
+				t.Errorf("%s %s without a credential: %d, want 401", m, p, got)
+			}
+			if got := status(m, p, "masker_session=bad"); got != http.StatusUnauthorized {
+				t.Errorf("%s %s with a bad credential: %d, want 401", m, p, got)
+			}
+			if got := status(m, p, e.cookieA); got != http.StatusNotFound {
+				t.Errorf("%s %s authenticated: %d, want 404", m, p, got)
+			}
+		}
+	}
+	if got := status("GET", "/favicon.ico", ""); got != http.StatusNotFound {
+		t.Errorf("a path outside /api/: %d, want net/http's 404", got)
 	}
 }
