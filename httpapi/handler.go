@@ -86,9 +86,9 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // ServeHTTP routes the request on its URL path (after any http.StripPrefix) to one of the
-// endpoints. A path that is not clean ("//", "/./", "/../", a trailing slash) gets 404, where
-// ServeMux would redirect to the clean path: under http.StripPrefix that redirect would lose the
-// prefix. Each request is logged in the access log (see Config.DisableAccessLog).
+// endpoints. A path that is not clean ("//", "/./", "/../", a trailing slash) gets 404 (401
+// first under /api/, see serveUnknown), where ServeMux would redirect to the clean path: under
+// http.StripPrefix that redirect would lose the prefix. Each request is logged in the access log (see Config.DisableAccessLog).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.s.accessLog && accessOf(r) == nil {
 		h.serveLogged(w, r, "", http.HandlerFunc(h.ServeHTTP)) // the route is the one the mux matches
