@@ -161,10 +161,12 @@ func TestPanicKeepsServing(t *testing.T) {
 	if res := e.do(t, "GET", "/api/v1/sessions", e.cookieA); res.status != 200 {
 		t.Fatalf("after the panic: status %d", res.status)
 	}
-	r := httptestRequest("GET", "/api/v1/sessions", e.cookieA)
-	r.Header.Set("X-Panic", "1")
-	if res := serveRequest(t, e.h, r); res.status != 500 || res.envelope(t).Code != "internal_error" {
-		t.Fatalf("authenticator panic: status %d", res.status)
+	for _, target := range []string{"/api/v1/sessions", "/api/v1/nope", "/api/v1//sessions"} { // a route, no route, an unclean path
+		r := httptestRequest("GET", target, e.cookieA)
+		r.Header.Set("X-Panic", "1")
+		if res := serveRequest(t, e.h, r); res.status != 500 || res.envelope(t).Code != "internal_error" {
+			t.Fatalf("authenticator panic on %s: status %d", target, res.status)
+		}
 	}
 	func() {
 		defer func() {

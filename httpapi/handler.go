@@ -47,6 +47,7 @@ type Handler struct {
 	account  http.Handler
 	session  http.Handler
 	document http.Handler
+	notFound http.Handler // what no route matches
 
 	agentSummary, accountSummary http.Handler // summary.go
 	agentExport, accountExport   http.Handler // export.go
@@ -72,7 +73,8 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle(routeSessions, h.account)
 	h.mux.Handle(routeSession, h.session)
 	h.mux.Handle(routeOpenAPI, h.document)
-	h.mux.Handle("/", http.HandlerFunc(h.serveUnknown)) // what no route matches
+	h.notFound = route{h, nil, serveNotFound}
+	h.mux.Handle("/", h.notFound)
 	h.agentSummary = h.logged(routeAgentSummary, route{h, agentSummaryEndpoint, serveSummary})
 	h.accountSummary = h.logged(routeSummary, route{h, accountSummaryEndpoint, serveSummary})
 	h.agentExport = h.logged(routeAgentExport, route{h, agentExportEndpoint, serveExport})
@@ -87,7 +89,7 @@ func New(cfg Config) (*Handler, error) {
 
 // ServeHTTP routes the request on its URL path (after any http.StripPrefix) to one of the
 // endpoints. A path that is not clean ("//", "/./", "/../", a trailing slash) gets 404 (401
-// first under /api/, see serveUnknown), where ServeMux would redirect to the clean path: under
+// first under /api/, see serveNotFound), where ServeMux would redirect to the clean path: under
 // http.StripPrefix that redirect would lose the prefix. Each request is logged in the access log (see Config.DisableAccessLog).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.s.accessLog && accessOf(r) == nil {
@@ -95,7 +97,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p := r.URL.Path; p != "" && path.Clean(p) != p {
-		h.serveUnknown(w, r)
+		h.notFound.ServeHTTP(w, r)
 		return
 	}
 	h.mux.ServeHTTP(w, r)
@@ -105,10 +107,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // valid credential before its 404.
 const apiPrefix = "/api/"
 
-// serveUnknown answers a path that is no route (or is not clean) with net/http's plain 404: at
-// once outside apiPrefix, and under it (as sent, or once cleaned) only to an authenticated
-// request, so that without a valid credential every path of the API gets the same 401.
-func (h *Handler) serveUnknown(w http.ResponseWriter, r *http.Request) {
+// serveNotFound serves a path that is no route, or is not clean (a route's run), with net/http's
+// plain 404: at once outside apiPrefix, and under it (as sent, or once cleaned) only to an
+// authenticated request, so that without a valid credential every path of the API gets the same
+// 401.
+func serveNotFound(h *Handler, w http.ResponseWriter, r *http.Request, _ string, _ *endpoint) error {
 	r.Pattern = "" // no route, for the access log
 	if p := r.URL.Path; strings.HasPrefix(p, apiPrefix) || strings.HasPrefix(path.Clean(p), apiPrefix) {
 		account, err := h.s.authenticate(r)
@@ -116,11 +119,11 @@ func (h *Handler) serveUnknown(w http.ResponseWriter, r *http.Request) {
 			err = ErrUnauthenticated
 		}
 		if err != nil {
-			h.writeError(w, r, startResponse(w, r, "no-store"), err)
-			return
+			return err
 		}
 	}
 	http.NotFound(w, r)
+	return nil
 }
 
 // AgentSessions returns the handler of GET /api/v1/agents/{agent_id}/sessions alone, to mount in
