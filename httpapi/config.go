@@ -112,7 +112,10 @@ type Config struct {
 	StreamHeartbeat time.Duration
 
 	// MaxStreamsPerAccount is the most live-tail streams one account may have open at once on
-	// this Handler; one more gets 429 too_many_streams. Default: DefaultMaxStreamsPerAccount.
+	// this Handler; one more gets 429 too_many_streams. A stream request whose setup call to the
+	// store was abandoned on the Timeout (503) counts until the store returns, as with
+	// MaxAccountCalls, so that a store that ignores its context holds at most this many such
+	// calls per account. Default: DefaultMaxStreamsPerAccount.
 	MaxStreamsPerAccount int
 }
 
