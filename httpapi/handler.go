@@ -187,8 +187,8 @@ func (h *Handler) caller(r *http.Request) (string, error) {
 	return account, nil
 }
 
-// list runs the pipeline of a list request: authentication, method, parameters, cursor, agent,
-// store, response. It writes the response when it returns nil.
+// list runs the pipeline of a list request: authentication, method, the path's agent value (a
+// router that passes none is a configuration error), parameters, cursor, agent, store, response. It writes the response when it returns nil.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) error {
 	account, err := h.caller(r)
 	if err != nil {

@@ -160,8 +160,9 @@ func (sr streamer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// stream runs the pipeline of a stream request: authentication, method, parameters, resume token,
-// agent, the account's stream limit, store, then the stream itself. It returns an error only
+// stream runs the pipeline of a stream request: authentication, method, the path's agent value (a
+// router that passes none is a configuration error), parameters, resume token, agent, the
+// account's stream limit, store, then the stream itself. It returns an error only
 // before the stream starts, which it marks in *started.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ep *endpoint, id string, started *bool) error {
 	account, err := h.caller(r)
