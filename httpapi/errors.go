@@ -48,18 +48,17 @@ func (p invalidParams) Error() string {
 	return fmt.Sprintf("httpapi: %d invalid parameters, the first %s: %s", len(p), p[0].Param, p[0].Message)
 }
 
-// withTokenProblem returns err, the error of a request's other parameters, with the problem of
-// the request's token (its cursor or Last-Event-ID) added when err lists bad parameters and check
-// refuses the token, so that a 422 names every bad parameter at once. Check compares the token
-// with the parameters that are good (a parsed query marks only those as given), as it does when
-// every parameter is.
-func withTokenProblem(err error, check func() error) error {
-	var params invalidParams
-	if !errors.As(err, &params) {
-		return err
+// withTokenProblem returns the error of a request from err, that of its parameters, and tokenErr,
+// that of its token (its cursor or Last-Event-ID), which was compared with the parameters that
+// are good (a parsed query marks only those as given): err with tokenErr's problems added when
+// both list bad parameters, so that a 422 names every bad parameter at once; err when it is
+// another error; tokenErr when err is nil.
+func withTokenProblem(err, tokenErr error) error {
+	if err == nil {
+		return tokenErr
 	}
-	var problems invalidParams
-	if errors.As(check(), &problems) {
+	var params, problems invalidParams
+	if errors.As(err, &params) && errors.As(tokenErr, &problems) {
 		return append(params, problems...)
 	}
 	return err

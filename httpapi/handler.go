@@ -114,11 +114,7 @@ const apiPrefix = "/api/"
 func serveNotFound(h *Handler, w http.ResponseWriter, r *http.Request, _ string, _ *endpoint) error {
 	r.Pattern = "" // no route, for the access log
 	if p := r.URL.Path; strings.HasPrefix(p, apiPrefix) || strings.HasPrefix(path.Clean(p), apiPrefix) {
-		account, err := h.s.authenticate(r)
-		if err == nil && account == "" {
-			err = ErrUnauthenticated
-		}
-		if err != nil {
+		if _, err := h.authenticated(r); err != nil {
 			return err
 		}
 	}
@@ -174,17 +170,24 @@ func serveList(h *Handler, w http.ResponseWriter, r *http.Request, _ string, ep 
 // other than GET and HEAD. Authentication comes first, so that a request without a valid
 // credential learns nothing else, not even which methods a route allows.
 func (h *Handler) caller(r *http.Request) (string, error) {
-	account, err := h.s.authenticate(r)
+	account, err := h.authenticated(r)
 	if err != nil {
 		return "", err
-	}
-	if account == "" {
-		return "", ErrUnauthenticated
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return "", errMethodNotAllowed
 	}
 	return account, nil
+}
+
+// authenticated returns the account that r's credential grants: Config.Authenticate's, with an
+// empty account ID taken as ErrUnauthenticated.
+func (h *Handler) authenticated(r *http.Request) (string, error) {
+	account, err := h.s.authenticate(r)
+	if err == nil && account == "" {
+		err = ErrUnauthenticated
+	}
+	return account, err
 }
 
 // list runs the pipeline of a list request: authentication, method, the path's agent value (a
@@ -201,14 +204,8 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, ep *endpoint) err
 		}
 	}
 	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
-	if err != nil {
-		return withTokenProblem(err, func() error {
-			_, _, err := q.filter(ep, account, pathAgent, h.s.keys)
-			return err
-		})
-	}
-	f, tok, err := q.filter(ep, account, pathAgent, h.s.keys)
-	if err != nil {
+	f, tok, tokErr := q.filter(ep, account, pathAgent, h.s.keys)
+	if err = withTokenProblem(err, tokErr); err != nil {
 		return err
 	}
 	if (ep.agentPath || f.AgentID != "") && !sessions.IsAgentID(f.AgentID) {

@@ -180,14 +180,8 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ep *endpoint, i
 		}
 	}
 	q, err := parseQuery(r.URL.RawQuery, ep, h.s.now())
-	if err != nil {
-		return withTokenProblem(err, func() error {
-			_, err := q.resume(ep, account, pathAgent, r.Header.Values(lastEventID), h.s.keys)
-			return err
-		})
-	}
-	tok, err := q.resume(ep, account, pathAgent, r.Header.Values(lastEventID), h.s.keys)
-	if err != nil {
+	tok, tokErr := q.resume(ep, account, pathAgent, r.Header.Values(lastEventID), h.s.keys)
+	if err = withTokenProblem(err, tokErr); err != nil {
 		return err
 	}
 	if (ep.agentPath || tok.agent != "") && !sessions.IsAgentID(tok.agent) {
