@@ -74,11 +74,11 @@ func (r *sseReader) next() (sseEvent, error) {
 		case "event":
 			typ = value
 		case "data":
-			if n := data.Len() + len(value); n > maxEventData || hasData && n+1 > maxEventData {
-				return sseEvent{}, errEventTooLong
-			}
 			if hasData {
 				data.WriteByte('\n')
+			}
+			if data.Len()+len(value) > maxEventData {
+				return sseEvent{}, errEventTooLong
 			}
 			data.WriteString(value)
 			hasData = true

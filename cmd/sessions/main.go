@@ -78,10 +78,11 @@ func main() {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
+		var cause error // context.Canceled
 		if <-signals == syscall.SIGTERM {
-			cancel(errTerminated)
+			cause = errTerminated
 		}
-		cancel(nil)
+		cancel(cause)
 	}()
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	signal.Stop(signals)

@@ -312,7 +312,6 @@ func (s *Store) delete(r ref) {
 	delete(s.moreKinds, r)
 	s.records.release(r)
 	s.logDead(accountID) // the entry of its write
-
 }
 
 // ListSessions returns one page of the sessions that match f, as sessions.Store documents. It
